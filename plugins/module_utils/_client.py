@@ -1,0 +1,384 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) esops.jobs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one HTTP client of the collection.
+
+Built on ``ansible.module_utils.urls`` so the managed node needs no third-party package.
+It knows hosts failover, authentication, TLS, retries with backoff, Elasticsearch's error
+envelopes and ``Warning`` headers, and the cluster version.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import base64
+import json
+import random
+import re
+import socket
+import ssl
+import threading
+import time
+
+from ansible.module_utils.common.text.converters import to_native, to_text
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urlsplit, urlunsplit
+from ansible.module_utils.urls import open_url
+
+try:
+    from http.client import HTTPException
+except ImportError:  # pragma: no cover - Python 2 is not supported, but keep the import safe
+    HTTPException = Exception
+
+USER_AGENT = 'esops.jobs (Ansible collection)'
+RETRY_STATUSES = (429, 502, 503, 504)
+# Whatever the caller asks, never back off longer than this between two tries.
+MAX_BACKOFF_SECONDS = 10.0
+_WARNING_RE = re.compile(r'299 \S+ "((?:[^"\\]|\\.)*)"')
+
+
+class ElasticsearchError(Exception):
+    """A request failed. ``str()`` is one line a user can act on; it never holds secrets."""
+
+    def __init__(self, message, status=None, error_type=None, reason=None, body=None, method=None, path=None):
+        super(ElasticsearchError, self).__init__(message)
+        self.message = message
+        self.status = status
+        self.error_type = error_type
+        self.reason = reason
+        self.body = body
+        self.method = method
+        self.path = path
+
+    def __str__(self):
+        return self.message
+
+
+class ElasticsearchConnectionError(ElasticsearchError):
+    """No HTTP response at all: refused, reset, timed out, TLS failure."""
+
+
+class Response(object):
+    def __init__(self, status, body, headers):
+        self.status = status
+        self.body = body
+        self.headers = headers
+
+    def __repr__(self):
+        return 'Response(status=%r)' % self.status
+
+
+def encode_api_key(api_key):
+    """Accept ``id:key`` or the already encoded form, return the encoded form."""
+    if ':' in api_key:
+        return to_text(base64.b64encode(api_key.encode('utf-8')))
+    return api_key
+
+
+def quote_path(*parts):
+    """Join path segments, escaping each one (ids with odd characters must not change the route)."""
+    return '/' + '/'.join(quote(to_native(part), safe=',*') for part in parts if part != '')
+
+
+def parse_version(number):
+    """'8.19.3' or '9.0.0-SNAPSHOT' -> (8, 19, 3)."""
+    parts = re.findall(r'\d+', to_text(number).split('-')[0])[:3]
+    if not parts:
+        raise ValueError('unrecognised version %r' % (number,))
+    parts = [int(p) for p in parts] + [0] * (3 - len(parts))
+    return tuple(parts)
+
+
+def describe_error_body(status, body):
+    """Turn an ES error body (any of its shapes) into (error_type, reason, one-line text)."""
+    if isinstance(body, dict):
+        error = body.get('error')
+        if isinstance(error, dict):
+            error_type = error.get('type')
+            reason = error.get('reason')
+            text = '%s: %s' % (error_type, reason) if error_type else to_text(reason)
+            cause = error.get('caused_by')
+            seen = 0
+            while isinstance(cause, dict) and seen < 5:
+                text += '; caused by: %s: %s' % (cause.get('type'), cause.get('reason'))
+                cause = cause.get('caused_by')
+                seen += 1
+            return error_type, reason, text
+        if isinstance(error, (str, type(u''))):
+            return None, error, to_text(error)
+        # Rollup delete and other task APIs answer with failure lists, not an envelope (es-behaviour §3.4.4).
+        failures = list(body.get('task_failures') or []) + list(body.get('node_failures') or [])
+        if failures:
+            texts = []
+            first_type = first_reason = None
+            for failure in failures:
+                reason = failure.get('reason') if isinstance(failure, dict) else None
+                if isinstance(reason, dict):
+                    f_type, f_reason = reason.get('type'), reason.get('reason')
+                else:
+                    f_type, f_reason = failure.get('type') if isinstance(failure, dict) else None, reason
+                first_type = first_type or f_type
+                first_reason = first_reason or f_reason
+                texts.append('%s: %s' % (f_type, f_reason) if f_type else to_text(f_reason))
+            return first_type, first_reason, '; '.join(texts)
+        if 'message' in body:
+            return None, body['message'], to_text(body['message'])
+    if body is None or body == '':
+        return None, None, 'no response body'
+    text = to_text(body if not isinstance(body, dict) else json.dumps(body))
+    return None, text, text[:500]
+
+
+class ElasticsearchClient(object):
+    """Talk to one Elasticsearch cluster through a list of equivalent hosts."""
+
+    def __init__(self, hosts, username=None, password=None, api_key=None, bearer_token=None,
+                 ca_cert=None, client_cert=None, client_key=None, validate_certs=True,
+                 request_timeout=30.0, retries=3, retry_backoff=0.5, warn=None,
+                 sleep=time.sleep, opener=open_url):
+        if isinstance(hosts, (str, type(u''))):
+            hosts = [hosts]
+        self.hosts = []
+        for host in hosts or []:
+            for piece in to_text(host).split(','):
+                if piece.strip():
+                    url, url_user, url_password = self._split_url(piece.strip())
+                    self.hosts.append(url)
+                    # Credentials written into the URL are honoured but never echoed back.
+                    if url_user and not username:
+                        username, password = url_user, url_password
+        if not self.hosts:
+            raise ValueError('hosts: at least one Elasticsearch URL is required, for example http://localhost:9200')
+        auth_kinds = [name for name, value in (('username/password', username or password), ('api_key', api_key),
+                                               ('bearer_token', bearer_token)) if value]
+        if len(auth_kinds) > 1:
+            raise ValueError('use only one way to authenticate, got %s' % ' and '.join(auth_kinds))
+        if bool(username) != bool(password):
+            raise ValueError('username and password must be given together')
+        if bool(client_cert) != bool(client_key) and client_key:
+            raise ValueError('client_key needs client_cert')
+        self.username = username
+        self.password = password
+        self._auth_header = None
+        if api_key:
+            self._auth_header = 'ApiKey ' + encode_api_key(api_key)
+        elif bearer_token:
+            self._auth_header = 'Bearer ' + bearer_token
+        self.ca_cert = ca_cert
+        self.client_cert = client_cert
+        self.client_key = client_key
+        self.validate_certs = validate_certs
+        self.request_timeout = float(request_timeout)
+        self.retries = max(0, int(retries))
+        self.retry_backoff = float(retry_backoff)
+        self._warn = warn
+        self._warned = set()
+        self._lock = threading.Lock()
+        self._sleep = sleep
+        self._open = opener
+        self._host_index = 0
+        self._info = None
+        self.request_count = 0
+
+    @classmethod
+    def from_params(cls, params, warn=None):
+        return cls(
+            hosts=params.get('hosts'),
+            username=params.get('username'),
+            password=params.get('password'),
+            api_key=params.get('api_key'),
+            bearer_token=params.get('bearer_token'),
+            ca_cert=params.get('ca_cert'),
+            client_cert=params.get('client_cert'),
+            client_key=params.get('client_key'),
+            validate_certs=params.get('validate_certs', True),
+            request_timeout=params.get('request_timeout') or 30.0,
+            retries=params.get('retries') if params.get('retries') is not None else 3,
+            warn=warn,
+        )
+
+    @staticmethod
+    def _split_url(url):
+        if '://' not in url:
+            url = 'http://' + url
+        parts = urlsplit(url)
+        if parts.scheme not in ('http', 'https'):
+            raise ValueError('hosts: %r must use http:// or https://' % urlunsplit(parts._replace(netloc=parts.hostname or '')))
+        if not parts.hostname:
+            raise ValueError('hosts: %r has no host name' % url)
+        netloc = parts.hostname if ':' not in parts.hostname else '[%s]' % parts.hostname
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError('hosts: the port of %s://%s is not a number' % (parts.scheme, parts.hostname))
+        if port:
+            netloc += ':%d' % port
+        clean = urlunsplit((parts.scheme, netloc, parts.path.rstrip('/'), '', ''))
+        return clean, parts.username, parts.password
+
+    # -- cluster facts -------------------------------------------------------------------------
+
+    def info(self):
+        if self._info is None:
+            body = self.request('GET', '/').body
+            if not isinstance(body, dict) or 'version' not in body:
+                raise ElasticsearchError('GET / did not answer like Elasticsearch (no version in the response)')
+            distribution = body['version'].get('distribution')
+            if distribution and distribution != 'elasticsearch':
+                raise ElasticsearchError('the cluster is %s %s, not Elasticsearch; it is not supported'
+                                         % (distribution, body['version'].get('number')))
+            self._info = body
+        return self._info
+
+    @property
+    def version_string(self):
+        return to_text(self.info()['version']['number'])
+
+    @property
+    def version(self):
+        return parse_version(self.version_string)
+
+    # -- requests --------------------------------------------------------------------------------
+
+    def request(self, method, path, params=None, body=None, server_timeout=None, retry=True, ok_statuses=()):
+        """Send one logical request; return a Response or raise ElasticsearchError.
+
+        ``server_timeout`` is how long ES may hold the request (a ``timeout`` parameter being waited
+        on); the socket read timeout is kept longer so the client never gives up first.
+        """
+        query = ''
+        if params:
+            clean = [(k, self._param(v)) for k, v in sorted(params.items()) if v is not None]
+            query = '?' + urlencode(clean) if clean else ''
+        data = None
+        headers = {'Accept': 'application/json', 'User-Agent': USER_AGENT}
+        if body is not None:
+            data = json.dumps(body).encode('utf-8')
+            headers['Content-Type'] = 'application/json'
+        if self._auth_header:
+            headers['Authorization'] = self._auth_header
+        read_timeout = self.request_timeout
+        if server_timeout:
+            read_timeout = max(read_timeout, server_timeout + max(5.0, server_timeout * 0.1))
+
+        attempts = 1 + (self.retries if retry else 0)
+        last_error = None
+        for attempt in range(attempts):
+            host = self.hosts[self._host_index]
+            try:
+                response = self._send(method, host, path + query, data, headers, read_timeout)
+            except ElasticsearchConnectionError as exc:
+                last_error = exc
+                self._rotate_host(host)
+                if attempt + 1 < attempts:
+                    self._backoff(attempt, None)
+                continue
+            if 200 <= response.status < 300 or response.status in ok_statuses:
+                return response
+            error = self._http_error(method, path, response)
+            if response.status in RETRY_STATUSES and attempt + 1 < attempts:
+                last_error = error
+                if response.status != 429:
+                    # A gateway error may be one sick node; 429 means the cluster asked us to slow down.
+                    self._rotate_host(host)
+                self._backoff(attempt, response.headers.get('Retry-After') if response.headers else None)
+                continue
+            raise error
+        if attempts > 1:
+            last_error.message = '%s (gave up after %d attempts)' % (last_error.message, attempts)
+        raise last_error
+
+    @staticmethod
+    def _param(value):
+        if isinstance(value, bool):
+            return 'true' if value else 'false'
+        return to_native(value)
+
+    def _rotate_host(self, host):
+        self._host_index = (self.hosts.index(host) + 1) % len(self.hosts)
+
+    def _backoff(self, attempt, retry_after):
+        delay = min(MAX_BACKOFF_SECONDS, self.retry_backoff * (2 ** attempt))
+        # Full jitter keeps several playbooks hitting the same cluster from retrying in lockstep.
+        delay = random.uniform(delay / 2.0, delay)
+        if retry_after:
+            try:
+                delay = max(delay, min(MAX_BACKOFF_SECONDS, float(retry_after)))
+            except ValueError:
+                pass
+        self._sleep(delay)
+
+    def _send(self, method, host, path_and_query, data, headers, read_timeout):
+        url = host + path_and_query
+        with self._lock:
+            self.request_count += 1
+        try:
+            raw = self._open(
+                url, data=data, headers=headers, method=method, timeout=read_timeout,
+                validate_certs=self.validate_certs, ca_path=self.ca_cert,
+                client_cert=self.client_cert, client_key=self.client_key,
+                url_username=self.username, url_password=self.password,
+                force_basic_auth=bool(self.username), use_proxy=True, follow_redirects='none',
+                http_agent=USER_AGENT, use_netrc=False)
+            status = raw.getcode()
+            payload = raw.read()
+            response_headers = raw.headers
+        except HTTPError as exc:
+            status = exc.code
+            try:
+                payload = exc.read()
+            except Exception:  # the body of an error is a courtesy; its absence must not hide the status
+                payload = b''
+            response_headers = exc.headers
+        except (URLError, socket.error, ssl.SSLError, HTTPException, ValueError) as exc:
+            raise ElasticsearchConnectionError(
+                '%s %s: cannot reach Elasticsearch at %s: %s' % (
+                    method.upper(), path_only(path_and_query), host, self._reason(exc)),
+                method=method, path=path_only(path_and_query))
+        self._surface_warnings(response_headers)
+        return Response(status, self._decode(payload), response_headers)
+
+    @staticmethod
+    def _reason(exc):
+        reason = getattr(exc, 'reason', None) or exc
+        text = to_native(reason)
+        if isinstance(reason, socket.timeout) or 'timed out' in text:
+            return 'the request timed out (%s)' % text
+        if 'CERTIFICATE_VERIFY_FAILED' in text or isinstance(reason, ssl.SSLError):
+            return 'TLS failure (%s); check ca_cert or validate_certs' % text
+        return text or exc.__class__.__name__
+
+    @staticmethod
+    def _decode(payload):
+        if not payload:
+            return None
+        text = to_text(payload, errors='surrogate_or_replace')
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+
+    def _surface_warnings(self, headers):
+        if not headers or not self._warn:
+            return
+        values = headers.get_all('Warning') if hasattr(headers, 'get_all') else [headers.get('Warning')]
+        for value in values or []:
+            for message in _WARNING_RE.findall(value or '') or ([value] if value else []):
+                message = message.replace('\\"', '"')
+                with self._lock:
+                    if message in self._warned:
+                        continue
+                    self._warned.add(message)
+                self._warn('Elasticsearch: %s' % message)
+
+    @staticmethod
+    def _http_error(method, path, response):
+        error_type, reason, text = describe_error_body(response.status, response.body)
+        return ElasticsearchError(
+            '%s %s failed: HTTP %d %s' % (method, path, response.status, text),
+            status=response.status, error_type=error_type, reason=reason, body=response.body,
+            method=method, path=path)
+
+
+def path_only(path_and_query):
+    return path_and_query.split('?', 1)[0]

@@ -1,0 +1,255 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) esops.jobs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One convergence engine for every job kind: read state -> plan -> apply -> wait.
+
+Adapters (``_ml.py``, ``_rollup.py``) know the APIs; this module knows the lifecycle that all
+of them share: check mode makes no mutating request, ``changed`` means a transition really
+happened, waits are bounded by one deadline, and failures carry the last known states.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import time
+from collections import OrderedDict
+
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
+from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
+
+ABSENT = 'absent'
+
+
+class PlanError(Exception):
+    """The request cannot be met safely from the current states (for example a failed job without force)."""
+
+    def __init__(self, message, job_ids=None):
+        super(PlanError, self).__init__(message)
+        self.message = message
+        self.job_ids = list(job_ids or [])
+
+
+class StateError(Exception):
+    """An object reached a state from which the desired one cannot be reached (for example ``failed``)."""
+
+    def __init__(self, message, job_ids=None):
+        super(StateError, self).__init__(message)
+        self.message = message
+        self.job_ids = list(job_ids or [])
+
+
+class WaitTimeout(Exception):
+    """The deadline passed while waiting; ``last`` holds the last value seen."""
+
+    def __init__(self, last):
+        super(WaitTimeout, self).__init__('timed out')
+        self.last = last
+
+
+class Step(object):
+    """One planned transition of one object."""
+
+    def __init__(self, job_id, action, before, after, **details):
+        self.job_id = job_id
+        self.action = action
+        self.before = before
+        self.after = after
+        self.details = details
+
+    def __repr__(self):
+        return 'Step(%r, %r, %r -> %r)' % (self.job_id, self.action, self.before, self.after)
+
+
+class Poller(object):
+    """Bounded polling with backoff: starts fast so short transitions return promptly."""
+
+    def __init__(self, initial=0.1, factor=1.5, maximum=2.0, clock=time.monotonic, sleep=time.sleep):
+        self.initial = initial
+        self.factor = factor
+        self.maximum = maximum
+        self.clock = clock
+        self.sleep = sleep
+
+    def remaining(self, deadline):
+        return max(0.0, deadline - self.clock())
+
+    def until(self, read, done, deadline):
+        """Call ``read()`` until ``done(value)`` is true; raise WaitTimeout(last value) at the deadline."""
+        interval = self.initial
+        while True:
+            value = read()
+            if done(value):
+                return value
+            left = self.remaining(deadline)
+            if left <= 0:
+                raise WaitTimeout(value)
+            self.sleep(min(interval, left))
+            interval = min(self.maximum, interval * self.factor)
+
+
+class Adapter(object):
+    """What the engine needs from a job kind. Subclasses live beside the APIs they drive."""
+
+    #: how objects are named in messages, singular and plural
+    noun = 'job'
+    nouns = 'jobs'
+
+    def __init__(self, client, desired, poller=None):
+        self.client = client
+        self.desired = desired
+        self.poller = poller or Poller()
+
+    def read(self):
+        """Return OrderedDict {id: facts}; facts has at least ``state``. Missing objects are left out."""
+        raise NotImplementedError
+
+    def plan(self, current):
+        """Return the list of Steps that move ``current`` to ``self.desired``; raise PlanError if unsafe."""
+        raise NotImplementedError
+
+    def apply(self, steps, deadline):
+        """Send the mutating requests. Return the ids already confirmed in the desired state."""
+        raise NotImplementedError
+
+    def settled(self, job_id, facts):
+        """True when the object is where we want it (facts is None when it is gone); raise StateError if it never will be."""
+        raise NotImplementedError
+
+    def describe(self, job_id, before, after):
+        """Extra per-object facts for the result (datafeed, node, ...)."""
+        return {}
+
+
+class Converger(object):
+    def __init__(self, module, adapter):
+        self.module = module
+        self.adapter = adapter
+
+    def run(self, wait=True, timeout=None):
+        """Converge, then exit or fail the module. Never returns."""
+        adapter = self.adapter
+        poller = adapter.poller
+        deadline = poller.clock() + (timeout or 0)
+        before = OrderedDict()
+        steps = []
+        try:
+            before = adapter.read()
+            steps = adapter.plan(before)
+        except PlanError as exc:
+            self.module.fail_json(msg=exc.message, failed_jobs=exc.job_ids, **self._result(before, before, []))
+        except ElasticsearchError as exc:
+            self.module.fail_from_error(exc)
+
+        changed_ids = unique(step.job_id for step in steps)
+        predicted = OrderedDict((job_id, dict(facts)) for job_id, facts in before.items())
+        for step in steps:
+            if step.after == ABSENT:
+                predicted.pop(step.job_id, None)
+            else:
+                predicted.setdefault(step.job_id, {})['state'] = step.after
+
+        if self.module.check_mode or not steps:
+            self.module.exit_json(**self._result(before, predicted, steps))
+
+        after = predicted
+        try:
+            confirmed = set(adapter.apply(steps, deadline) or ())
+            pending = [job_id for job_id in changed_ids if job_id not in confirmed]
+            if pending and wait:
+                after = self._wait(before, predicted, pending, deadline, steps, timeout)
+            elif pending:
+                after = self._merge(predicted, adapter.read(), pending)
+        except StateError as exc:
+            self._fail_with_states(exc.message, before, steps, exc.job_ids)
+        except ElasticsearchError as exc:
+            self._fail_with_states(to_native(exc), before, steps, [], status=exc.status, error_type=exc.error_type)
+        self.module.exit_json(**self._result(before, after, steps))
+
+    def _wait(self, before, predicted, pending, deadline, steps, timeout):
+        adapter = self.adapter
+
+        def done(current):
+            return all(adapter.settled(job_id, current.get(job_id)) for job_id in pending)
+
+        try:
+            current = adapter.poller.until(adapter.read, done, deadline)
+        except WaitTimeout as exc:
+            late = [job_id for job_id in pending if not adapter.settled(job_id, exc.last.get(job_id))]
+            states = ', '.join('%s=%s' % (job_id, exc.last.get(job_id, {}).get('state', ABSENT)) for job_id in late)
+            self.module.fail_json(
+                msg='timed out after %s waiting for %s to reach %s; last states: %s' % (
+                    format_duration(timeout or 0), self._name(late), self.adapter.desired, states),
+                timed_out_jobs=late,
+                **self._result(before, self._merge(predicted, exc.last, pending), steps))
+        return self._merge(predicted, current, pending)
+
+    @staticmethod
+    def _merge(predicted, current, ids):
+        merged = OrderedDict((job_id, dict(facts)) for job_id, facts in predicted.items())
+        for job_id in ids:
+            if job_id in current:
+                merged[job_id] = current[job_id]
+            else:
+                merged.pop(job_id, None)
+        return merged
+
+    def _fail_with_states(self, message, before, steps, failed_ids, **facts):
+        try:
+            after = self.adapter.read()
+        except ElasticsearchError:
+            after = before
+        self.module.fail_json(msg=message, failed_jobs=failed_ids, **dict(self._result(before, after, steps), **facts))
+
+    def _name(self, ids):
+        noun = self.adapter.noun if len(ids) == 1 else self.adapter.nouns
+        return '%s %s' % (noun, ', '.join(ids))
+
+    def _result(self, before, after, steps):
+        actions = OrderedDict()
+        for step in steps:
+            actions.setdefault(step.job_id, []).append(step.action)
+        jobs = []
+        for job_id in unique(list(before) + list(after)):
+            facts_before = before.get(job_id)
+            facts_after = after.get(job_id)
+            entry = dict(
+                job_id=job_id,
+                state_before=(facts_before or {}).get('state', ABSENT),
+                state_after=(facts_after or {}).get('state', ABSENT),
+                changed=job_id in actions,
+                actions=actions.get(job_id, []),
+            )
+            entry.update(self.adapter.describe(job_id, facts_before, facts_after))
+            jobs.append(entry)
+        changed = bool(steps)
+        result = dict(
+            changed=changed,
+            jobs=jobs,
+            msg=self._summary(jobs),
+        )
+        if self.module._diff:
+            result['diff'] = dict(
+                before=dict((j['job_id'], j['state_before']) for j in jobs if j['state_before'] != ABSENT),
+                after=dict((j['job_id'], j['state_after']) for j in jobs if j['state_after'] != ABSENT),
+            )
+        return result
+
+    def _summary(self, jobs):
+        if not jobs:
+            return 'no %s matched' % self.adapter.nouns
+        moved = [j for j in jobs if j['changed']]
+        verb = 'would move' if self.module.check_mode else 'moved'
+        if not moved:
+            if len(jobs) == 1:
+                return '%s %s already %s' % (self.adapter.noun, jobs[0]['job_id'], self.adapter.desired)
+            return 'all %d %s already %s' % (len(jobs), self.adapter.nouns, self.adapter.desired)
+        return '%s %d of %d %s to %s' % (verb, len(moved), len(jobs), self.adapter.nouns, self.adapter.desired)
+
+
+def unique(items):
+    seen = OrderedDict()
+    for item in items:
+        seen[item] = None
+    return list(seen)
