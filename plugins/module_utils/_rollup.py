@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) esops.jobs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Rollup APIs, with the path and parameter differences between ES versions (es-behaviour §3)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.esops.jobs.plugins.module_utils._client import quote_path
+from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
+
+# IndexerState, lowercase on the wire (es-behaviour §3.2).
+ROLLUP_STATES = ('started', 'indexing', 'stopping', 'stopped', 'aborting')
+
+
+class RollupApi(object):
+    """Thin, version-aware wrappers around the rollup REST endpoints. Every method is one request."""
+
+    def __init__(self, client):
+        self.client = client
+        self.version = client.version
+
+    @property
+    def base(self):
+        return '/_xpack/rollup' if self.version < (7, 0, 0) else '/_rollup'
+
+    @property
+    def stop_can_wait(self):
+        """``wait_for_completion``/``timeout`` on stop exist from 6.6 (es-behaviour §3.1)."""
+        return self.version >= (6, 6, 0)
+
+    @property
+    def start_is_idempotent(self):
+        """8.0+ answers 200 to a start of a started job; before, 500 (es-behaviour §3.2)."""
+        return self.version >= (8, 0, 0)
+
+    def get_jobs(self, job_id='_all'):
+        """All jobs, or one exact id (an unknown id gives an empty list; GET supports no globs)."""
+        path = self.base + quote_path('job', job_id)
+        return self.client.request('GET', path).body.get('jobs', [])
+
+    def start_job(self, job_id):
+        return self.client.request('POST', self.base + quote_path('job', job_id, '_start')).body
+
+    def stop_job(self, job_id, wait_for_completion=False, timeout=None):
+        params = {}
+        if wait_for_completion and self.stop_can_wait:
+            params = {'wait_for_completion': True, 'timeout': format_duration(timeout or 30)}
+        return self.client.request('POST', self.base + quote_path('job', job_id, '_stop'),
+                                   params=params, server_timeout=timeout if params else None).body
+
+    def delete_job(self, job_id):
+        return self.client.request('DELETE', self.base + quote_path('job', job_id)).body
