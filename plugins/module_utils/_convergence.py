@@ -95,6 +95,9 @@ class Adapter(object):
     #: how objects are named in messages, singular and plural
     noun = 'job'
     nouns = 'jobs'
+    #: how the result names the list of objects and each object's id
+    result_key = 'jobs'
+    id_key = 'job_id'
 
     def __init__(self, client, desired, poller=None):
         self.client = client
@@ -200,7 +203,9 @@ class Converger(object):
             after = self.adapter.read()
         except ElasticsearchError:
             after = before
-        self.module.fail_json(msg=message, failed_jobs=failed_ids, **dict(self._result(before, after, steps), **facts))
+        result = self._result(before, after, steps)
+        result.update(facts)
+        self.module.fail_json(msg=message, failed_jobs=failed_ids, **result)
 
     def _name(self, ids):
         noun = self.adapter.noun if len(ids) == 1 else self.adapter.nouns
@@ -214,8 +219,8 @@ class Converger(object):
         for job_id in unique(list(before) + list(after)):
             facts_before = before.get(job_id)
             facts_after = after.get(job_id)
-            entry = dict(
-                job_id=job_id,
+            entry = {self.adapter.id_key: job_id}
+            entry.update(
                 state_before=(facts_before or {}).get('state', ABSENT),
                 state_after=(facts_after or {}).get('state', ABSENT),
                 changed=job_id in actions,
@@ -223,16 +228,12 @@ class Converger(object):
             )
             entry.update(self.adapter.describe(job_id, facts_before, facts_after))
             jobs.append(entry)
-        changed = bool(steps)
-        result = dict(
-            changed=changed,
-            jobs=jobs,
-            msg=self._summary(jobs),
-        )
+        key = self.adapter.id_key
+        result = {'changed': bool(steps), self.adapter.result_key: jobs, 'msg': self._summary(jobs)}
         if self.module._diff:
             result['diff'] = dict(
-                before=dict((j['job_id'], j['state_before']) for j in jobs if j['state_before'] != ABSENT),
-                after=dict((j['job_id'], j['state_after']) for j in jobs if j['state_after'] != ABSENT),
+                before=dict((j[key], j['state_before']) for j in jobs if j['state_before'] != ABSENT),
+                after=dict((j[key], j['state_after']) for j in jobs if j['state_after'] != ABSENT),
             )
         return result
 
@@ -243,7 +244,7 @@ class Converger(object):
         verb = 'would move' if self.module.check_mode else 'moved'
         if not moved:
             if len(jobs) == 1:
-                return '%s %s already %s' % (self.adapter.noun, jobs[0]['job_id'], self.adapter.desired)
+                return '%s %s already %s' % (self.adapter.noun, jobs[0][self.adapter.id_key], self.adapter.desired)
             return 'all %d %s already %s' % (len(jobs), self.adapter.nouns, self.adapter.desired)
         return '%s %d of %d %s to %s' % (verb, len(moved), len(jobs), self.adapter.nouns, self.adapter.desired)
 
