@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 # Copyright (c) esops.jobs contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Mirror the collection into DEST (.../ansible_collections/esops/jobs) for ansible-test and friends.
 
 ansible-test only works with the collection at ansible_collections/<ns>/<name> as its cwd. The file

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) esops.jobs contributors
-# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """meta/runtime.yml's action group must list exactly the modules in plugins/modules/.
 
 Users write ``module_defaults: group/esops.jobs.elasticsearch: ...`` once per play; a module missing
