@@ -10,6 +10,8 @@ Version facts come from es-behaviour.md (shared reference): §2.1 paths, §2.4.2
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import re
+
 from ansible_collections.esops.jobs.plugins.module_utils._client import quote_path
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
@@ -17,6 +19,44 @@ JOB_STATES = ('closed', 'closing', 'opened', 'opening', 'failed')
 DATAFEED_STATES = ('stopped', 'stopping', 'started', 'starting')
 # The message of the 500 a close answers when its wait for the persistent task runs out; the close goes on (§2.5.4).
 CLOSE_TIMEOUT_MARKER = 'Timed out when waiting for persistent tasks'
+# MlStrings.VALID_ID_CHAR_PATTERN + ID_LENGTH_LIMIT: job, group and datafeed ids ('.' is accepted but undocumented).
+ML_ID_RE = re.compile(r'^[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?$')
+ML_ID_PATTERN_RE = re.compile(r'^[a-z0-9_.*-]+$')
+ML_ID_MAX_LENGTH = 64
+
+
+def validate_ml_ids(tokens, option):
+    """Split and check job/group/datafeed id expressions; return the list of tokens.
+
+    ``tokens`` is the option's list (each item may itself be a comma list). Ids follow ES's rules
+    (lowercase a-z, 0-9, ``-``, ``_``, start and end alphanumeric, at most 64 characters); patterns may
+    add ``*``; ``_all`` stands alone. Raises ValueError with a message naming the option and the token.
+    """
+    result = []
+    for item in tokens or []:
+        for token in str(item).split(','):
+            token = token.strip()
+            if not token:
+                raise ValueError('%s: empty id in %r; separate ids with single commas' % (option, item))
+            if token == '_all' or token == '*':
+                pass
+            elif '*' in token:
+                if not ML_ID_PATTERN_RE.match(token):
+                    raise ValueError('%s: %r is not a valid id pattern: use lowercase letters, digits, "-", "_", "." and "*"'
+                                     % (option, token))
+            elif len(token) > ML_ID_MAX_LENGTH:
+                raise ValueError('%s: %r is longer than %d characters' % (option, token, ML_ID_MAX_LENGTH))
+            elif not ML_ID_RE.match(token):
+                hint = ' (ids are lowercase)' if token.lower() != token else ''
+                raise ValueError('%s: %r is not a valid id%s: use lowercase letters, digits, "-" and "_", starting and '
+                                 'ending with a letter or digit' % (option, token, hint))
+            result.append(token)
+    if not result:
+        raise ValueError('%s: give at least one id, pattern or _all' % option)
+    if '_all' in result and len(result) > 1:
+        raise ValueError('%s: _all selects everything and cannot be combined with other ids' % option)
+    return result
+
 
 
 class MlApi(object):
