@@ -1,0 +1,210 @@
+"""Non-job APIs: GET /, minimal index APIs, license, security, tasks, cluster settings."""
+
+import time
+import uuid
+
+from .errors import EsError, bad_request
+from .state import NODE_ID, NODE_NAME, parse_bool
+
+_INDEX_FORBIDDEN = set('\\/*?"<>| ,#:')
+
+
+def main_info(req):
+    pers = req.pers
+    version = {'number': pers.number, 'build_flavor': 'default', 'build_type': 'docker', 'build_hash': pers.build_hash,
+               'build_date': '2025-01-01T00:00:00.000000000Z', 'build_snapshot': False, 'lucene_version': pers.lucene_version,
+               'minimum_wire_compatibility_version': pers.minimum_wire_compatibility_version,
+               'minimum_index_compatibility_version': pers.minimum_index_compatibility_version}
+    return {'name': NODE_NAME, 'cluster_name': 'esops-emulator', 'cluster_uuid': req.cluster.cluster_uuid, 'version': version,
+            'tagline': 'You Know, for Search'}
+
+
+def _index_not_found(name):
+    return EsError(404, 'index_not_found_exception', 'no such index [%s]' % name,
+                   metadata={'resource.type': 'index_or_alias', 'resource.id': name, 'index_uuid': '_na_', 'index': name})
+
+
+def create_index(req):
+    name = req.path_params['index']
+    cluster = req.cluster
+    if name != name.lower() or name.startswith(('-', '+', '_')) or any(c in _INDEX_FORBIDDEN for c in name):
+        raise EsError(400, 'invalid_index_name_exception', 'Invalid index name [%s], must be lowercase' % name
+                      if name != name.lower() else 'Invalid index name [%s]' % name, metadata={'index_uuid': '_na_', 'index': name})
+    if name in cluster.indices:
+        existing = cluster.indices[name]
+        raise EsError(400, 'resource_already_exists_exception', 'index [%s/%s] already exists' % (name, existing['uuid']),
+                      metadata={'index_uuid': existing['uuid'], 'index': name})
+    body = req.body or {}
+    mappings = dict(body.get('mappings') or {})
+    if pers_types(req) and len(mappings) == 1 and 'properties' not in mappings and '_meta' not in mappings:
+        # 6.x mappings may be keyed by a type name; keep the inner mapping.
+        mappings = dict(next(iter(mappings.values())))
+    cluster.indices[name] = {'settings': body.get('settings', {}), 'mappings': mappings, 'aliases': body.get('aliases', {}),
+                             'uuid': uuid.uuid4().hex[:22]}
+    return {'acknowledged': True, 'shards_acknowledged': True, 'index': name}
+
+
+def pers_types(req):
+    return req.pers.major == 6
+
+
+def delete_index(req):
+    name = req.path_params['index']
+    cluster = req.cluster
+    if name not in cluster.indices:
+        raise _index_not_found(name)
+    del cluster.indices[name]
+    return {'acknowledged': True}
+
+
+def get_index(req):
+    name = req.path_params['index']
+    index = req.cluster.indices.get(name)
+    if index is None:
+        raise _index_not_found(name)
+    return {name: {'aliases': index['aliases'], 'mappings': index['mappings'], 'settings': {'index': index['settings']}}}
+
+
+def refresh_index(req):
+    name = req.path_params.get('index')
+    if name and name not in req.cluster.indices and '*' not in name:
+        raise _index_not_found(name)
+    return {'_shards': {'total': 1, 'successful': 1, 'failed': 0}}
+
+
+# ---- license (§1.3) ----
+
+def get_license(req):
+    lic = req.cluster.license
+    issue = 1700000000000
+    expiry = issue + 30 * 86400000 if lic['type'] == 'trial' else 4102444800000
+    body = {'status': lic['status'], 'uid': '00000000-0000-0000-0000-000000000000', 'type': lic['type'],
+            'issue_date': '2023-11-14T22:13:20.000Z', 'issue_date_in_millis': issue, 'max_nodes': 1000,
+            'issued_to': 'esops-emulator', 'issuer': 'elasticsearch', 'start_date_in_millis': -1}
+    if lic['type'] != 'basic':
+        body['expiry_date_in_millis'] = expiry
+    return {'license': body}
+
+
+def start_basic(req):
+    cluster = req.cluster
+    ack = parse_bool(req.params.get('acknowledge', 'false'), 'acknowledge')
+    if cluster.license['type'] == 'basic' and cluster.license['status'] == 'active':
+        return 403, {'acknowledged': True, 'basic_was_started': False, 'error_message': 'Operation failed: Current license is basic.'}
+    if not ack:
+        return 200, {'acknowledged': False, 'basic_was_started': False, 'error_message': 'Operation failed: Needs acknowledgement.',
+                     'acknowledge': {'message': 'This license update requires acknowledgement. To acknowledge the license, please read '
+                                                'the following messages and call /start_basic again, this time with the '
+                                                '"acknowledge=true" parameter:',
+                                     'ml': ['Machine learning APIs are disabled']}}
+    cluster.license = {'type': 'basic', 'status': 'active'}
+    return {'acknowledged': True, 'basic_was_started': True}
+
+
+# ---- security APIs (security mode only) ----
+
+def _security_disabled(req):
+    raise EsError(500, 'exception', 'Security must be explicitly enabled when using a [%s] license. Enable security by setting '
+                  '[xpack.security.enabled] to [true] in the elasticsearch.yml file and restart the node.' % req.cluster.license['type'])
+
+
+def create_api_key(req):
+    if req.security is None:
+        _security_disabled(req)
+    return req.security.create_api_key(req.principal, req.body)
+
+
+def create_token(req):
+    if req.security is None:
+        _security_disabled(req)
+    return req.security.create_token(req.principal, req.body)
+
+
+def authenticate(req):
+    if req.security is None:
+        _security_disabled(req)
+    return req.security.authenticate_view(req.principal)
+
+
+# ---- tasks / cluster settings (used by delete wait_for_completion=false and the YAML tests) ----
+
+def get_task(req):
+    task_id = req.path_params['task_id']
+    result = req.cluster.tasks.get(task_id)
+    if result is None:
+        raise EsError(404, 'resource_not_found_exception', 'task [%s] isn\'t running and hasn\'t stored its results' % task_id)
+    node, _, number = task_id.partition(':')
+    body = {'completed': True, 'task': {'node': node, 'id': int(number), 'type': 'transport', 'action': result['action'],
+                                         'start_time_in_millis': int(time.time() * 1000), 'running_time_in_nanos': 0,
+                                         'cancellable': False, 'headers': {}}}
+    if 'response' in result:
+        body['response'] = result['response']
+    else:
+        body['error'] = result['error']
+    return body
+
+
+def put_cluster_settings(req):
+    body = req.body or {}
+    persistent = _flatten(body.get('persistent') or {})
+    transient = _flatten(body.get('transient') or {})
+    for key, value in list(persistent.items()) + list(transient.items()):
+        if value is None:
+            req.cluster.persistent_settings.pop(key, None)
+        else:
+            req.cluster.persistent_settings[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    return {'acknowledged': True, 'persistent': persistent, 'transient': transient}
+
+
+def _flatten(obj, prefix=''):
+    out = {}
+    for key, value in obj.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, prefix + key + '.'))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def cluster_health(req):
+    return {'cluster_name': 'esops-emulator', 'status': 'green', 'timed_out': False, 'number_of_nodes': 1,
+            'number_of_data_nodes': 1, 'active_primary_shards': len(req.cluster.indices), 'active_shards': len(req.cluster.indices),
+            'relocating_shards': 0, 'initializing_shards': 0, 'unassigned_shards': 0, 'delayed_unassigned_shards': 0,
+            'number_of_pending_tasks': 0, 'number_of_in_flight_fetch': 0, 'task_max_waiting_in_queue_millis': 0,
+            'active_shards_percent_as_number': 100.0}
+
+
+def routes(pers, route_cls):
+    idx = ('wait_for_active_shards', 'timeout', 'master_timeout') + (('include_type_name',) if pers.major in (6, 7) else ())
+    out = [
+        route_cls('GET', '/', main_info, 'cluster:monitor/main'),
+        route_cls('PUT', '/{index}', create_index, 'indices:admin/create', idx),
+        route_cls('DELETE', '/{index}', delete_index, 'indices:admin/delete',
+                  ('timeout', 'master_timeout', 'ignore_unavailable', 'allow_no_indices', 'expand_wildcards')),
+        route_cls('GET', '/{index}', get_index, 'indices:admin/get', ('include_defaults', 'flat_settings', 'local')),
+        route_cls('POST', '/{index}/_refresh', refresh_index, 'indices:admin/refresh', ()),
+        route_cls('POST', '/_refresh', refresh_index, 'indices:admin/refresh', ()),
+        route_cls('GET', '/_license', get_license, 'cluster:monitor/xpack/license/get', ('local', 'accept_enterprise')),
+        route_cls('POST', '/_license/start_basic', start_basic, 'cluster:admin/xpack/license/start_basic',
+                  ('acknowledge', 'master_timeout', 'timeout')),
+        route_cls('POST', '/_security/api_key', create_api_key, 'cluster:admin/xpack/security/api_key/create', ('refresh',)),
+        route_cls('PUT', '/_security/api_key', create_api_key, 'cluster:admin/xpack/security/api_key/create', ('refresh',)),
+        route_cls('POST', '/_security/oauth2/token', create_token, 'cluster:admin/xpack/security/token/create', ()),
+        route_cls('GET', '/_security/_authenticate', authenticate, 'cluster:admin/xpack/security/user/authenticate', ()),
+        route_cls('GET', '/_tasks/{task_id}', get_task, 'cluster:monitor/task/get', ('wait_for_completion', 'timeout')),
+        route_cls('PUT', '/_cluster/settings', put_cluster_settings, 'cluster:admin/settings/update',
+                  ('flat_settings', 'master_timeout', 'timeout')),
+        route_cls('GET', '/_cluster/health', cluster_health, 'cluster:monitor/health',
+                  ('wait_for_status', 'timeout', 'master_timeout', 'level', 'local', 'wait_for_no_initializing_shards',
+                   'wait_for_no_relocating_shards', 'wait_for_nodes', 'wait_for_events', 'wait_for_active_shards')),
+    ]
+    if pers.major == 6:
+        out.append(route_cls('GET', '/_xpack/license', get_license, 'cluster:monitor/xpack/license/get', ('local',)))
+        out.append(route_cls('POST', '/_xpack/license/start_basic', start_basic, 'cluster:admin/xpack/license/start_basic',
+                             ('acknowledge', 'master_timeout', 'timeout')))
+    return out
+
+
+def validate_index_body(body):
+    if body is not None and not isinstance(body, dict):
+        raise bad_request('request body must be an object', 'parse_exception')

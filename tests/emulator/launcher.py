@@ -1,0 +1,100 @@
+"""pytest helper: start the emulator as a subprocess and talk to its control API (stdlib only)."""
+
+import contextlib
+import json
+import os
+import ssl
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class Emulator:
+    """A running emulator: `.url` plus the /_emulator/ control calls."""
+
+    def __init__(self, url, process, tls_dir=None):
+        self.url = url
+        self.process = process
+        self.tls_dir = tls_dir
+        self.ca_cert = os.path.join(tls_dir, 'ca.crt') if tls_dir else None
+
+    def ssl_context(self):
+        if not self.url.startswith('https'):
+            return None
+        return ssl.create_default_context(cafile=self.ca_cert)
+
+    def control(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + '/_emulator/' + path.lstrip('/'), data=data, method=method,
+                                         headers={'Content-Type': 'application/json'})
+        try:
+            with urllib.request.urlopen(request, timeout=30, context=self.ssl_context()) as resp:
+                return json.loads(resp.read() or b'null')
+        except urllib.error.HTTPError as err:
+            raise RuntimeError('emulator control %s %s failed: HTTP %d %s' % (method, path, err.code, err.read().decode())) from None
+
+    def faults(self, **spec):
+        """Add a fault: method, path_regex, status, times, delay_ms, drop_connection, body."""
+        return self.control('POST', 'faults', spec)
+
+    def list_faults(self):
+        return self.control('GET', 'faults')['faults']
+
+    def clear_faults(self):
+        return self.control('DELETE', 'faults')
+
+    def requests(self):
+        return self.control('GET', 'requests')['requests']
+
+    def clear_requests(self):
+        return self.control('DELETE', 'requests')
+
+    def reset(self):
+        return self.control('POST', 'reset')
+
+    def fail_ml_job(self, job_id, reason='emulated failure'):
+        return self.control('POST', 'ml/%s/_fail' % job_id, {'reason': reason})
+
+    def set_license(self, status, license_type=None):
+        body = {'status': status}
+        if license_type:
+            body['type'] = license_type
+        return self.control('POST', 'license', body)
+
+    def force_rollup_indexing(self, job_id):
+        return self.control('POST', 'rollup/%s/_indexing' % job_id)
+
+    def state(self):
+        return self.control('GET', 'state')
+
+
+@contextlib.contextmanager
+def running_emulator(es_version='8.19.0', security=False, tls_dir=None, close_seconds=0.5, stop_seconds=0.5, open_seconds=0.2):
+    cmd = [sys.executable, '-m', 'tests.emulator', '--port', '0', '--es-version', es_version,
+           '--close-seconds', str(close_seconds), '--stop-seconds', str(stop_seconds), '--open-seconds', str(open_seconds)]
+    if security:
+        cmd.append('--security')
+    if tls_dir:
+        cmd.extend(['--tls-dir', str(tls_dir)])
+    process = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # pylint: disable=consider-using-with
+    try:
+        line = process.stdout.readline().decode().strip()
+        if not line.startswith('http'):
+            process.kill()
+            _, err = process.communicate(timeout=10)
+            raise RuntimeError('emulator failed to start: %s' % err.decode())
+        yield Emulator(line, process, str(tls_dir) if tls_dir else None)
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream:
+                stream.close()

@@ -1,0 +1,202 @@
+"""Security mode: users, API keys, tokens, authentication and cluster-privilege authorisation (es-behaviour §1.2)."""
+
+import base64
+import binascii
+import secrets
+import time
+
+from .errors import EsError
+
+PASSWORD = 'changeme'
+USERS = {
+    'elastic': ['superuser'],
+    'ml_admin': ['ml_admin'],
+    'ml_viewer': ['ml_viewer'],
+    'rollup_admin': ['rollup_admin'],
+    'nobody': ['nobody'],
+}
+ROLES = {
+    'superuser': ['all'],
+    'ml_admin': ['manage_ml', 'monitor'],
+    'ml_viewer': ['monitor_ml'],
+    'rollup_admin': ['manage_rollup'],
+    'nobody': [],
+}
+_SECURITY = 'cluster:admin/xpack/security/'
+
+# Cluster privileges in the order they are listed in the "granted by" hint.
+PRIVILEGES = (
+    ('monitor_ml', lambda a: a.startswith('cluster:monitor/xpack/ml/')),
+    ('manage_ml', lambda a: a.startswith(('cluster:admin/xpack/ml/', 'cluster:monitor/xpack/ml/'))),
+    ('monitor_rollup', lambda a: a.startswith('cluster:monitor/xpack/rollup/')),
+    ('manage_rollup', lambda a: a.startswith(('cluster:admin/xpack/rollup/', 'cluster:monitor/xpack/rollup/'))),
+    ('manage_own_api_key', lambda a: a.startswith(_SECURITY + 'api_key/')),
+    ('manage_api_key', lambda a: a.startswith(_SECURITY + 'api_key/')),
+    ('manage_token', lambda a: a.startswith(_SECURITY + 'token/')),
+    ('monitor', lambda a: a.startswith('cluster:monitor/')),
+    ('manage', lambda a: a.startswith(('cluster:admin/', 'cluster:monitor/')) and not a.startswith(_SECURITY)),
+    ('manage_security', lambda a: a.startswith(('cluster:admin/xpack/security/', 'cluster:monitor/'))),
+    ('all', lambda a: a.startswith('cluster:')),
+)
+_PRIV = dict(PRIVILEGES)
+INDEX_HINT = {'indices:admin/create': 'create_index,manage,all', 'indices:admin/delete': 'delete_index,manage,all',
+              'indices:admin/get': 'view_index_metadata,manage,all'}
+ALWAYS_ALLOWED = {'cluster:admin/xpack/security/user/authenticate'}
+
+
+def _granted(privs, action):
+    if 'all' in privs:
+        return True
+    if action.startswith('indices:'):
+        return False
+    return any(_PRIV.get(p, lambda a: False)(action) for p in privs)
+
+
+class Principal:
+    def __init__(self, username, roles, kind, api_key=None, key_privs=None, token=None):
+        self.username = username
+        self.roles = roles
+        self.kind = kind            # realm | api_key | token
+        self.api_key = api_key
+        self.key_privs = key_privs  # None or list of cluster privileges limiting an API key
+        self.token = token
+
+    @property
+    def privileges(self):
+        privs = set()
+        for role in self.roles:
+            privs.update(ROLES.get(role, []))
+        return privs
+
+    def allowed(self, action):
+        if action in ALWAYS_ALLOWED:
+            return True
+        if not _granted(self.privileges, action):
+            return False
+        return self.key_privs is None or _granted(set(self.key_privs), action)
+
+
+class Security:
+    def __init__(self, cluster, personality):
+        self.cluster = cluster
+        self.pers = personality
+
+    def _unauthenticated(self, reason):
+        return EsError(401, 'security_exception', reason, headers={'WWW-Authenticate': self.pers.www_authenticate})
+
+    def authenticate(self, header, uri):
+        if not header:
+            return self._fail_missing(uri)
+        scheme, _, value = header.partition(' ')
+        scheme = scheme.lower()
+        value = value.strip()
+        if scheme == 'basic':
+            try:
+                user, _, password = base64.b64decode(value, validate=True).decode('utf-8').partition(':')
+            except (binascii.Error, UnicodeDecodeError):
+                raise self._unauthenticated('unable to authenticate with provided credentials and anonymous access is not allowed '
+                                            'for this request') from None
+            if user not in USERS or password != PASSWORD:
+                raise self._unauthenticated('unable to authenticate user [%s] for REST request [%s]' % (user, uri))
+            return Principal(user, USERS[user], 'realm')
+        if scheme == 'apikey':
+            try:
+                key_id, _, key = base64.b64decode(value, validate=True).decode('utf-8').partition(':')
+            except (binascii.Error, UnicodeDecodeError):
+                key_id, key = None, None
+            entry = self.cluster.api_keys.get(key_id)
+            if entry is None or entry['key'] != key or entry['invalidated'] or (entry['expiration'] and entry['expiration'] < time.time() * 1000):
+                raise self._unauthenticated('unable to authenticate with provided credentials and anonymous access is not allowed '
+                                            'for this request')
+            return Principal(entry['owner'], USERS[entry['owner']], 'api_key', api_key=entry, key_privs=entry['privs'])
+        if scheme == 'bearer':
+            entry = self.cluster.tokens.get(value)
+            if entry is None or entry['expires'] < time.time():
+                raise self._unauthenticated('unable to authenticate with provided credentials and anonymous access is not allowed '
+                                            'for this request')
+            return Principal(entry['user'], USERS[entry['user']], 'token', token=value)
+        raise self._unauthenticated('unable to authenticate with provided credentials and anonymous access is not allowed for this request')
+
+    def _fail_missing(self, uri):
+        raise self._unauthenticated('missing authentication credentials for REST request [%s]' % uri)
+
+    def authorize(self, principal, action, index=None):
+        if principal.allowed(action):
+            return
+        if principal.kind == 'api_key':
+            who = 'API key id [%s] of user [%s]' % (principal.api_key['id'], principal.username)
+        else:
+            who = 'user [%s]' % principal.username
+        message = 'action [%s] is unauthorized for %s' % (action, who)
+        if principal.kind != 'api_key':
+            message += ' with roles [%s]' % ','.join(principal.roles)
+        if index is not None:
+            message += ' on indices [%s]' % index
+            if self.pers.privilege_hint:
+                message += ', this action is granted by the index privileges [%s]' % INDEX_HINT.get(action, 'all')
+        elif self.pers.privilege_hint:
+            hint = [name for name, pred in PRIVILEGES if pred(action)]
+            if hint:
+                message += ', this action is granted by the cluster privileges [%s]' % ','.join(hint)
+        raise EsError(403, 'security_exception', message)
+
+    # ---- APIs ----
+    def create_api_key(self, principal, body):
+        body = body or {}
+        name = body.get('name')
+        if not name:
+            raise EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: api key name is required;')
+        key_id = secrets.token_urlsafe(15)[:20]
+        key = secrets.token_urlsafe(16)[:22]
+        privs = None
+        descriptors = body.get('role_descriptors') or {}
+        if descriptors:
+            privs = []
+            for desc in descriptors.values():
+                privs.extend(desc.get('cluster', []))
+        expiration = None
+        if body.get('expiration'):
+            from .state import parse_time_value  # pylint: disable=import-outside-toplevel
+            expiration = int((time.time() + parse_time_value(body['expiration'], 'expiration')) * 1000)
+        self.cluster.api_keys[key_id] = {'id': key_id, 'name': name, 'key': key, 'owner': principal.username,
+                                         'privs': privs, 'expiration': expiration, 'invalidated': False}
+        response = {'id': key_id, 'name': name}
+        if expiration:
+            response['expiration'] = expiration
+        response['api_key'] = key
+        if self.pers.at_least(7, 16):
+            response['encoded'] = base64.b64encode(('%s:%s' % (key_id, key)).encode()).decode()
+        return response
+
+    def create_token(self, principal, body):
+        body = body or {}
+        grant = body.get('grant_type')
+        if grant == 'password':
+            user = body.get('username')
+            if user not in USERS or body.get('password') != PASSWORD:
+                return 400, {'error': 'invalid_grant', 'error_description': 'failed to authenticate user, invalid credentials'}
+        elif grant == 'client_credentials':
+            user = principal.username
+        else:
+            raise EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: grant_type is missing;')
+        token = base64.b64encode(secrets.token_bytes(48)).decode()
+        self.cluster.tokens[token] = {'user': user, 'expires': time.time() + 1200}
+        response = {'access_token': token, 'type': 'Bearer', 'expires_in': 1200, 'scope': 'full'}
+        if grant == 'password':
+            response['refresh_token'] = secrets.token_urlsafe(32)
+        if self.pers.at_least(7, 11):
+            response['authentication'] = self.authenticate_view(Principal(user, USERS[user], 'realm'))
+        return 200, response
+
+    def authenticate_view(self, principal):
+        realm = {'realm': {'name': 'reserved' if principal.username == 'elastic' else 'default_native',
+                           'type': 'reserved' if principal.username == 'elastic' else 'native'}}
+        view = {'username': principal.username, 'roles': list(principal.roles), 'full_name': None, 'email': None,
+                'metadata': {'_reserved': True} if principal.username == 'elastic' else {}, 'enabled': True,
+                'authentication_realm': realm['realm'], 'lookup_realm': realm['realm'],
+                'authentication_type': principal.kind}
+        if principal.kind == 'api_key':
+            view['authentication_realm'] = {'name': '_es_api_key', 'type': '_es_api_key'}
+            view['lookup_realm'] = {'name': '_es_api_key', 'type': '_es_api_key'}
+            view['api_key'] = {'id': principal.api_key['id'], 'name': principal.api_key['name']}
+        return view

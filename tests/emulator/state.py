@@ -1,0 +1,168 @@
+"""Cluster state, the event scheduler and small value parsers shared by the API modules."""
+
+import heapq
+import itertools
+import re
+import threading
+import time
+import uuid
+
+from .errors import EsError
+
+NODE_ID = 'emUlAt0rN0dE1d0000000A'
+NODE_NAME = 'emulator-node-0'
+
+_TIME_UNITS = (('nanos', 1e-9), ('micros', 1e-6), ('ms', 1e-3), ('s', 1.0), ('m', 60.0), ('h', 3600.0), ('d', 86400.0))
+
+
+def parse_time_value(text, setting='timeout'):
+    """ES TimeValue.parseTimeValue: a unit is mandatory except for -1 and 0."""
+    value = str(text).strip()
+    if value in ('-1', '0'):
+        return float(value)
+    low = value.lower()
+    for unit, factor in _TIME_UNITS:
+        if low.endswith(unit):
+            number = low[:-len(unit)].strip()
+            try:
+                return float(number) * factor
+            except ValueError:
+                break
+    raise EsError(400, 'parse_exception', 'failed to parse setting [%s] with value [%s] as a time value: unit is missing or unrecognized'
+                  % (setting, value))
+
+
+def parse_bool(value, name):
+    if isinstance(value, bool):
+        return value
+    text = str(value)
+    if text in ('true', ''):
+        return True
+    if text == 'false':
+        return False
+    raise EsError(400, 'illegal_argument_exception',
+                  "Failed to parse value [%s] as only [true] or [false] are allowed." % text)
+
+
+def simple_match(pattern, value):
+    """Regex.simpleMatch: '*' matches any sequence."""
+    regex = '^' + '.*'.join(re.escape(p) for p in pattern.split('*')) + '$'
+    return re.match(regex, value) is not None
+
+
+class Timings:
+    def __init__(self, open_seconds=0.2, close_seconds=0.5, stop_seconds=0.5):
+        self.open_seconds = open_seconds
+        self.close_seconds = close_seconds
+        self.stop_seconds = stop_seconds
+
+
+class Handle:
+    __slots__ = ('cancelled',)
+
+    def __init__(self):
+        self.cancelled = False
+
+    def cancel(self):
+        self.cancelled = True
+
+
+class Cluster:
+    """All mutable state; every access happens under `lock` after `tick()`."""
+
+    def __init__(self, personality, timings):
+        self.personality = personality
+        self.timings = timings
+        self.lock = threading.RLock()
+        # Condition.wait() releases every recursion level of the RLock, so handlers may wait while "holding" it.
+        self.cond = threading.Condition(self.lock)
+        self.cluster_uuid = str(uuid.uuid5(uuid.NAMESPACE_DNS, 'esops-emulator-' + personality.number)).replace('-', '')[:22]
+        self._seq = itertools.count()
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self._events = []
+            self.ml_jobs = {}
+            self.datafeeds = {}
+            self.rollup_jobs = {}
+            self.indices = {}
+            self.tasks = {}
+            self.upgrade_mode = False
+            self.upgrade_mode_changing = False
+            self.persistent_settings = {}
+            self.license = {'type': 'trial', 'status': 'active'}
+            self.api_keys = {}
+            self.tokens = {}
+            self.task_counter = itertools.count(1000)
+            self.faults = []
+            self.request_log = []
+            self.rollup_triggers = {}
+
+    # ---- scheduler ----
+    def schedule(self, delay, callback):
+        handle = Handle()
+        heapq.heappush(self._events, (time.monotonic() + max(delay, 0.0), next(self._seq), handle, callback))
+        return handle
+
+    def tick(self):
+        """Run every due event, interleaved with rollup cron triggers, in time order."""
+        now = time.monotonic()
+        with self.lock:
+            while True:
+                due_event = self._events[0][0] if self._events else None
+                trig_id, trig_time = None, None
+                for job_id, when in self.rollup_triggers.items():
+                    if trig_time is None or when < trig_time:
+                        trig_id, trig_time = job_id, when
+                candidates = [t for t in (due_event, trig_time) if t is not None and t <= now]
+                if not candidates:
+                    return
+                if due_event is not None and due_event <= now and (trig_time is None or due_event <= trig_time):
+                    _, _, handle, callback = heapq.heappop(self._events)
+                    if not handle.cancelled:
+                        callback(due_event)
+                else:
+                    self.rollup_cron_fire(trig_id, trig_time)
+
+    def rollup_cron_fire(self, job_id, when):
+        """Replaced by the rollup module (kept here so tick() stays generic)."""
+        self.rollup_triggers.pop(job_id, None)
+
+    def wait_for(self, predicate, timeout):
+        """Block until predicate() or timeout (the lock is released while waiting); returns predicate's truth."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                self.tick()
+                if predicate():
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self.cond.wait(min(0.01, remaining))
+
+    def next_task_id(self):
+        return next(self.task_counter)
+
+    # ---- indices (minimal indices.create / delete) ----
+    def rollup_usage(self):
+        """§3.6: any rollup job or any index whose mapping has _meta._rollup."""
+        if self.rollup_jobs:
+            return True
+        return any('_rollup' in ((idx.get('mappings') or {}).get('_meta') or {}) for idx in self.indices.values())
+
+    def index_exists(self, name):
+        if '*' in name:
+            return any(simple_match(name, n) for n in self.indices)
+        return name in self.indices
+
+    # ---- license (§1.3) ----
+    def ml_licensed(self):
+        lic = self.license
+        return lic['status'] == 'active' and lic['type'] in ('trial', 'platinum', 'enterprise')
+
+    def check_ml_license(self):
+        if not self.ml_licensed():
+            raise EsError(403, 'security_exception', 'current license is non-compliant for [ml]',
+                          metadata={'license.expired.feature': 'ml'})

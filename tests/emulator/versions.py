@@ -1,0 +1,187 @@
+"""Version personalities: every behaviour gate of the emulator, keyed on the ES version tuple.
+
+Each gate cites the section of /work/shared/reference/es-behaviour.md it follows.
+"""
+
+import hashlib
+import re
+
+# Lucene version shipped with each ES minor (first match by prefix wins).
+_LUCENE = (
+    ((6, 8), '7.7.3'), ((7, 10), '8.7.0'), ((7, 11), '8.7.0'), ((7, 12), '8.8.0'), ((7, 13), '8.8.2'),
+    ((7, 14), '8.9.0'), ((7, 15), '8.9.0'), ((7, 16), '8.10.1'), ((7, 17), '8.11.3'), ((8, 0), '9.0.0'),
+    ((8, 1), '9.0.0'), ((8, 2), '9.1.0'), ((8, 3), '9.2.0'), ((8, 4), '9.3.0'), ((8, 5), '9.4.1'),
+    ((8, 6), '9.4.2'), ((8, 7), '9.5.0'), ((8, 8), '9.6.0'), ((8, 9), '9.7.0'), ((8, 10), '9.7.0'),
+    ((8, 11), '9.8.0'), ((8, 12), '9.9.2'), ((8, 13), '9.10.0'), ((8, 14), '9.10.0'), ((8, 15), '9.11.1'),
+    ((8, 16), '9.12.0'), ((8, 17), '9.12.0'), ((8, 18), '9.12.1'), ((8, 19), '9.12.2'), ((9, 0), '10.1.0'),
+    ((9, 1), '10.2.2'), ((9, 2), '10.2.2'),
+)
+
+_MIN_WIRE = {6: '5.6.0', 7: '6.8.0', 8: '7.17.0', 9: '8.18.0'}
+_MIN_INDEX = {6: '5.0.0', 7: '6.0.0-beta1', 8: '7.0.0', 9: '8.0.0'}
+
+
+def parse_version(text):
+    m = re.match(r'^(\d+)\.(\d+)\.(\d+)(?:-[A-Za-z0-9.]+)?$', text.strip())
+    if not m:
+        raise ValueError('invalid --es-version %r, expected X.Y.Z' % text)
+    return tuple(int(x) for x in m.groups())
+
+
+class Personality:
+    """The behaviour switches of one Elasticsearch version."""
+
+    def __init__(self, version_string):
+        self.number = version_string
+        self.v = parse_version(version_string)
+        self.major = self.v[0]
+        if self.major not in (6, 7, 8, 9):
+            raise ValueError('unsupported major version %d (6.x to 9.x are emulated)' % self.major)
+        self.build_hash = hashlib.sha1(('esops-emulator-' + version_string).encode()).hexdigest()
+
+    def at_least(self, *ver):
+        return self.v >= tuple(ver)
+
+    def below(self, *ver):
+        return self.v < tuple(ver)
+
+    # ---- paths (§2.1, §3.1, §1.6) ----
+    @property
+    def xpack_paths_only(self):
+        """6.x serves ML and rollup only under /_xpack."""
+        return self.major == 6
+
+    def xpack_route_available(self, compat7):
+        """7.x: deprecated /_xpack routes; 8.x only with compat-7 headers; 9.x never."""
+        if self.major == 7:
+            return True
+        if self.major == 8:
+            return compat7
+        return False
+
+    # ---- parameters (§2.4.2) ----
+    def ml_allow_no_match(self):
+        return self.at_least(7, 10)
+
+    def ml_allow_no_jobs(self, compat7):
+        """Returns None (unknown param), 'plain' (≤7.9) or 'deprecated' (7.10-7.17, 8.x compat)."""
+        if self.below(7, 10):
+            return 'plain'
+        if self.major == 7 or (self.major == 8 and compat7):
+            return 'deprecated'
+        return None
+
+    @property
+    def delete_user_annotations(self):
+        return self.at_least(8, 7)  # §2.1 / §2.8
+
+    @property
+    def open_timeout_param_listed(self):
+        # The REST handler reads ?timeout in every version (§2.6); it is accepted everywhere.
+        return True
+
+    # ---- ML behaviour ----
+    @property
+    def close_stops_datafeeds(self):
+        return self.at_least(7, 14)  # §2.5.3
+
+    @property
+    def delete_job_removes_datafeed(self):
+        return self.at_least(7, 15)  # §2.8
+
+    @property
+    def open_response_has_node(self):
+        return self.at_least(7, 8)  # §2.6
+
+    @property
+    def start_datafeed_has_node(self):
+        return self.major >= 7  # §2.7
+
+    @property
+    def datafeed_running_state(self):
+        return self.at_least(7, 14)  # §2.7
+
+    @property
+    def job_has_datafeed_config(self):
+        return self.at_least(7, 15)  # §2.4.3
+
+    @property
+    def upgrade_mode_feature_message(self):
+        return self.major >= 9  # §2.9
+
+    # ---- rollup ----
+    @property
+    def rollup_start_idempotent(self):
+        return self.major >= 8  # §3.2
+
+    @property
+    def rollup_put_requires_usage(self):
+        return self.at_least(8, 15)  # §3.6
+
+    @property
+    def rollup_deprecation_warning(self):
+        return self.major >= 9  # §3.6 / §1.4
+
+    @property
+    def rollup_upgraded_doc_id(self):
+        return self.major in (6, 7)  # §3.3
+
+    @property
+    def timeout_status(self):
+        return 429 if self.major >= 9 else 500  # §1.5
+
+    # ---- transport / headers ----
+    @property
+    def product_header(self):
+        # The X-Elastic-Product header exists since 7.14 (client product check); the 8.x clients require it.
+        return self.at_least(7, 14)
+
+    @property
+    def www_authenticate(self):
+        """§1.2: 6.x only Basic; 7.x/8.x Basic+Bearer+ApiKey; the comma form seen from 8.17 [I]."""
+        if self.major == 6:
+            return ['Basic realm="security" charset="UTF-8"']
+        basic = 'Basic realm="security", charset="UTF-8"' if self.at_least(8, 17) else 'Basic realm="security" charset="UTF-8"'
+        return [basic, 'Bearer realm="security"', 'ApiKey']
+
+    @property
+    def privilege_hint(self):
+        return self.major >= 7  # §1.2
+
+    @property
+    def no_handler_envelope(self):
+        # 8.x renders "no handler found" as a full error object; older versions as a bare string [I].
+        return self.major >= 8
+
+    def compat_versions(self):
+        """Versions accepted in compatible-with=N media types (N and N-1)."""
+        return (self.major, self.major - 1) if self.major >= 8 else (self.major,)
+
+    # ---- GET / ----
+    @property
+    def lucene_version(self):
+        key = self.v[:2]
+        for minor, lucene in _LUCENE:
+            if minor == key:
+                return lucene
+        best = None
+        for minor, lucene in _LUCENE:
+            if minor <= key:
+                best = lucene
+        return best or '7.7.3'
+
+    @property
+    def minimum_wire_compatibility_version(self):
+        return _MIN_WIRE[self.major]
+
+    @property
+    def minimum_index_compatibility_version(self):
+        return _MIN_INDEX[self.major]
+
+    def warning_value(self, message, date_text):
+        """§1.4: 299 Elasticsearch-<ver>-<hash> "msg" (6.x appends a quoted date)."""
+        escaped = message.replace('\\', '\\\\').replace('"', '\\"')
+        value = '299 Elasticsearch-%s-%s "%s"' % (self.number, self.build_hash, escaped)
+        if self.major == 6:
+            value += ' "%s"' % date_text
+        return value
