@@ -22,7 +22,7 @@ import time
 
 from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urlsplit, urlunsplit
+from ansible.module_utils.six.moves.urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 from ansible.module_utils.urls import open_url
 
 try:
@@ -126,7 +126,8 @@ def describe_error_body(status, body):
     if body is None or body == '':
         return None, None, 'no response body'
     text = to_text(body if not isinstance(body, dict) else json.dumps(body))
-    return None, text, text[:500]
+    # A proxy's HTML error page is many lines; the message must stay one line.
+    return None, text, ' '.join(text.split())[:500]
 
 
 class ElasticsearchClient(object):
@@ -205,16 +206,18 @@ class ElasticsearchClient(object):
         if parts.scheme not in ('http', 'https'):
             raise ValueError('hosts: %r must use http:// or https://' % urlunsplit(parts._replace(netloc=parts.hostname or '')))
         if not parts.hostname:
-            raise ValueError('hosts: %r has no host name' % url)
+            raise ValueError('hosts: %r has no host name' % urlunsplit(parts._replace(netloc=parts.netloc.rpartition('@')[2])))
         netloc = parts.hostname if ':' not in parts.hostname else '[%s]' % parts.hostname
         try:
             port = parts.port
         except ValueError:
-            raise ValueError('hosts: the port of %s://%s is not a number' % (parts.scheme, parts.hostname))
+            raise ValueError('hosts: the port of %s://%s is not a valid port number' % (parts.scheme, parts.hostname))
         if port:
             netloc += ':%d' % port
         clean = urlunsplit((parts.scheme, netloc, parts.path.rstrip('/'), '', ''))
-        return clean, parts.username, parts.password
+        # user:password in a URL is percent-encoded (p%40ss for p@ss); Elasticsearch needs the real value.
+        return (clean, unquote(parts.username) if parts.username else parts.username,
+                unquote(parts.password) if parts.password else parts.password)
 
     # -- cluster facts -------------------------------------------------------------------------
 
@@ -276,7 +279,10 @@ class ElasticsearchClient(object):
             if 200 <= response.status < 300 or response.status in ok_statuses:
                 return response
             error = self._http_error(method, path, response)
-            if response.status in RETRY_STATUSES and attempt + 1 < attempts:
+            if response.status in RETRY_STATUSES and attempts > 1:
+                if attempt + 1 == attempts:
+                    error.message = '%s (gave up after %d attempts)' % (error.message, attempts)
+                    raise error
                 last_error = error
                 if response.status != 429:
                     # A gateway error may be one sick node; 429 means the cluster asked us to slow down.
