@@ -141,7 +141,10 @@ class Converger(object):
             before = adapter.read()
             steps = adapter.plan(before)
         except PlanError as exc:
-            self.module.fail_json(msg=exc.message, failed_jobs=exc.job_ids, **self._result(before, before, []))
+            # _result() carries its own summary msg; the failure's msg must replace it, not collide with it.
+            result = self._result(before, before, [])
+            result.update(msg=exc.message, failed_jobs=exc.job_ids)
+            self.module.fail_json(**result)
         except ElasticsearchError as exc:
             self.module.fail_from_error(exc)
 
@@ -181,11 +184,12 @@ class Converger(object):
         except WaitTimeout as exc:
             late = [job_id for job_id in pending if not adapter.settled(job_id, exc.last.get(job_id))]
             states = ', '.join('%s=%s' % (job_id, exc.last.get(job_id, {}).get('state', ABSENT)) for job_id in late)
-            self.module.fail_json(
+            result = self._result(before, self._merge(predicted, exc.last, pending), steps)
+            result.update(
                 msg='timed out after %s waiting for %s to reach %s; last states: %s' % (
                     format_duration(timeout or 0), self._name(late), self.adapter.desired, states),
-                timed_out_jobs=late,
-                **self._result(before, self._merge(predicted, exc.last, pending), steps))
+                timed_out_jobs=late)
+            self.module.fail_json(**result)
         return self._merge(predicted, current, pending)
 
     @staticmethod
@@ -205,7 +209,8 @@ class Converger(object):
             after = before
         result = self._result(before, after, steps)
         result.update(facts)
-        self.module.fail_json(msg=message, failed_jobs=failed_ids, **result)
+        result.update(msg=message, failed_jobs=failed_ids)
+        self.module.fail_json(**result)
 
     def _name(self, ids):
         noun = self.adapter.noun if len(ids) == 1 else self.adapter.nouns
