@@ -111,10 +111,12 @@ class App:
         self.routes = build_routes(self.pers)
         rollup.install(cluster)
 
-    def find_route(self, method, path):
+    def find_route(self, method, path, compat7):
         segments = [unquote(s) for s in path.split('/') if s]
         candidates = []
         for route in self.routes:
+            if route.deprecated_of and not self.pers.xpack_route_available(compat7):
+                continue
             found = route.match(segments)
             if found is None:
                 continue
@@ -276,9 +278,7 @@ class Handler(BaseHTTPRequestHandler):
                 headers.append(('Content-Type', 'application/vnd.elasticsearch+json;compatible-with=%d' % compat))
             compat7 = compat == 7 and pers.major == 8
             norm = path if path == '/' else path.rstrip('/')
-            route, path_params, allowed = app.find_route(method, norm)
-            if route is not None and route.deprecated_of and not pers.xpack_route_available(compat7):
-                route = None
+            route, path_params, allowed = app.find_route(method, norm, compat7)
             if route is None:
                 return self._no_handler(app, method, path, allowed, headers)
             body = None
@@ -302,7 +302,7 @@ class Handler(BaseHTTPRequestHandler):
                 known = set(GLOBAL_PARAMS)
             unknown = [p for p in params if p not in known]
             if unknown:
-                raise unrecognized(path, unknown, route.allowed_params(pers, compat7) | GLOBAL_PARAMS)
+                raise unrecognized(path, unknown, known)
             if app.security is not None:
                 index = path_params.get('index') if route.action.startswith('indices:') else None
                 app.security.authorize(req.principal, route.action, index)

@@ -1,0 +1,111 @@
+"""Fixtures for the emulator fidelity suites."""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.emulator.launcher import running_emulator
+
+
+class Response:
+    def __init__(self, status, body, headers):
+        self.status = status
+        self.body = body
+        self.headers = headers
+
+    def warnings(self):
+        return self.headers.get_all('Warning') or []
+
+    def error(self):
+        return self.body['error']
+
+
+def call(url, method, path, body=None, headers=None, context=None, timeout=30):
+    hdrs = {'Content-Type': 'application/json'}
+    hdrs.update(headers or {})
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url + path, data=data, method=method, headers=hdrs)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as resp:
+            raw = resp.read()
+            return Response(resp.status, json.loads(raw) if raw else None, resp.headers)
+    except urllib.error.HTTPError as err:
+        raw = err.read()
+        return Response(err.code, json.loads(raw) if raw else None, err.headers)
+
+
+class Client:
+    def __init__(self, emu, headers=None):
+        self.emu = emu
+        self.url = emu.url
+        self.headers = headers or {}
+
+    def __call__(self, method, path, body=None, headers=None, timeout=30):
+        merged = dict(self.headers)
+        merged.update(headers or {})
+        return call(self.url, method, path, body, merged, self.emu.ssl_context(), timeout)
+
+    def put_job(self, job_id, base='/_ml', **extra):
+        body = {'analysis_config': {'bucket_span': '15m', 'detectors': [{'function': 'count'}]}, 'data_description': {}}
+        body.update(extra)
+        resp = self('PUT', '%s/anomaly_detectors/%s' % (base, job_id), body)
+        assert resp.status == 200, resp.body
+        return resp
+
+    def job_state(self, job_id, base='/_ml'):
+        resp = self('GET', '%s/anomaly_detectors/%s/_stats' % (base, job_id))
+        assert resp.status == 200, resp.body
+        return resp.body['jobs'][0]['state']
+
+    def put_datafeed(self, df_id, job_id, base='/_ml', index='data'):
+        if self('GET', '/' + index).status == 404:
+            assert self('PUT', '/' + index, {}).status == 200
+        resp = self('PUT', '%s/datafeeds/%s' % (base, df_id), {'job_id': job_id, 'indices': [index]})
+        assert resp.status == 200, resp.body
+        return resp
+
+    def put_rollup(self, job_id, base='/_rollup', cron='*/30 * * * * ?', version=None):
+        if version is not None and version >= (8, 15) and self('GET', '/dummy-rollup-index').status == 404:
+            self('PUT', '/dummy-rollup-index', {'mappings': {'_meta': {'_rollup': {'my-id': {}}}}})
+        body = {'index_pattern': 'src', 'rollup_index': 'src_rollup', 'cron': cron, 'page_size': 10,
+                'groups': {'date_histogram': {'field': 'ts', 'calendar_interval': '1h'}},
+                'metrics': [{'field': 'v', 'metrics': ['min', 'max']}]}
+        resp = self('PUT', '%s/job/%s' % (base, job_id), body)
+        assert resp.status == 200, resp.body
+        return resp
+
+    def rollup_state(self, job_id, base='/_rollup'):
+        return self('GET', '%s/job/%s' % (base, job_id)).body['jobs'][0]['status']['job_state']
+
+
+_CACHE = {}
+
+
+@pytest.fixture(scope='session')
+def emulators():
+    """Session-wide emulators keyed by (version, security); reset per test by `emu_factory`."""
+    stack = []
+    yield _CACHE, stack
+    for ctx in reversed(stack):
+        ctx.__exit__(None, None, None)
+    _CACHE.clear()
+
+
+@pytest.fixture
+def emu_factory(emulators):
+    cache, stack = emulators
+
+    def get(version='8.19.0', security=False, **timings):
+        key = (version, security, tuple(sorted(timings.items())))
+        if key not in cache:
+            opts = {'close_seconds': 0.5, 'stop_seconds': 0.5, 'open_seconds': 0.1}
+            opts.update(timings)
+            ctx = running_emulator(version, security=security, **opts)
+            cache[key] = ctx.__enter__()  # pylint: disable=unnecessary-dunder-call
+            stack.append(ctx)
+        emu = cache[key]
+        emu.reset()
+        return emu
+    return get
