@@ -42,12 +42,13 @@ class RollupApi(object):
     def start_job(self, job_id):
         return self.client.request('POST', self.base + quote_path('job', job_id, '_start')).body
 
-    def stop_job(self, job_id, wait_for_completion=False, timeout=None):
+    def stop_job(self, job_id, wait_for_completion=False, timeout=None, retry=True):
+        """``retry=False`` lets a caller that waits server-side handle the 429 a 9.x wait timeout answers itself."""
         params = {}
         if wait_for_completion and self.stop_can_wait:
             params = {'wait_for_completion': True, 'timeout': format_duration(timeout or 30)}
         return self.client.request('POST', self.base + quote_path('job', job_id, '_stop'),
-                                   params=params, server_timeout=timeout if params else None).body
+                                   params=params, server_timeout=timeout if params else None, retry=retry).body
 
     def delete_job(self, job_id):
         return self.client.request('DELETE', self.base + quote_path('job', job_id)).body
