@@ -26,6 +26,8 @@ TARGETS ?=
 PYTEST_ARGS ?=
 
 export ANSIBLE_COLLECTIONS_PATH := $(BUILD)
+# molecule and ansible-lint call ansible-config/ansible-playbook by name.
+export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR ?= $(if $(CI),0,1)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export ES_VERSIONS
