@@ -10,6 +10,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.common.text.converters import to_native
+from ansible.module_utils.six.moves.urllib.parse import unquote, urlsplit
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchClient, ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._time import parse_duration
@@ -66,6 +67,16 @@ class EsopsModule(AnsibleModule):
         kwargs['required_together'] = list(kwargs.get('required_together') or []) + CONNECTION_REQUIRED_TOGETHER
         super(EsopsModule, self).__init__(*args, **kwargs)
         self._client = None
+        # A password written into a hosts URL is as secret as ``password``: mask it (as written and decoded)
+        # in every result, including the module invocation echoed at -vvv.
+        for host in self.params.get('hosts') or []:
+            for piece in to_native(host).split(','):
+                try:
+                    secret = urlsplit(piece.strip()).password
+                except ValueError:
+                    continue
+                if secret:
+                    self.no_log_values.update([secret, unquote(secret)])
 
     @property
     def client(self):
