@@ -1,0 +1,250 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) esops.jobs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests of the base module: argspec generation, env fallbacks, auth validation, clean failures."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.esops.jobs.plugins.module_utils import _module
+from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
+from ansible_collections.esops.jobs.plugins.module_utils._module import (
+    EsopsModule, connection_argspec, generate_argspec, wait_argspec)
+
+ENV_VARS = ('ELASTICSEARCH_URL', 'ELASTICSEARCH_USERNAME', 'ELASTICSEARCH_PASSWORD', 'ELASTICSEARCH_API_KEY',
+            'ELASTICSEARCH_BEARER_TOKEN', 'ELASTICSEARCH_CA_CERT')
+
+
+class Exited(Exception):
+    def __init__(self, result):
+        super(Exited, self).__init__(result)
+        self.result = result
+
+
+class Failed(Exception):
+    def __init__(self, result):
+        super(Failed, self).__init__(result.get('msg'))
+        self.result = result
+
+
+@pytest.fixture(autouse=True)
+def clean_env_and_exits(monkeypatch):
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+    def exit_json(self, **result):
+        raise Exited(result)
+
+    def fail_json(self, msg, **result):
+        result['msg'] = msg
+        raise Failed(result)
+
+    monkeypatch.setattr(EsopsModule, 'exit_json', exit_json)
+    monkeypatch.setattr(EsopsModule, 'fail_json', fail_json)
+
+
+def make_module(monkeypatch, args, **spec_options):
+    monkeypatch.setattr(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args})))
+    monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
+    spec = generate_argspec(**spec_options or {'job_id': dict(type='str', required=True)})
+    spec.update(wait_argspec('30s'))
+    return EsopsModule(argument_spec=spec, supports_check_mode=True)
+
+
+def fails(monkeypatch, args):
+    with pytest.raises(Failed) as info:
+        make_module(monkeypatch, args)
+    return info.value.result['msg']
+
+
+# ---------------------------------------------------------------------------------------- argspec
+
+def test_generate_argspec_merges_module_options():
+    spec = generate_argspec(job_id=dict(type='str', required=True))
+    assert spec['job_id'] == dict(type='str', required=True)
+    assert set(connection_argspec()) <= set(spec)
+
+
+@pytest.mark.parametrize('clash', ['hosts', 'password', 'retries', 'validate_certs'])
+def test_generate_argspec_refuses_to_shadow_connection_options(clash):
+    with pytest.raises(ValueError) as info:
+        generate_argspec(**{clash: dict(type='str'), 'job_id': dict(type='str')})
+    assert clash in str(info.value)
+    assert 'job_id' not in str(info.value)
+
+
+def test_secrets_are_no_log():
+    spec = connection_argspec()
+    for name in ('password', 'api_key', 'bearer_token'):
+        assert spec[name]['no_log'] is True
+    assert spec['client_key']['no_log'] is False  # a path, not a secret
+
+
+def test_wait_argspec_default():
+    assert wait_argspec('5m') == dict(wait=dict(type='bool', default=True), timeout=dict(type='str', default='5m'))
+
+
+# ---------------------------------------------------------------------------------------- env fallbacks
+
+def test_defaults_without_env(monkeypatch):
+    module = make_module(monkeypatch, {'job_id': 'j'})
+    assert module.params['hosts'] == ['http://localhost:9200']
+    assert module.params['username'] is None and module.params['api_key'] is None
+    assert module.client.hosts == ['http://localhost:9200']
+
+
+def test_env_fallbacks(monkeypatch, tmp_path):
+    monkeypatch.setenv('ELASTICSEARCH_URL', 'https://es1:9200,https://es2:9200')
+    monkeypatch.setenv('ELASTICSEARCH_USERNAME', 'ml_admin')
+    monkeypatch.setenv('ELASTICSEARCH_PASSWORD', 'changeme')
+    monkeypatch.setenv('ELASTICSEARCH_CA_CERT', str(tmp_path / 'ca.crt'))
+    module = make_module(monkeypatch, {'job_id': 'j'})
+    assert module.params['hosts'] == ['https://es1:9200', 'https://es2:9200']
+    assert (module.params['username'], module.params['password']) == ('ml_admin', 'changeme')
+    assert module.params['ca_cert'] == str(tmp_path / 'ca.crt')
+    assert 'changeme' in module.no_log_values
+    client = module.client
+    assert client.hosts == ['https://es1:9200', 'https://es2:9200']
+    assert client.username == 'ml_admin'
+
+
+@pytest.mark.parametrize('env, option', [('ELASTICSEARCH_API_KEY', 'api_key'), ('ELASTICSEARCH_BEARER_TOKEN', 'bearer_token')])
+def test_env_fallback_tokens_are_no_log(monkeypatch, env, option):
+    monkeypatch.setenv(env, 'tok-from-env-123')
+    module = make_module(monkeypatch, {'job_id': 'j'})
+    assert module.params[option] == 'tok-from-env-123'
+    assert 'tok-from-env-123' in module.no_log_values
+
+
+def test_explicit_option_beats_env(monkeypatch):
+    monkeypatch.setenv('ELASTICSEARCH_URL', 'http://from-env:9200')
+    module = make_module(monkeypatch, {'job_id': 'j', 'hosts': ['http://explicit:9200']})
+    assert module.params['hosts'] == ['http://explicit:9200']
+
+
+def test_url_alias(monkeypatch):
+    module = make_module(monkeypatch, {'job_id': 'j', 'url': 'http://es9:9200'})
+    assert module.params['hosts'] == ['http://es9:9200']
+
+
+def test_password_in_host_url_is_masked_in_results(monkeypatch):
+    module = make_module(monkeypatch, {'job_id': 'j', 'hosts': ['http://elastic:url-s3cret@es1:9200']})
+    assert 'url-s3cret' in module.no_log_values
+
+
+def test_percent_encoded_password_in_host_url_is_masked_in_both_forms(monkeypatch):
+    module = make_module(monkeypatch, {'job_id': 'j', 'hosts': ['http://elastic:p%40ss-w0rd@es1:9200']})
+    assert {'p%40ss-w0rd', 'p@ss-w0rd'} <= module.no_log_values
+
+
+# ---------------------------------------------------------------------------------------- auth validation
+
+@pytest.mark.parametrize('args, words', [
+    ({'api_key': 'id:key', 'bearer_token': 't'}, ['mutually exclusive', 'api_key', 'bearer_token']),
+    ({'api_key': 'id:key', 'username': 'u', 'password': 'p'}, ['mutually exclusive', 'api_key', 'password']),
+    ({'bearer_token': 't', 'username': 'u', 'password': 'p'}, ['mutually exclusive', 'bearer_token', 'password']),
+    ({'username': 'u'}, ['required together', 'username', 'password']),
+    ({'password': 'p'}, ['required together', 'username', 'password']),
+    ({'client_key': '/k.pem'}, ['required together', 'client_key', 'client_cert']),
+])
+def test_auth_conflicts_fail_with_one_message(monkeypatch, args, words):
+    args = dict(args, job_id='j')
+    msg = fails(monkeypatch, args)
+    for word in words:
+        assert word in msg
+    for secret in ('id:key',):
+        assert secret not in msg
+
+
+def test_env_api_key_conflicting_with_explicit_password(monkeypatch):
+    monkeypatch.setenv('ELASTICSEARCH_API_KEY', 'id:key')
+    msg = fails(monkeypatch, {'job_id': 'j', 'username': 'u', 'password': 'p'})
+    assert 'mutually exclusive' in msg and 'api_key' in msg
+
+
+def test_api_key_with_url_credentials_fails_on_client(monkeypatch):
+    module = make_module(monkeypatch, {'job_id': 'j', 'hosts': ['http://u:pw-in-url@es1:9200'], 'api_key': 'id:key'})
+    with pytest.raises(Failed) as info:
+        module.client
+    assert 'api_key' in info.value.result['msg']
+    assert 'pw-in-url' not in info.value.result['msg']
+
+
+# ---------------------------------------------------------------------------------------- clean failures
+
+@pytest.mark.parametrize('args, words', [
+    ({'hosts': ['ftp://es1']}, ['hosts', 'http://']),
+    ({'hosts': ['http://es1:abc']}, ['hosts', 'port']),
+    ({'request_timeout': 0}, ['request_timeout', 'greater than zero']),
+    ({'request_timeout': -1}, ['request_timeout', 'greater than zero']),
+    ({'retries': -1}, ['retries', 'zero or more']),
+])
+def test_client_construction_failures_are_clean(monkeypatch, args, words):
+    module = make_module(monkeypatch, dict(args, job_id='j'))
+    with pytest.raises(Failed) as info:
+        module.client
+    msg = info.value.result['msg']
+    for word in words:
+        assert word in msg
+    assert 'exception' not in info.value.result
+
+
+def test_client_is_built_once(monkeypatch):
+    module = make_module(monkeypatch, {'job_id': 'j', 'retries': 0, 'request_timeout': 5})
+    client = module.client
+    assert module.client is client
+    assert (client.retries, client.request_timeout) == (0, 5.0)
+
+
+@pytest.mark.parametrize('value', ['30x', 'soon', '0s', '-1'])
+def test_duration_failure_names_the_option(monkeypatch, value):
+    module = make_module(monkeypatch, {'job_id': 'j', 'timeout': value})
+    with pytest.raises(Failed) as info:
+        module.duration('timeout')
+    assert info.value.result['msg'].startswith('timeout')
+    assert 'exception' not in info.value.result
+
+
+def test_duration_ok(monkeypatch):
+    assert make_module(monkeypatch, {'job_id': 'j', 'timeout': '2m'}).duration('timeout') == 120.0
+
+
+def test_fail_from_elasticsearch_error_has_facts_and_no_traceback(monkeypatch):
+    module = make_module(monkeypatch, {'job_id': 'j'})
+    error = ElasticsearchError('POST /_ml/anomaly_detectors/j/_close failed: HTTP 403 security_exception: action '
+                               '[cluster:admin/xpack/ml/job/close] is unauthorized', status=403,
+                               error_type='security_exception')
+    with pytest.raises(Failed) as info:
+        module.fail_from_error(error, jobs=[])
+    result = info.value.result
+    assert result['msg'].startswith('POST /_ml/anomaly_detectors/j/_close failed: HTTP 403')
+    assert (result['status'], result['error_type'], result['jobs']) == (403, 'security_exception', [])
+    assert 'exception' not in result
+
+
+def test_fail_from_unexpected_error_keeps_the_traceback_for_bug_reports(monkeypatch):
+    module = make_module(monkeypatch, {'job_id': 'j'})
+    try:
+        raise KeyError('state')
+    except KeyError as exc:
+        with pytest.raises(Failed) as info:
+            module.fail_from_error(exc)
+    assert info.value.result['msg'] == "unexpected error: 'state'"
+    assert 'KeyError' in info.value.result['exception']
+
+
+def test_module_mutually_exclusive_are_kept(monkeypatch):
+    monkeypatch.setattr(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': {'a': 'x', 'b': 'y'}})))
+    monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
+    with pytest.raises(Failed) as info:
+        EsopsModule(argument_spec=generate_argspec(a=dict(type='str'), b=dict(type='str')), mutually_exclusive=[('a', 'b')])
+    assert 'mutually exclusive' in info.value.result['msg'] and 'a|b' in info.value.result['msg']
+    assert _module.CONNECTION_MUTUALLY_EXCLUSIVE  # the module's own list was added to, not replaced
