@@ -35,7 +35,7 @@ PRIVILEGES = (
     ('manage_token', lambda a: a.startswith(_SECURITY + 'token/')),
     ('monitor', lambda a: a.startswith('cluster:monitor/')),
     ('manage', lambda a: a.startswith(('cluster:admin/', 'cluster:monitor/')) and not a.startswith(_SECURITY)),
-    ('manage_security', lambda a: a.startswith(('cluster:admin/xpack/security/', 'cluster:monitor/'))),
+    ('manage_security', lambda a: a.startswith(_SECURITY)),
     ('all', lambda a: a.startswith('cluster:')),
 )
 _PRIV = dict(PRIVILEGES)
