@@ -95,8 +95,9 @@ docs-check: build-tree
 	done
 
 lint: build-tree
-	@if [ -z "$$(ls -d roles/*/ playbooks/*.yml 2>/dev/null)" ]; then echo "lint: no roles/ or playbooks/ yet: skipping"; exit 0; fi; \
-	cd $(COLLECTION) && $(VENV)/bin/ansible-lint --profile production --strict $$(ls -d roles playbooks 2>/dev/null)
+	@cd $(COLLECTION) && paths=$$(ls -d roles/*/ playbooks/*.yml 2>/dev/null || true); \
+	if [ -z "$$paths" ]; then echo "lint: no roles/ or playbooks/ yet: skipping"; exit 0; fi; \
+	$(VENV)/bin/ansible-lint --profile production --strict $$paths
 
 changelog-lint: venv
 	$(VENV)/bin/antsibull-changelog lint
@@ -132,7 +133,7 @@ molecule: build-tree
 	$(RUNNER) with-es --es-version $(DEMO_ES_VERSION) -- $(VENV)/bin/molecule test --all
 
 bench: build-tree
-	@if [ ! -d benchmarks ]; then echo "bench: benchmarks/ does not exist yet: skipping"; exit 0; fi; \
+	@if [ ! -f benchmarks/__main__.py ]; then echo "bench: benchmarks/__main__.py does not exist yet: skipping"; exit 0; fi; \
 	$(PY) -m benchmarks
 
 demo: build-tree
