@@ -23,12 +23,12 @@ options:
   api_key:
     description:
       - API key, either as V(id:api_key) or already base64-encoded (the C(encoded) value that Elasticsearch returns).
-      - Sent as C(Authorization: ApiKey ...).
+      - "Sent as C(Authorization: ApiKey ...)."
       - If not set, the environment variable E(ELASTICSEARCH_API_KEY) is used.
     type: str
   bearer_token:
     description:
-      - OAuth2/JWT bearer token, sent as C(Authorization: Bearer ...).
+      - "OAuth2/JWT bearer token, sent as C(Authorization: Bearer ...)."
       - If not set, the environment variable E(ELASTICSEARCH_BEARER_TOKEN) is used.
     type: str
 notes:
