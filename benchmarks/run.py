@@ -1,0 +1,245 @@
+# Copyright (c) esops.jobs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""`python -m benchmarks`: esops.jobs modules vs the usual ansible.builtin.uri loops, against the emulator."""
+
+import argparse
+import collections
+import datetime
+import os
+import platform
+import re
+import sys
+import tempfile
+import time
+
+from benchmarks import harness
+from benchmarks.report import render
+
+ML_SIZES = (1, 10, 100, 1000)
+ROLLUP_SIZES = (1, 10, 100)
+
+
+def log(message):
+    print('[bench %s] %s' % (time.strftime('%H:%M:%S'), message), flush=True)
+
+
+def request_summary(entries):
+    """Group logged requests by method and endpoint shape, e.g. 'POST _close': 3."""
+    counts = collections.Counter()
+    for entry in entries:
+        path = entry['path']
+        if path == '/':
+            kind = '/'
+        else:
+            kind = path.rstrip('/').rsplit('/', 1)[-1]
+            if not kind.startswith('_'):
+                kind = re.sub(r'^/(_ml|_rollup)/.*$', r'\1/<id>', path)
+        counts['%s %s' % (entry['method'], kind)] += 1
+    return dict(sorted(counts.items()))
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.coll_path = harness.collections_path()
+        self.log_dir = tempfile.mkdtemp(prefix='esops-bench-logs-')
+        self.emu = None
+        self.es = None
+        self.rows = []
+        self.noop = []
+
+    # ------------------------------------------------------------ helpers
+    def module_available(self, name):
+        return os.path.exists(os.path.join(self.coll_path, 'ansible_collections', 'esops', 'jobs', 'plugins', 'modules', name + '.py'))
+
+    def measured(self, playbook, job_ids, server_done=None, verify=None):
+        """Clear the request log, run the playbook, return a result dict (server_done() -> completion epoch)."""
+        self.emu.clear_requests()
+        run = harness.run_playbook(playbook, {'es_url': self.emu.url, 'job_ids': job_ids,
+                                              'poll_delay': self.args.poll_delay, 'poll_retries': 60},
+                                   self.coll_path, self.log_dir)
+        entries = self.emu.requests()
+        result = {'wall': run.wall, 'task_time': run.task_time, 'requests': len(entries), 'changed': run.changed,
+                  'by_kind': request_summary(entries), 'retries': run.retries,
+                  'non_2xx': sum(1 for e in entries if not 200 <= (e['status'] or 0) < 300)}
+        if entries:
+            first = min(e['time'] for e in entries)
+            result['es_time'] = run.task_end - first
+        if server_done is not None:
+            done = server_done()
+            if done is not None:
+                result['gap'] = run.task_end - done
+        if verify is not None:
+            verify()
+        return result
+
+    # ------------------------------------------------------------ ML
+    def ml_fixture(self, n):
+        self.emu.reset()
+        ids = ['bench-ml-%04d' % i for i in range(n)]
+        harness.create_open_ml_jobs(self.es, ids)
+        return ids
+
+    def ml_verify(self, ids):
+        def verify():
+            states = harness.ml_states(self.es)
+            wrong = [j for j in ids if states.get(j) != 'closed']
+            if wrong:
+                raise harness.EsError('%d jobs not closed after the run, e.g. %s=%s' % (len(wrong), wrong[0], states.get(wrong[0])))
+        return verify
+
+    def ml_done(self, ids):
+        def done():
+            finished = harness.ml_finished_times(self.es)
+            times = [finished[j] for j in ids if j in finished]
+            return max(times) if times else None
+        return done
+
+    def ml_case(self, n, module):
+        if n <= self.args.baseline_max:
+            ids = self.ml_fixture(n)
+            log('ML close N=%d: uri loop...' % n)
+            res = self.measured('ml_close_uri.yml', ids, self.ml_done(ids), self.ml_verify(ids))
+            self.rows.append(dict(res, case='ml', n=n, tool='uri loop'))
+            log('  uri loop: task %.2fs, wall %.2fs, %d requests' % (res['task_time'], res['wall'], res['requests']))
+            if n == self.args.noop_baseline_n:
+                log('ML no-op N=%d: uri loop re-run...' % n)
+                res = self.measured('ml_close_uri.yml', ids)
+                self.noop.append(dict(res, case='ml', n=n, tool='uri loop'))
+        if not module:
+            return
+        ids = self.ml_fixture(n)
+        log('ML close N=%d: ml_job_state...' % n)
+        res = self.measured('ml_close_module.yml', ids, self.ml_done(ids), self.ml_verify(ids))
+        self.rows.append(dict(res, case='ml', n=n, tool='ml_job_state'))
+        log('  ml_job_state: task %.2fs, wall %.2fs, %d requests, return gap %.3fs'
+            % (res['task_time'], res['wall'], res['requests'], res.get('gap', float('nan'))))
+        res = self.measured('ml_close_module.yml', ids)
+        self.noop.append(dict(res, case='ml', n=n, tool='ml_job_state'))
+        log('  no-op re-run: %d requests, changed=%s' % (res['requests'], res['changed']))
+
+    # ------------------------------------------------------------ rollups
+    def rollup_fixture(self, n):
+        self.emu.reset()
+        ids = ['bench-rollup-%03d' % i for i in range(n)]
+        harness.create_started_rollup_jobs(self.es, ids, self.args.es_version)
+        driver = harness.RollupDriver(self.es, ids)
+        driver.start()
+        driver.wait_all_indexing()
+        return ids, driver
+
+    def rollup_verify(self, ids):
+        def verify():
+            states = harness.rollup_states(self.es)
+            wrong = [j for j in ids if states.get(j) != 'stopped']
+            if wrong:
+                raise harness.EsError('%d rollup jobs not stopped after the run, e.g. %s=%s' % (len(wrong), wrong[0], states.get(wrong[0])))
+        return verify
+
+    @staticmethod
+    def rollup_done(ids, driver):
+        def done():
+            times = [driver.stopped_at[j] for j in ids if j in driver.stopped_at]
+            return max(times) if len(times) == len(ids) else None
+        return done
+
+    def rollup_case(self, n, module):
+        if n <= self.args.baseline_max:
+            ids, driver = self.rollup_fixture(n)
+            log('Rollup stop N=%d: uri loop...' % n)
+            try:
+                res = self.measured('rollup_stop_uri.yml', ids, self.rollup_done(ids, driver), self.rollup_verify(ids))
+            finally:
+                driver.halt()
+            self.rows.append(dict(res, case='rollup', n=n, tool='uri loop'))
+            log('  uri loop: task %.2fs, wall %.2fs, %d requests' % (res['task_time'], res['wall'], res['requests']))
+            if n == self.args.noop_baseline_n:
+                log('Rollup no-op N=%d: uri loop re-run...' % n)
+                res = self.measured('rollup_stop_uri.yml', ids)
+                self.noop.append(dict(res, case='rollup', n=n, tool='uri loop'))
+        if not module:
+            return
+        ids, driver = self.rollup_fixture(n)
+        log('Rollup stop N=%d: rollup_job_state...' % n)
+        try:
+            res = self.measured('rollup_stop_module.yml', ids, self.rollup_done(ids, driver), self.rollup_verify(ids))
+        finally:
+            driver.halt()
+        self.rows.append(dict(res, case='rollup', n=n, tool='rollup_job_state'))
+        log('  rollup_job_state: task %.2fs (%.2fs from its first request), %d requests, return gap %.3fs'
+            % (res['task_time'], res.get('es_time', float('nan')), res['requests'], res.get('gap', float('nan'))))
+        res = self.measured('rollup_stop_module.yml', ids)
+        self.noop.append(dict(res, case='rollup', n=n, tool='rollup_job_state'))
+        log('  no-op re-run: %d requests, changed=%s' % (res['requests'], res['changed']))
+
+    # ------------------------------------------------------------ main
+    def run(self):
+        from tests.emulator.launcher import running_emulator  # pylint: disable=import-outside-toplevel
+        args = self.args
+        have_ml = self.module_available('ml_job_state')
+        have_rollup = self.module_available('rollup_job_state')
+        for name, have in (('ml_job_state', have_ml), ('rollup_job_state', have_rollup)):
+            if not have:
+                log('esops.jobs.%s is not in %s yet: measuring the uri baseline only' % (name, self.coll_path))
+        log('emulator: ES %s personality, close %.2fs, stop %.2fs; collection from %s; logs in %s'
+            % (args.es_version, args.close_seconds, args.stop_seconds, self.coll_path, self.log_dir))
+        started = time.monotonic()
+        with running_emulator(es_version=args.es_version, close_seconds=args.close_seconds,
+                              stop_seconds=args.stop_seconds, open_seconds=args.open_seconds) as emu:
+            self.emu = emu
+            self.es = harness.Es(emu.url)
+            for n in args.ml_sizes:
+                self.ml_case(n, have_ml)
+            for n in args.rollup_sizes:
+                self.rollup_case(n, have_rollup)
+        elapsed = time.monotonic() - started
+        meta = {
+            'date': datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+            'nproc': os.cpu_count(), 'python': platform.python_version(), 'ansible': ansible_version(),
+            'machine': '%s %s' % (platform.system(), platform.machine()),
+            'es_version': args.es_version, 'close_seconds': args.close_seconds, 'stop_seconds': args.stop_seconds,
+            'open_seconds': args.open_seconds, 'poll_delay': args.poll_delay, 'baseline_max': args.baseline_max,
+            'elapsed': elapsed, 'noop_baseline_n': args.noop_baseline_n,
+        }
+        return render(meta, self.rows, self.noop)
+
+
+def ansible_version():
+    try:
+        from ansible.release import __version__  # pylint: disable=import-outside-toplevel
+        return __version__
+    except ImportError:
+        return 'unknown'
+
+
+def sizes(text):
+    return tuple(int(p) for p in text.split(',') if p.strip())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='python -m benchmarks', description=__doc__)
+    parser.add_argument('--es-version', default='8.19.3', help='emulator personality (default %(default)s)')
+    parser.add_argument('--close-seconds', type=float, default=0.5, help='emulated ML close duration per job')
+    parser.add_argument('--stop-seconds', type=float, default=0.5, help='emulated rollup stop duration per job')
+    parser.add_argument('--open-seconds', type=float, default=0.05, help='emulated ML open duration (fixtures only)')
+    parser.add_argument('--poll-delay', type=int, default=1, help='`delay` of the uri loops\' until polling (seconds)')
+    parser.add_argument('--ml-sizes', type=sizes, default=ML_SIZES, help='comma-separated N for ML close')
+    parser.add_argument('--rollup-sizes', type=sizes, default=ROLLUP_SIZES, help='comma-separated N for rollup stop')
+    parser.add_argument('--baseline-max', type=int, default=100,
+                        help='largest N the uri loop is run for; larger N are extrapolated linearly')
+    parser.add_argument('--noop-baseline-n', type=int, default=10, help='N at which the uri loop no-op re-run is measured')
+    parser.add_argument('--output', default=os.path.join(harness.BENCH_DIR, 'RESULTS.md'),
+                        help='where to write the table (default benchmarks/RESULTS.md; - for stdout only)')
+    parser.add_argument('--check', action='store_true', help='exit 1 when a target is missed')
+    args = parser.parse_args(argv)
+    sys.path.insert(0, harness.REPO)
+    text, passed = Bench(args).run()
+    if args.output != '-':
+        with open(args.output, 'w') as handle:
+            handle.write(text)
+        log('wrote %s' % os.path.relpath(args.output, harness.REPO))
+    print(text)
+    if args.check and not passed:
+        log('--check: at least one target was missed')
+        return 1
+    return 0
