@@ -177,7 +177,9 @@ class Converger(object):
         adapter = self.adapter
 
         def done(current):
-            return all(adapter.settled(job_id, current.get(job_id)) for job_id in pending)
+            # Ask about every pending object (no short-circuit), so one that failed stops the wait at once
+            # even while an earlier one is still moving.
+            return all([adapter.settled(job_id, current.get(job_id)) for job_id in pending])
 
         try:
             current = adapter.poller.until(adapter.read, done, deadline)
