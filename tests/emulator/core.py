@@ -153,7 +153,18 @@ def put_cluster_settings(req):
             req.cluster.persistent_settings.pop(key, None)
         else:
             req.cluster.persistent_settings[key] = str(value).lower() if isinstance(value, bool) else str(value)
-    return {'acknowledged': True, 'persistent': persistent, 'transient': transient}
+    return {'acknowledged': True, 'persistent': _nest(persistent), 'transient': _nest(transient)}
+
+
+def _nest(flat):
+    out = {}
+    for key, value in flat.items():
+        node = out
+        parts = key.split('.')
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
 
 
 def _flatten(obj, prefix=''):
@@ -194,6 +205,9 @@ def routes(pers, route_cls):
         route_cls('GET', '/_tasks/{task_id}', get_task, 'cluster:monitor/task/get', ('wait_for_completion', 'timeout')),
         route_cls('PUT', '/_cluster/settings', put_cluster_settings, 'cluster:admin/settings/update',
                   ('flat_settings', 'master_timeout', 'timeout')),
+        route_cls('GET', '/_cluster/health/{index}', cluster_health, 'cluster:monitor/health',
+                  ('wait_for_status', 'timeout', 'master_timeout', 'level', 'local', 'wait_for_no_initializing_shards',
+                   'wait_for_no_relocating_shards', 'wait_for_nodes', 'wait_for_events', 'wait_for_active_shards')),
         route_cls('GET', '/_cluster/health', cluster_health, 'cluster:monitor/health',
                   ('wait_for_status', 'timeout', 'master_timeout', 'level', 'local', 'wait_for_no_initializing_shards',
                    'wait_for_no_relocating_shards', 'wait_for_nodes', 'wait_for_events', 'wait_for_active_shards')),

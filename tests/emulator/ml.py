@@ -245,7 +245,7 @@ def put_job(req):
     response = dict(config)
     if 'datafeed_config' in body:
         df_body = dict(body['datafeed_config'])
-        df_id = df_body.pop('datafeed_id', 'datafeed-' + job_id)
+        df_id = df_body.pop('datafeed_id', job_id)
         df_body['job_id'] = job_id
         response['datafeed_config'] = _create_datafeed(req, df_id, df_body)
     return response

@@ -13,8 +13,8 @@ VERSIONS = {
     'ml/set_upgrade_mode.yml': '8.19.0',
     'ml/start_stop_datafeed.yml': '8.19.0',
     'ml/delete_job_force.yml': '8.19.0',    # deletes a job together with its started datafeed (7.15+)
-    'rollup/delete_job.yml': '8.19.0',
-    'rollup/get_jobs.yml': '8.19.0',
+    'rollup/delete_job.yml': '8.14.0',      # pre-8.15 copies: no dummy rollup index in setup, no upgraded_doc_id
+    'rollup/get_jobs.yml': '8.14.0',
     'rollup/start_job.yml': '9.1.0',        # expects the 9.x rollup deprecation warning as allowed_warnings
     'rollup/stop_job.yml': '9.1.0',
     'rollup/stop_job.yml@5c82a57f': '7.17.0',
@@ -33,6 +33,9 @@ UNSUPPORTED_APIS = {
 
 # Individual tests skipped with a written reason (validation details of job configs the collection never sends).
 SKIPPED_TESTS = {
+    ('ml/jobs_crud.yml', 'Test get job with datafeed'):
+        'this mid-2021 copy mixes the 7.15 datafeed_config field with the <=7.14 delete behaviour it is run against (es-behaviour §2.8)',
+    ('ml/jobs_crud.yml', 'Test update job'): 'categorization analyzer normalisation and ml.update_job are not emulated',
     ('ml/jobs_crud.yml', 'Test max model memory limit'): 'needs the xpack.ml.max_model_memory_limit cluster setting',
     ('ml/jobs_crud.yml', 'Test jobs with named and custom categorization_analyzer'): 'categorization analyzers are not emulated',
     ('ml/jobs_crud.yml', 'Test job with categorization_analyzer and categorization_filters'): 'categorization analyzers are not emulated',

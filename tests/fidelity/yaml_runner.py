@@ -24,7 +24,7 @@ FALLBACK_APIS = {
     'indices.delete': ('DELETE', ['/{index}']),
     'indices.refresh': ('POST', ['/{index}/_refresh', '/_refresh']),
     'cluster.put_settings': ('PUT', ['/_cluster/settings']),
-    'cluster.health': ('GET', ['/_cluster/health']),
+    'cluster.health': ('GET', ['/_cluster/health/{index}', '/_cluster/health']),
 }
 
 
@@ -193,7 +193,7 @@ class Runner:
             assert status < 400, '%s %s -> %d %s' % (method, path, status, text)
         elif catch.startswith('/'):
             assert status >= 400, '%s %s expected an error matching %s, got %d' % (method, path, catch, status)
-            assert re.search(catch.strip('/'), text, re.X), '%s %s: %s does not match %s' % (method, path, text, catch)
+            assert re.search(catch.strip('/'), text), '%s %s: %s does not match %s' % (method, path, text, catch)
         else:
             codes = {'missing': 404, 'conflict': 409, 'bad_request': 400, 'unauthorized': 401, 'forbidden': 403,
                      'request_timeout': 408, 'unavailable': 503}
