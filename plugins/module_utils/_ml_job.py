@@ -1,0 +1,491 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) esops.jobs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ML anomaly-detection job adapter for the convergence engine (module ``esops.jobs.ml_job_state``).
+
+Server behaviour it relies on (es-behaviour.md §2.2-§2.9, §5):
+
+* state lives only in ``GET .../_stats``; one stats request covers every matched job;
+* close is idempotent, takes an id expression, closes the listed jobs concurrently and waits
+  server-side; its wait running out is a 500 "Timed out when waiting for persistent tasks" while
+  the close goes on, so that answer means "still closing", not "failed";
+* a ``failed`` job closes only with ``force``; ``force`` skips persisting the model state;
+* open takes one id and is not idempotent (409 once a task exists), so ``opened``/``opening``
+  jobs never get an open request; its wait running out is a 408 while the open goes on;
+* up to 7.13 a started datafeed blocks the close of its job (7.14+: close stops it); up to 7.14 a
+  datafeed blocks the delete of its job (7.15+: delete removes it);
+* delete takes one id, and refuses a job that is not closed unless ``force``;
+* while ML upgrade mode is enabled, open/close/delete answer 429.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import re
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
+from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
+    ABSENT, Adapter, PlanError, StateError, Step, WaitTimeout)
+from ansible_collections.esops.jobs.plugins.module_utils._ml import CLOSE_TIMEOUT_MARKER, MlApi
+from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
+
+CLOSED = 'closed'
+OPENED = 'opened'
+FAILED = 'failed'
+DESIRED_STATES = (CLOSED, OPENED, ABSENT)
+# Never ask Elasticsearch to wait less than this, even when the module's own deadline is (nearly) spent.
+MIN_SERVER_TIMEOUT = 1.0
+# With wait=false, how long open/close may hold the request. Neither API has an asynchronous form; when
+# this runs out ES answers 408 (open) or 500 (close) and goes on in the background.
+NO_WAIT_SERVER_TIMEOUT = 10.0
+# Deletes and opens take one id per request; run a few at a time (the client is thread-safe).
+MAX_PARALLEL_REQUESTS = 4
+# Keep each request line well under ES's http.max_initial_line_length (4kb) when listing ids.
+MAX_IDS_CHARS = 3000
+_MISSING_RE = re.compile(r"No known job with id '([^']*)'")
+UPGRADE_MODE_HINT = ('ML upgrade mode is enabled, and Elasticsearch refuses to open, close or delete jobs until it is '
+                     'disabled; end the upgrade window first with esops.jobs.ml_upgrade_mode (enabled: false)')
+FORCE_DATA_LOSS = 'a force close does not persist the model state'
+
+
+def is_pattern(token):
+    return token == '_all' or '*' in token
+
+
+def chunk_ids(ids, limit=MAX_IDS_CHARS):
+    """Split ids into comma lists that each stay under ``limit`` characters."""
+    chunks = []
+    current = []
+    size = 0
+    for job_id in ids:
+        if current and size + len(job_id) + 1 > limit:
+            chunks.append(current)
+            current = []
+            size = 0
+        current.append(job_id)
+        size += len(job_id) + 1
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def is_upgrade_mode_error(error):
+    return error.status == 429 and 'upgrade mode' in (error.reason or error.message or '')
+
+
+def _reason(error):
+    return error.reason or error.message
+
+
+def _names(ids):
+    return ', '.join(ids)
+
+
+def _job_word(ids):
+    return 'job' if len(ids) == 1 else 'jobs'
+
+
+class MlJobAdapter(Adapter):
+    """Move anomaly-detection jobs to ``closed``, ``opened`` or ``absent``."""
+
+    noun = 'job'
+    nouns = 'jobs'
+
+    def __init__(self, client, desired, job_ids, force=False, force_failed=False, allow_no_match=True, wait=True,
+                 poller=None, api=None):
+        if desired not in DESIRED_STATES:
+            raise ValueError('state must be one of %s, got %r' % (', '.join(DESIRED_STATES), desired))
+        super(MlJobAdapter, self).__init__(client, desired, poller=poller)
+        self.api = api or MlApi(client)
+        self.tokens = []
+        for token in job_ids:
+            if token not in self.tokens:
+                self.tokens.append(token)
+        self.force = bool(force)
+        self.force_failed = bool(force_failed)
+        self.allow_no_match = allow_no_match
+        self.wait = wait
+        self.datafeeds = None         # job id -> datafeed id (None: not read); read only where the ES version needs it
+        self.datafeed_states = {}     # job id -> datafeed state the module brought it to (stopped / absent)
+        self._first_read = True
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def read(self):
+        # allow_no_match checks the user's selection once; later reads (while waiting) must not fail
+        # because the jobs we deleted are gone.
+        allow = self.allow_no_match if self._first_read else True
+        if self.desired == ABSENT:
+            stats = self._read_tolerating_missing(self.tokens, allow)
+        else:
+            try:
+                stats = self._stats(self.tokens, allow)
+            except ElasticsearchError as exc:
+                if exc.status != 404:
+                    raise
+                missing = self._missing_tokens(exc) or []
+                if missing and all(is_pattern(t) for t in missing):
+                    raise PlanError('no job matches %s and allow_no_match is false (Elasticsearch: %s)'
+                                    % (_names(missing), _reason(exc)), job_ids=missing)
+                raise PlanError('no job or job group matches %s (Elasticsearch: %s); check job_id'
+                                % (_names(missing) or ','.join(self.tokens), _reason(exc)), job_ids=missing)
+        current = OrderedDict()
+        for job_id in sorted(stats):
+            entry = stats[job_id]
+            current[job_id] = {
+                'state': entry.get('state', CLOSED),
+                'assigned': bool(entry.get('node')),
+                'assignment_explanation': entry.get('assignment_explanation'),
+            }
+        if self._first_read:
+            self._first_read = False
+            if self._needs_datafeeds(current):
+                configs = self.api.get_datafeeds('_all', allow_no_match=True)
+                self.datafeeds = dict((c.get('job_id'), c['datafeed_id']) for c in configs)
+        return current
+
+    def _stats(self, tokens, allow):
+        stats = {}
+        for chunk in chunk_ids(tokens):
+            for entry in self.api.job_stats(','.join(chunk), allow_no_match=allow):
+                stats[entry['job_id']] = entry
+        return stats
+
+    @staticmethod
+    def _missing_tokens(error):
+        match = _MISSING_RE.search(error.reason or error.message or '')
+        if not match:
+            return None
+        return [t for t in match.group(1).split(',') if t]
+
+    def _read_tolerating_missing(self, tokens, allow):
+        """For ``absent`` an exact id (or group) that does not exist is already where we want it."""
+        try:
+            return self._stats(tokens, allow)
+        except ElasticsearchError as exc:
+            if exc.status != 404:
+                raise
+            missing = self._missing_tokens(exc)
+            if missing is None:
+                # Unrecognised message: ask token by token, so one missing id cannot hide the others.
+                return self._stats_token_by_token(tokens, allow, exc)
+            patterns = [t for t in missing if is_pattern(t)]
+            if patterns or not set(missing) & set(tokens):
+                raise PlanError('no job matches %s and allow_no_match is false (Elasticsearch: %s)'
+                                % (_names(patterns or missing), _reason(exc)), job_ids=patterns or missing)
+            remaining = [t for t in tokens if t not in missing]
+            return self._read_tolerating_missing(remaining, allow) if remaining else {}
+
+    def _stats_token_by_token(self, tokens, allow, first_error):
+        stats = {}
+        for token in tokens:
+            try:
+                stats.update(self._stats([token], allow))
+            except ElasticsearchError as exc:
+                if exc.status != 404:
+                    raise
+                if is_pattern(token):
+                    raise PlanError('no job matches %s and allow_no_match is false (Elasticsearch: %s)'
+                                    % (token, _reason(exc)), job_ids=[token])
+        return stats
+
+    def _jobs_to_close(self, current):
+        if self.desired == CLOSED:
+            return [job_id for job_id, facts in current.items() if facts['state'] != CLOSED]
+        if self.desired == OPENED:
+            return [job_id for job_id, facts in current.items() if facts['state'] == FAILED]
+        return []
+
+    def _needs_datafeeds(self, current):
+        """Datafeeds are read only where ES makes the module handle them (<= 7.13 close, <= 7.14 delete)."""
+        if self.desired == ABSENT:
+            return bool(current) and not self.api.delete_removes_datafeed
+        return bool(self._jobs_to_close(current)) and not self.api.close_stops_datafeeds
+
+    # -- planning -----------------------------------------------------------------------------------
+
+    def _forced(self, state):
+        return self.force or (self.force_failed and state == FAILED)
+
+    def _datafeed_of(self, job_id):
+        return (self.datafeeds or {}).get(job_id)
+
+    def plan(self, current):
+        if self.desired == CLOSED:
+            return self._plan_closed(current)
+        if self.desired == OPENED:
+            return self._plan_opened(current)
+        return self._plan_absent(current)
+
+    def _check_failed(self, current, verb):
+        failed = [job_id for job_id, facts in current.items() if facts['state'] == FAILED]
+        if failed and not (self.force or self.force_failed):
+            raise PlanError(
+                'cannot %s %s %s: %s failed, and Elasticsearch closes a failed job only with force. Set force_failed: true '
+                'to force-close only the failed jobs (the others close gracefully), or force: true to force-close every '
+                'job (%s)' % (verb, _job_word(failed), _names(failed), 'it' if len(failed) == 1 else 'they', FORCE_DATA_LOSS),
+                job_ids=failed)
+
+    def _close_steps(self, job_id, state):
+        steps = []
+        forced = self._forced(state)
+        df_id = self._datafeed_of(job_id)
+        if df_id and not self.api.close_stops_datafeeds:
+            steps.append(Step(job_id, 'stop_datafeed', state, state, datafeed_id=df_id))
+        steps.append(Step(job_id, 'force_close' if forced else 'close', state, CLOSED, force=forced))
+        return steps
+
+    def _plan_closed(self, current):
+        self._check_failed(current, 'close')
+        steps = []
+        for job_id, facts in current.items():
+            if facts['state'] != CLOSED:
+                steps.extend(self._close_steps(job_id, facts['state']))
+        return steps
+
+    def _plan_opened(self, current):
+        self._check_failed(current, 'open')
+        steps = []
+        for job_id, facts in current.items():
+            state = facts['state']
+            if state == OPENED:
+                continue
+            if state == 'opening':
+                # Open is not idempotent: an opening job gets no request, only a wait.
+                steps.append(Step(job_id, 'wait', state, OPENED))
+            elif state == FAILED:
+                # A failed job must be force-closed before it can open again (checked above: force or force_failed).
+                steps.extend(self._close_steps(job_id, state))
+                steps.append(Step(job_id, 'open', CLOSED, OPENED))
+            else:
+                steps.append(Step(job_id, 'open', state, OPENED, after_closing=(state == 'closing')))
+        return steps
+
+    def _plan_absent(self, current):
+        running = [(job_id, facts['state']) for job_id, facts in current.items()
+                   if facts['state'] != CLOSED and not self._forced(facts['state'])]
+        if running:
+            ids = [job_id for job_id, _state in running]
+            failed_only = all(state == FAILED for _job, state in running)
+            raise PlanError(
+                'cannot delete %s %s: Elasticsearch deletes a job that is not closed only with force. Close %s first '
+                '(state: closed), or set force: true to delete %s as %s (%s)' % (
+                    _job_word(ids), ', '.join('%s (%s)' % item for item in running), 'it' if len(ids) == 1 else 'them',
+                    'it' if len(ids) == 1 else 'them', 'it is' if len(ids) == 1 else 'they are',
+                    'force_failed: true is enough for failed jobs' if failed_only else
+                    'the job and its model state are deleted anyway'),
+                job_ids=ids)
+        steps = []
+        for job_id, facts in current.items():
+            state = facts['state']
+            forced = state != CLOSED
+            df_id = self._datafeed_of(job_id)
+            if df_id and not self.api.delete_removes_datafeed:
+                steps.append(Step(job_id, 'delete_datafeed', state, state, datafeed_id=df_id, force=forced))
+            steps.append(Step(job_id, 'force_delete' if forced else 'delete', state, ABSENT, force=forced))
+        return steps
+
+    # -- applying -----------------------------------------------------------------------------------
+
+    def apply(self, steps, deadline):
+        if self.desired == ABSENT:
+            return self._apply_absent(steps)
+        confirmed = set()
+        stops = [step for step in steps if step.action == 'stop_datafeed']
+        if stops:
+            self._stop_datafeeds(stops, deadline)
+        forced = [step.job_id for step in steps if step.action == 'force_close']
+        graceful = [step.job_id for step in steps if step.action == 'close']
+        if forced:
+            confirmed.update(self._close(forced, deadline, force=True))
+        if graceful:
+            confirmed.update(self._close(graceful, deadline, force=False))
+        if self.desired == OPENED:
+            confirmed = self._apply_open(steps, deadline, forced, confirmed)
+        return confirmed
+
+    def _server_timeout(self, deadline):
+        timeout = max(MIN_SERVER_TIMEOUT, self.poller.remaining(deadline))
+        if not self.wait:
+            timeout = min(timeout, NO_WAIT_SERVER_TIMEOUT)
+        return timeout
+
+    def _stop_datafeeds(self, steps, deadline):
+        """<= 7.13: one stop for every datafeed of the jobs to close (stopping a stopped datafeed is a no-op)."""
+        ids = [step.details['datafeed_id'] for step in steps]
+        timeout = max(MIN_SERVER_TIMEOUT, self.poller.remaining(deadline))
+        jobs = [step.job_id for step in steps]
+        for chunk in chunk_ids(ids):
+            try:
+                self.api.stop_datafeed(','.join(chunk), timeout, force=self.force)
+            except ElasticsearchError as exc:
+                if CLOSE_TIMEOUT_MARKER in exc.message:
+                    raise StateError('timed out after %s waiting for Elasticsearch to stop datafeeds %s, which this version '
+                                     'requires before closing their jobs; the stop goes on in the background'
+                                     % (format_duration(timeout), _names(chunk)), job_ids=jobs)
+                raise self._explain(exc, jobs)
+        for step in steps:
+            self.datafeed_states[step.job_id] = 'stopped'
+
+    def _close(self, ids, deadline, force):
+        """One close per request line for all ``ids``; return the ids ES confirmed closed."""
+        timeout = self._server_timeout(deadline)
+
+        def close(chunk):
+            try:
+                body = self.api.close_job(','.join(chunk), timeout, force=force)
+            except ElasticsearchError as exc:
+                if CLOSE_TIMEOUT_MARKER in exc.message:
+                    return []  # ES's wait ran out; the close goes on: poll (wait: true) or report closing
+                if exc.status == 409 and FAILED in _reason(exc) and not force:
+                    raise StateError('cannot close %s %s: %s (a job failed since it was read; use force_failed: true)'
+                                     % (_job_word(chunk), _names(chunk), _reason(exc)), job_ids=chunk)
+                raise self._explain(exc, chunk)
+            return chunk if (body or {}).get('closed') else []
+
+        confirmed = []
+        for result in self._concurrently(close, chunk_ids(ids)):
+            confirmed.extend(result)
+        return confirmed
+
+    def _apply_open(self, steps, deadline, force_closed, confirmed):
+        opens = [step for step in steps if step.action == 'open']
+        must_be_closed = [step.job_id for step in opens if step.details.get('after_closing')]
+        # Force-closed jobs whose close ES did not confirm must be closed before they can open.
+        must_be_closed += [job_id for job_id in force_closed if job_id not in confirmed]
+        if must_be_closed:
+            self._wait_closed(must_be_closed, deadline)
+
+        def open_one(job_id):
+            timeout = self._server_timeout(deadline)
+            try:
+                body = self.api.open_job(job_id, timeout)
+            except ElasticsearchError as exc:
+                if exc.status == 408:
+                    return None   # ES's wait ran out; the open goes on
+                if exc.status == 409 and 'already been opened' in _reason(exc):
+                    return None   # someone else (or a retried request) opened it since we read it
+                raise self._explain(exc, [job_id])
+            body = body or {}
+            # node "" = lazily opened, waiting for ML capacity: ES accepted it; the state shows opening.
+            return job_id if body.get('opened') and body.get('node') != '' else None
+
+        opened = set(job_id for job_id in self._concurrently(open_one, [step.job_id for step in opens]) if job_id)
+        return opened
+
+    def _wait_closed(self, ids, deadline):
+        def done(current):
+            for job_id in ids:
+                facts = current.get(job_id)
+                if facts is None:
+                    raise StateError('job %s was deleted while waiting for it to close before opening it' % job_id,
+                                     job_ids=[job_id])
+                if facts['state'] == FAILED:
+                    raise StateError('job %s failed while closing, before it could be opened; force-close it with '
+                                     'force_failed: true' % job_id, job_ids=[job_id])
+            return all(current[job_id]['state'] == CLOSED for job_id in ids)
+
+        try:
+            self.poller.until(self.read, done, deadline)
+        except WaitTimeout as exc:
+            late = [job_id for job_id in ids if exc.last.get(job_id, {}).get('state') != CLOSED]
+            raise StateError('timed out waiting for %s %s to finish closing before opening %s; last states: %s' % (
+                _job_word(late), _names(late), 'it' if len(late) == 1 else 'them',
+                ', '.join('%s=%s' % (job_id, exc.last.get(job_id, {}).get('state', ABSENT)) for job_id in late)),
+                job_ids=late)
+
+    def _apply_absent(self, steps):
+        feeds = [step for step in steps if step.action == 'delete_datafeed']
+        if feeds:
+            def delete_feed(step):
+                try:
+                    self.api.delete_datafeed(step.details['datafeed_id'], force=step.details['force'])
+                except ElasticsearchError as exc:
+                    if exc.status != 404:   # 404: deleted by someone else meanwhile
+                        raise self._explain(exc, [step.job_id])
+                self.datafeed_states[step.job_id] = ABSENT
+                return step.job_id
+
+            self._concurrently(delete_feed, feeds)
+
+        def delete_job(step):
+            try:
+                self.api.delete_job(step.job_id, force=step.details['force'])
+            except ElasticsearchError as exc:
+                if exc.status != 404:       # 404: deleted by someone else meanwhile, absent is the goal
+                    raise self._explain(exc, [step.job_id])
+            return step.job_id
+
+        return self._concurrently(delete_job, [step for step in steps if step.action in ('delete', 'force_delete')])
+
+    def _concurrently(self, func, items):
+        """Run ``func`` over ``items`` with a small pool; every item runs even when some fail."""
+        items = list(items)
+        if len(items) <= 1:
+            return [func(item) for item in items]
+        results = []
+        errors = []
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_REQUESTS, len(items))) as pool:
+            futures = [pool.submit(func, item) for item in items]
+            for future in futures:
+                try:
+                    results.append(future.result())
+                except (ElasticsearchError, StateError) as exc:
+                    errors.append(exc)
+        if errors:
+            raise self._combine(errors)
+        return results
+
+    @staticmethod
+    def _combine(errors):
+        """Several requests failed: one error naming them all (a StateError if any of them is one)."""
+        if len(errors) == 1:
+            return errors[0]
+        text = '%d requests failed: %s' % (len(errors), '; '.join(to_native(exc.message) for exc in errors))
+        state_errors = [exc for exc in errors if isinstance(exc, StateError)]
+        if state_errors:
+            ids = []
+            for exc in state_errors:
+                ids.extend(exc.job_ids)
+            return StateError(text, job_ids=ids)
+        first = errors[0]
+        return ElasticsearchError(text, status=first.status, error_type=first.error_type, reason=first.reason)
+
+    @staticmethod
+    def _explain(exc, ids):
+        if is_upgrade_mode_error(exc):
+            return StateError('%s (Elasticsearch answered: %s)' % (UPGRADE_MODE_HINT, _reason(exc)), job_ids=ids)
+        return exc
+
+    # -- waiting / reporting ------------------------------------------------------------------------
+
+    def settled(self, job_id, facts):
+        if self.desired == ABSENT:
+            return facts is None
+        if facts is None:
+            raise StateError('job %s was deleted while waiting for it to be %s' % (job_id, self.desired), job_ids=[job_id])
+        state = facts['state']
+        if state == self.desired:
+            return True
+        if state == FAILED:
+            raise StateError('job %s failed while waiting for it to be %s (%s); see the job messages, then force-close '
+                             'it with force_failed: true' % (job_id, self.desired,
+                                                             facts.get('assignment_explanation') or 'no explanation'),
+                             job_ids=[job_id])
+        if self.desired == OPENED:
+            if state == 'opening' and not facts.get('assigned') and facts.get('assignment_explanation'):
+                # Lazily opened, waiting for ML capacity: ES's own open answers at this point too.
+                return True
+            if state == CLOSED:
+                raise StateError('job %s closed again while waiting for it to open; see the job messages' % job_id,
+                                 job_ids=[job_id])
+        return False
+
+    def describe(self, job_id, before, after):
+        if self.datafeeds is None:
+            return {}
+        return {'datafeed_id': self.datafeeds.get(job_id), 'datafeed_state': self.datafeed_states.get(job_id)}
