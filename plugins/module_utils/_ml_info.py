@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) esops.jobs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read-only view of ML anomaly-detection jobs (module ``esops.jobs.ml_job_info``).
+
+A fixed number of requests whatever the number of jobs: job stats (the only source of state,
+es-behaviour.md §5.1), job configs, datafeed configs and stats (only when a job matched; datafeeds
+cannot be selected by job, so all of them are read), and ML info for ``upgrade_mode`` (6.7+).
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.esops.jobs.plugins.module_utils._ml import MlApi
+
+
+def gather_jobs(client, job_ids, allow_no_match=True, api=None):
+    """Return ``{'jobs': [...], 'upgrade_mode': bool or None}``; raises ElasticsearchError."""
+    api = api or MlApi(client)
+    expression = ','.join(job_ids)
+    stats = api.job_stats(expression, allow_no_match=allow_no_match)
+    configs = {}
+    feeds_by_job = {}
+    if stats:
+        configs = dict((job['job_id'], job) for job in api.get_jobs(expression, allow_no_match=True))
+        feed_states = dict((feed['datafeed_id'], feed.get('state'))
+                           for feed in api.datafeed_stats('_all', allow_no_match=True))
+        for feed in api.get_datafeeds('_all', allow_no_match=True):
+            feeds_by_job[feed.get('job_id')] = dict(datafeed_id=feed['datafeed_id'],
+                                                    state=feed_states.get(feed['datafeed_id'], 'stopped'))
+    jobs = []
+    for entry in stats:
+        job_id = entry['job_id']
+        config = configs.get(job_id)
+        node = entry.get('node') or {}
+        jobs.append(dict(
+            job_id=job_id,
+            state=entry.get('state'),
+            groups=list((config or {}).get('groups') or []),
+            description=(config or {}).get('description'),
+            datafeed=feeds_by_job.get(job_id),
+            node=node.get('name'),
+            assignment_explanation=entry.get('assignment_explanation') or None,
+            open_time=entry.get('open_time'),
+            config=config,
+        ))
+    upgrade_mode = None
+    if api.has_upgrade_mode:
+        upgrade_mode = bool((api.info() or {}).get('upgrade_mode'))
+    return dict(jobs=jobs, upgrade_mode=upgrade_mode)
