@@ -1,0 +1,390 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) esops.jobs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Rollup job selection and the rollup job adapter of the convergence engine (es-behaviour §3).
+
+Selection: ``GET <base>/job/_all`` once, then ``job_id`` tokens (exact ids, ``*`` patterns, ``_all``)
+are matched client-side, because ES's GET only knows exact ids, ``_all`` and ``*`` (§3.3).
+
+Transitions (§3.2): stop is sent with ``wait_for_completion=true`` on 6.6+ so ES itself waits for
+``stopped``; several jobs are stopped concurrently. Start is never sent to a job that is not
+``stopped`` (≤7.x answer 500 for a started job; every version refuses ``stopping``). Delete needs a
+``stopped`` job; its 500 ``task_failures`` answer is turned into a clear message.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import re
+from collections import OrderedDict
+
+from ansible.module_utils.common.text.converters import to_text
+
+from ansible_collections.esops.jobs.plugins.module_utils._client import RETRY_STATUSES, ElasticsearchError
+from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
+    ABSENT, Adapter, PlanError, Poller, StateError, Step, WaitTimeout)
+from ansible_collections.esops.jobs.plugins.module_utils._rollup import ROLLUP_STATES, RollupApi
+from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
+
+try:
+    from concurrent.futures import ThreadPoolExecutor
+except ImportError:  # pragma: no cover - Python 3 always has it
+    ThreadPoolExecutor = None
+
+#: per-job requests (stop with a server-side wait) run concurrently, at most this many at a time
+MAX_WORKERS = 8
+#: never ask ES to wait less than this, even when the deadline is (almost) reached
+MIN_SERVER_WAIT = 1.0
+RUNNING_STATES = ('started', 'indexing')
+_STATE_WAS_RE = re.compile(r'[Ss]tate was \[(\w+)\]')
+_INDEXER_STATE_RE = re.compile(r'indexer state is \[(\w+)\]')
+_BAD_ID_CHARS_RE = re.compile(r'[\s\x00-\x1f\x7f]')
+
+
+def validate_rollup_ids(tokens, option='job_id'):
+    """Split and check ``job_id`` tokens; return the list (order kept, duplicates dropped).
+
+    Each item may itself be a comma list. A token is an exact id, a pattern with ``*`` or ``_all``
+    (``*`` alone means the same); ``_all`` cannot be combined with other tokens. ES only requires
+    ids to be non-empty; ids with whitespace or control characters are refused here because they
+    cannot be meant (and could not be typed into Kibana either). Raises ValueError naming the option.
+    """
+    result = []
+    for item in tokens or []:
+        if item is None:
+            raise ValueError('%s: empty id; give a rollup job id, a pattern with * or _all' % option)
+        for token in to_text(item).split(','):
+            token = token.strip()
+            if not token:
+                where = ' in %r' % to_text(item) if ',' in to_text(item) else ''
+                raise ValueError('%s: empty id%s; separate ids with single commas, with none left over at either end'
+                                 % (option, where))
+            if _BAD_ID_CHARS_RE.search(token):
+                raise ValueError('%s: %r is not a valid rollup job id: it contains whitespace or control characters'
+                                 % (option, token))
+            if token == '*':
+                token = '_all'
+            if token not in result:
+                result.append(token)
+    if not result:
+        raise ValueError('%s: give at least one rollup job id, a pattern with * or _all' % option)
+    if '_all' in result and len(result) > 1:
+        raise ValueError('%s: _all (or *) selects every rollup job and cannot be combined with other ids' % option)
+    return result
+
+
+def is_pattern(token):
+    return token == '_all' or '*' in token
+
+
+def _pattern_re(token):
+    return re.compile('^' + '.*'.join(re.escape(part) for part in token.split('*')) + '$', re.DOTALL)
+
+
+def resolve_selector(tokens, existing):
+    """Match tokens against the existing ids. Return (selected ids in selector order, missing exact ids).
+
+    Exact ids keep the order they were given in; a pattern adds its matches sorted by id.
+    """
+    existing = list(existing)
+    present = set(existing)
+    selected = []
+    missing = []
+    for token in tokens:
+        if token == '_all':
+            matches = sorted(existing)
+        elif '*' in token:
+            regex = _pattern_re(token)
+            matches = sorted(job_id for job_id in existing if regex.match(job_id))
+        elif token in present:
+            matches = [token]
+        else:
+            matches = []
+            missing.append(token)
+        for job_id in matches:
+            if job_id not in selected:
+                selected.append(job_id)
+    return selected, missing
+
+
+def job_facts(wrapper):
+    """One entry of GET <base>/job -> (id, facts). facts: state, config, status, stats as ES returns them."""
+    config = wrapper.get('config') or {}
+    status = wrapper.get('status') or {}
+    return config.get('id'), {
+        'state': status.get('job_state'),
+        'config': config,
+        'status': status,
+        'stats': wrapper.get('stats') or {},
+    }
+
+
+class RollupJobReader(object):
+    """Read every rollup job once and pick the selected ones; shared by the state and info modules."""
+
+    def __init__(self, client, tokens):
+        self.client = client
+        self.tokens = list(tokens)
+        self.ids = None
+        self.missing = []
+        self._api = None
+
+    @property
+    def api(self):
+        if self._api is None:
+            self._api = RollupApi(self.client)
+        return self._api
+
+    def read(self):
+        """OrderedDict {id: facts} of the selected jobs that exist. The selection is fixed by the first read."""
+        by_id = OrderedDict()
+        for wrapper in self.api.get_jobs('_all'):
+            job_id, facts = job_facts(wrapper)
+            if job_id is not None:
+                by_id[job_id] = facts
+        if self.ids is None:
+            self.ids, self.missing = resolve_selector(self.tokens, by_id)
+        return OrderedDict((job_id, by_id[job_id]) for job_id in self.ids if job_id in by_id)
+
+
+class RollupJobAdapter(Adapter):
+    """Moves rollup jobs to ``started``, ``stopped`` or ``absent``."""
+
+    noun = 'rollup job'
+    nouns = 'rollup jobs'
+
+    def __init__(self, client, desired, tokens, force=False, wait=True, timeout=30.0, poller=None,
+                 max_workers=MAX_WORKERS):
+        super(RollupJobAdapter, self).__init__(client, desired, poller or Poller())
+        self.reader = RollupJobReader(client, tokens)
+        self.force = force
+        self.wait = wait
+        self.timeout = timeout
+        self.max_workers = max(1, int(max_workers))
+
+    @property
+    def api(self):
+        return self.reader.api
+
+    @property
+    def missing(self):
+        return self.reader.missing
+
+    # -- read / plan ---------------------------------------------------------------------------
+
+    def read(self):
+        return self.reader.read()
+
+    def plan(self, current):
+        if self.missing and self.desired != ABSENT:
+            raise PlanError('%s not found: %s' % ('rollup job' if len(self.missing) == 1 else 'rollup jobs',
+                                                   ', '.join(self.missing)), job_ids=self.missing)
+        steps = []
+        problems = []
+        for job_id, facts in current.items():
+            try:
+                steps.extend(self._plan_one(job_id, facts.get('state')))
+            except PlanError as exc:
+                problems.append((job_id, exc.message))
+        if problems:
+            raise PlanError('; '.join(message for _job_id, message in problems),
+                            job_ids=[job_id for job_id, _message in problems])
+        return steps
+
+    def _plan_one(self, job_id, state):
+        desired = self.desired
+        if state not in ROLLUP_STATES:
+            raise PlanError('rollup job %s reports an unknown state %r' % (job_id, state))
+        if state == 'aborting':
+            if desired == ABSENT:
+                # Already being deleted: nothing to send, the engine waits until it is gone.
+                return [Step(job_id, 'await_removal', state, ABSENT)]
+            raise PlanError('rollup job %s is aborting (it is being deleted); it cannot be %s' % (job_id, desired))
+        if desired == 'stopped':
+            if state == 'stopped':
+                return []
+            # `stopping` too: a stop is harmless there and lets ES wait for the end of the running page.
+            return [Step(job_id, 'stop', state, 'stopped')]
+        if desired == 'started':
+            if state in RUNNING_STATES:
+                return []
+            # From `stopping` the start is sent once the job is stopped (ES refuses to start a stopping job).
+            return [Step(job_id, 'start', state, 'started')]
+        # absent
+        if state == 'stopped':
+            return [Step(job_id, 'delete', state, ABSENT)]
+        if not self.force:
+            raise PlanError('rollup job %s is %s; only a stopped rollup job can be deleted: stop it first, '
+                            'or set force=true to stop and then delete it' % (job_id, state))
+        return [Step(job_id, 'stop', state, 'stopped'), Step(job_id, 'delete', 'stopped', ABSENT)]
+
+    # -- apply ---------------------------------------------------------------------------------
+
+    def apply(self, steps, deadline):
+        per_job = OrderedDict()
+        for step in steps:
+            per_job.setdefault(step.job_id, []).append(step)
+        outcomes = OrderedDict()
+        workers = min(self.max_workers, len(per_job))
+        if workers <= 1 or ThreadPoolExecutor is None:
+            for job_id, job_steps in per_job.items():
+                outcomes[job_id] = self._run_safely(job_id, job_steps, deadline)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                futures = OrderedDict((job_id, pool.submit(self._run_safely, job_id, job_steps, deadline))
+                                      for job_id, job_steps in per_job.items())
+                for job_id, future in futures.items():
+                    outcomes[job_id] = future.result()
+        errors = [(job_id, error) for job_id, (_confirmed, error) in outcomes.items() if error is not None]
+        if len(errors) == 1 and isinstance(errors[0][1], ElasticsearchError):
+            raise errors[0][1]
+        if errors:
+            raise StateError('; '.join(to_text(error) for _job_id, error in errors),
+                             job_ids=[job_id for job_id, _error in errors])
+        return [job_id for job_id, (confirmed, _error) in outcomes.items() if confirmed]
+
+    def _run_safely(self, job_id, steps, deadline):
+        """(confirmed, error): the job's steps in order; an error stops this job only."""
+        try:
+            return self._run_job(job_id, steps, deadline), None
+        except (ElasticsearchError, StateError) as exc:
+            return False, exc
+
+    def _run_job(self, job_id, steps, deadline):
+        """Send one job's requests; True when the job is known to be in the desired state already."""
+        confirmed = False
+        for index, step in enumerate(steps):
+            then_delete = any(later.action == 'delete' for later in steps[index + 1:])
+            if step.action == 'stop':
+                confirmed = self._stop(job_id, deadline, must_be_stopped=then_delete)
+                if confirmed is None:
+                    return True  # gone already: nothing left to delete
+            elif step.action == 'start':
+                if step.before == 'stopping':
+                    self._await_stopped(job_id, deadline, purpose=' before it can be started')
+                self._start(job_id)
+                # Start flips the state at once (§3.4.1): started, or indexing when the cron fires.
+                confirmed = True
+            elif step.action == 'delete':
+                self._delete(job_id, deadline)
+                # With wait the engine confirms the job is gone (6.x GET may show it briefly, §3.4.4).
+                confirmed = not self.wait
+            elif step.action == 'await_removal':
+                confirmed = False
+            else:  # pragma: no cover - plan() makes no other action
+                raise StateError('internal error: unknown action %r' % step.action, [job_id])
+        return confirmed
+
+    def _remaining(self, deadline):
+        return self.poller.remaining(deadline)
+
+    def _stop(self, job_id, deadline, must_be_stopped):
+        """Stop one job. True: known stopped. False: accepted, maybe still stopping. None: the job is gone."""
+        need_stopped = must_be_stopped or self.wait
+        try:
+            if need_stopped and self.api.stop_can_wait:
+                self._stop_and_wait(job_id, deadline)
+                return True
+            self.api.stop_job(job_id)
+        except ElasticsearchError as exc:
+            if exc.status == 404 and must_be_stopped:
+                return None
+            if exc.status == 404:
+                raise StateError('rollup job %s was deleted while it was being stopped' % job_id, [job_id])
+            raise
+        if must_be_stopped:
+            # Before 6.6 stop cannot wait server-side: poll this job until it is stopped.
+            return self._await_stopped(job_id, deadline, purpose='')
+        # The engine polls every pending job with one GET when wait is true.
+        return False
+
+    def _stop_and_wait(self, job_id, deadline):
+        attempt = 0
+        while True:
+            remaining = max(MIN_SERVER_WAIT, self._remaining(deadline))
+            try:
+                # retry=False: a 9.x wait timeout is a 429, which the client would otherwise retry for minutes.
+                self.api.stop_job(job_id, wait_for_completion=True, timeout=remaining, retry=False)
+                return
+            except ElasticsearchError as exc:
+                if exc.error_type == 'elasticsearch_timeout_exception':
+                    raise StateError('rollup job %s did not stop within %s; last state: %s' % (
+                        job_id, format_duration(self.timeout), self._last_state(job_id, exc)), [job_id])
+                retryable = exc.status in RETRY_STATUSES or exc.status is None
+                if not retryable or attempt >= self.client.retries or self._remaining(deadline) <= 0:
+                    raise
+                attempt += 1
+                self.poller.sleep(min(self._remaining(deadline), 0.5 * (2 ** attempt)))
+
+    def _last_state(self, job_id, exc):
+        match = _STATE_WAS_RE.search(to_text(exc.reason or ''))
+        if match:
+            return match.group(1).lower()
+        try:
+            jobs = self.api.get_jobs(job_id)
+        except ElasticsearchError:
+            return 'unknown'
+        return job_facts(jobs[0])[1]['state'] if jobs else ABSENT
+
+    def _read_one(self, job_id):
+        jobs = self.api.get_jobs(job_id)
+        return job_facts(jobs[0])[1] if jobs else None
+
+    def _await_stopped(self, job_id, deadline, purpose):
+        def done(facts):
+            return facts is None or facts['state'] == 'stopped'
+
+        try:
+            facts = self.poller.until(lambda: self._read_one(job_id), done, deadline)
+        except WaitTimeout as exc:
+            raise StateError('rollup job %s did not stop within %s%s; last state: %s' % (
+                job_id, format_duration(self.timeout), purpose, (exc.last or {}).get('state', ABSENT)), [job_id])
+        if facts is None:
+            raise StateError('rollup job %s was deleted while waiting for it to stop' % job_id, [job_id])
+        return True
+
+    def _start(self, job_id):
+        try:
+            self.api.start_job(job_id)
+        except ElasticsearchError as exc:
+            match = _STATE_WAS_RE.search(to_text(exc.reason or ''))
+            if match and match.group(1).lower() in RUNNING_STATES:
+                return  # started by someone else since we read it (≤7.x refuse a second start)
+            if exc.status == 404:
+                raise StateError('rollup job %s was deleted before it could be started' % job_id, [job_id])
+            raise
+
+    def _delete(self, job_id, deadline):
+        while True:
+            try:
+                self.api.delete_job(job_id)
+                return
+            except ElasticsearchError as exc:
+                if exc.status == 404:
+                    return  # already gone
+                match = _INDEXER_STATE_RE.search(to_text(exc.reason or ''))
+                state = match.group(1).lower() if match else None
+                if state == 'stopping' and self.force and self._remaining(deadline) > 0:
+                    self._await_stopped(job_id, deadline, purpose=' before it can be deleted')
+                    continue
+                detail = '%s: %s' % (exc.error_type, exc.reason) if exc.error_type else to_text(exc.reason or exc)
+                hint = ''
+                if state in RUNNING_STATES:
+                    hint = ' (it was started again after it was read; run again, with force=true to stop it first)'
+                raise StateError('rollup job %s cannot be deleted: HTTP %s %s%s' % (job_id, exc.status, detail, hint),
+                                 [job_id])
+
+    # -- wait ----------------------------------------------------------------------------------
+
+    def settled(self, job_id, facts):
+        if self.desired == ABSENT:
+            return facts is None
+        if facts is None:
+            raise StateError('rollup job %s was deleted while waiting for it to be %s' % (job_id, self.desired), [job_id])
+        state = facts.get('state')
+        if state == 'aborting':
+            raise StateError('rollup job %s is aborting (it is being deleted); it cannot be %s' % (job_id, self.desired),
+                             [job_id])
+        if self.desired == 'stopped':
+            return state == 'stopped'
+        return state in RUNNING_STATES

@@ -1,0 +1,252 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) esops.jobs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: rollup_job_state
+short_description: Start, stop or delete Elasticsearch rollup jobs, idempotently
+version_added: 1.0.0
+description:
+  - Moves one or more Elasticsearch rollup jobs to V(started), V(stopped) or V(absent) (deleted), reading their
+    states first so that only real transitions are requested and reported as changed.
+  - Handles every rollup job state. V(indexing) counts as running. A V(stopping) job is finishing the page
+    it was indexing. An V(aborting) job is being deleted.
+  - Stopping waits server-side (C(wait_for_completion=true)) on Elasticsearch 6.6 and later, several jobs at
+    once; older versions are polled.
+  - A start is only ever sent to a V(stopped) job; Elasticsearch 7.x and earlier answer HTTP 500 when a
+    started job is started again.
+  - Works with Elasticsearch 6.8 (C(_xpack/rollup) paths) to 9.x. Rollups are deprecated since 8.11; the
+    deprecation warnings Elasticsearch sends are shown as task warnings and never fail the task.
+author:
+  - esops.jobs contributors
+options:
+  job_id:
+    description:
+      - The rollup jobs to manage, as one id, a list of ids, patterns with C(*) (for example V(nightly-*)), or
+        V(_all) (V(*) means the same). A string with comma-separated ids works too.
+      - Patterns are matched against the jobs that exist (one C(GET _rollup/job/_all) request).
+        A pattern that matches nothing selects nothing; the task then reports no change and an empty RV(jobs).
+      - An exact id that does not exist fails the task for O(state=started) and O(state=stopped),
+        listing every missing id. For O(state=absent) it is already absent, which is not an error.
+      - V(_all) cannot be combined with other ids. Ids with whitespace or control characters are refused.
+    type: list
+    elements: str
+    required: true
+  state:
+    description:
+      - V(stopped) stops V(started) and V(indexing) jobs. A V(stopping) job gets a stop too (harmless; it lets
+        Elasticsearch wait for the end of its page) and is reported as changed, because its state moves during
+        the task.
+      - V(started) starts V(stopped) jobs. V(started) and V(indexing) jobs are left alone. A V(stopping) job
+        is first waited for until it is V(stopped) (within O(timeout), even with O(wait=false), as
+        Elasticsearch refuses to start a stopping job), then started.
+      - V(absent) deletes V(stopped) jobs. A job in any other state is only deleted with O(force=true);
+        otherwise the task fails naming the job's state and deletes nothing.
+      - An V(aborting) job is already being deleted; it fails the task for V(started) and V(stopped), and
+        for V(absent) the task waits until it is gone (reported as changed).
+      - The rollup index and the data already rolled up are never deleted.
+    type: str
+    choices: [started, stopped, absent]
+    default: stopped
+  force:
+    description:
+      - With O(state=absent), stop jobs that are not stopped, wait until they are V(stopped) (within
+        O(timeout), even with O(wait=false)), then delete them.
+      - Has no effect for other states.
+    type: bool
+    default: false
+  timeout:
+    description:
+      - How long the whole task may wait for jobs to reach the requested state, as an Elasticsearch time value
+        (V(30s), V(5m)) or a number of seconds.
+      - Stops are sent with this budget as their server-side C(timeout). When it runs out the task fails
+        naming the jobs and their last state; Elasticsearch keeps stopping them in the background.
+    type: str
+    default: 30s
+extends_documentation_fragment:
+  - esops.jobs.connection
+  - esops.jobs.auth
+  - esops.jobs.wait
+  - esops.jobs.attributes
+  - esops.jobs.attributes.check_mode_full
+  - esops.jobs.attributes.diff_mode
+notes:
+  - Requests, for O(state=stopped) on N running jobs with O(wait=true) on 6.6 and later, C(GET /),
+    C(GET _rollup/job/_all) and one stop per job, run concurrently (up to 8 at a time); nothing is
+    read again when every stop answered. When nothing needs to change only the two C(GET) requests are sent.
+  - Check mode reads the jobs and predicts every transition without sending any mutating request.
+  - Elasticsearch 8.15 and later refuse to create rollup jobs in clusters that never used rollups; this
+    module does not create jobs, it only manages existing ones.
+seealso:
+  - module: esops.jobs.rollup_job_info
+  - name: Stop rollup jobs API
+    description: Elasticsearch reference for the stop API, including C(wait_for_completion).
+    link: https://www.elastic.co/guide/en/elasticsearch/reference/current/rollup-stop-job.html
+'''
+
+EXAMPLES = r'''
+- name: Stop every nightly rollup job before the maintenance window
+  esops.jobs.rollup_job_state:
+    hosts: https://es.example.com:9200
+    api_key: "{{ es_api_key }}"
+    job_id: nightly-*
+    state: stopped
+    timeout: 2m
+
+- name: Start two rollup jobs again afterwards
+  esops.jobs.rollup_job_state:
+    hosts: https://es.example.com:9200
+    api_key: "{{ es_api_key }}"
+    job_id:
+      - sensor-hourly
+      - sensor-daily
+    state: started
+
+- name: Delete a rollup job, stopping it first if it is running
+  esops.jobs.rollup_job_state:
+    hosts: https://es.example.com:9200
+    username: rollup_admin
+    password: "{{ vault_rollup_admin_password }}"
+    ca_cert: /etc/pki/es-ca.pem
+    job_id: legacy-metrics
+    state: absent
+    force: true
+
+- name: Set the connection once for every esops.jobs task of a play
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/esops.jobs.elasticsearch:
+      hosts: https://es.example.com:9200
+      api_key: "{{ es_api_key }}"
+  tasks:
+    - name: Preview which rollup jobs would be stopped
+      esops.jobs.rollup_job_state:
+        job_id: _all
+        state: stopped
+      check_mode: true
+      diff: true
+      register: preview
+
+    - name: Show them
+      ansible.builtin.debug:
+        msg: "{{ preview.jobs | selectattr('changed') | map(attribute='job_id') | list }}"
+'''
+
+RETURN = r'''
+changed:
+  description: Whether at least one job changed state (or would, in check mode).
+  returned: always
+  type: bool
+  sample: true
+msg:
+  description: A one-line summary, or the reason of the failure.
+  returned: always
+  type: str
+  sample: moved 2 of 3 rollup jobs to stopped
+jobs:
+  description:
+    - One entry per selected job that existed when the task started, in the order of O(job_id)
+      (pattern matches sorted by id).
+    - Empty when nothing matched.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    job_id:
+      description: The rollup job id.
+      type: str
+      returned: always
+      sample: nightly-sensors
+    state_before:
+      description: The job state when the task started.
+      type: str
+      returned: always
+      sample: indexing
+    state_after:
+      description:
+        - The job state when the task ended (predicted in check mode), or V(absent) once deleted.
+        - With O(wait=false) it may be transitional, such as V(stopping).
+      type: str
+      returned: always
+      sample: stopped
+    changed:
+      description: Whether this job changed state (or would, in check mode).
+      type: bool
+      returned: always
+      sample: true
+    actions:
+      description:
+        - What the module did (or would do) to this job, in order; empty when nothing was needed.
+        - V(stop), V(start), V(delete), or V(await_removal) for an V(aborting) job that only had to be waited for.
+      type: list
+      elements: str
+      returned: always
+      sample: [stop, delete]
+diff:
+  description: The jobs' states before and after (predicted in check mode); deleted jobs are left out of C(after).
+  returned: when diff mode is on
+  type: dict
+  sample: {before: {nightly-sensors: started}, after: {nightly-sensors: stopped}}
+failed_jobs:
+  description: Ids of the jobs that caused the failure (missing ids, wrong states, refused requests).
+  returned: on failure
+  type: list
+  elements: str
+  sample: [nightly-sensors]
+timed_out_jobs:
+  description: Ids of the jobs that had not reached the requested state when O(timeout) ran out while polling.
+  returned: on failure, when polling timed out
+  type: list
+  elements: str
+  sample: [nightly-sensors]
+status:
+  description: HTTP status of the Elasticsearch error that failed the task; null when Elasticsearch could not be reached.
+  returned: on failure, when Elasticsearch refused a request
+  type: int
+  sample: 403
+error_type:
+  description: Elasticsearch's error type of that error.
+  returned: on failure, when Elasticsearch refused a request
+  type: str
+  sample: security_exception
+'''
+
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.esops.jobs.plugins.module_utils._convergence import Converger
+from ansible_collections.esops.jobs.plugins.module_utils._module import EsopsModule, generate_argspec, wait_argspec
+from ansible_collections.esops.jobs.plugins.module_utils._rollup_job import RollupJobAdapter, validate_rollup_ids
+
+
+def argument_spec():
+    options = dict(
+        job_id=dict(type='list', elements='str', required=True),
+        state=dict(type='str', choices=['started', 'stopped', 'absent'], default='stopped'),
+        force=dict(type='bool', default=False),
+    )
+    options.update(wait_argspec('30s'))
+    return generate_argspec(**options)
+
+
+def main():
+    module = EsopsModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        tokens = validate_rollup_ids(module.params['job_id'], 'job_id')
+    except ValueError as exc:
+        module.fail_json(msg=to_native(exc))
+    timeout = module.duration('timeout')
+    state = module.params['state']
+    if module.params['force'] and state != 'absent':
+        module.warn('force has no effect with state=%s; it only applies to state=absent' % state)
+    adapter = RollupJobAdapter(module.client, state, tokens, force=module.params['force'],
+                               wait=module.params['wait'], timeout=timeout)
+    Converger(module, adapter).run(wait=module.params['wait'], timeout=timeout)
+
+
+if __name__ == '__main__':
+    main()
