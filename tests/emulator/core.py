@@ -3,8 +3,8 @@
 import time
 import uuid
 
-from .errors import EsError, bad_request
-from .state import NODE_ID, NODE_NAME, parse_bool
+from .errors import EsError
+from .state import NODE_NAME, parse_bool
 
 _INDEX_FORBIDDEN = set('\\/*?"<>| ,#:')
 
@@ -218,7 +218,3 @@ def routes(pers, route_cls):
                              ('acknowledge', 'master_timeout', 'timeout')))
     return out
 
-
-def validate_index_body(body):
-    if body is not None and not isinstance(body, dict):
-        raise bad_request('request body must be an object', 'parse_exception')

@@ -187,7 +187,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         self.wfile.flush()
 
-    def do_GET(self):  # noqa: N802  pylint: disable=invalid-name
+    def do_GET(self):  # pylint: disable=invalid-name
         self._dispatch('GET')
 
     def do_HEAD(self):  # pylint: disable=invalid-name

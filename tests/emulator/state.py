@@ -78,26 +78,40 @@ class Cluster:
         self.cond = threading.Condition(self.lock)
         self.cluster_uuid = str(uuid.uuid5(uuid.NAMESPACE_DNS, 'esops-emulator-' + personality.number)).replace('-', '')[:22]
         self._seq = itertools.count()
-        self.reset()
+        self._events = []
+        self.ml_jobs = {}
+        self.datafeeds = {}
+        self.rollup_jobs = {}
+        self.indices = {}
+        self.tasks = {}
+        self.persistent_settings = {}
+        self.api_keys = {}
+        self.tokens = {}
+        self.faults = []
+        self.request_log = []
+        self.rollup_triggers = {}
+        self.upgrade_mode = False
+        self.upgrade_mode_changing = False
+        self.license = {'type': 'trial', 'status': 'active'}
+        self.task_counter = itertools.count(1000)
 
     def reset(self):
+        """Wipe every job, index, key, token, fault and logged request (POST /_emulator/reset)."""
         with self.lock:
-            self._events = []
-            self.ml_jobs = {}
-            self.datafeeds = {}
-            self.rollup_jobs = {}
-            self.indices = {}
-            self.tasks = {}
+            for handle_entry in self._events:
+                handle_entry[2].cancel()
+            # Release requests still waiting on old objects (close/stop waits test for "no task" / "stopped").
+            for obj in list(self.ml_jobs.values()) + list(self.datafeeds.values()):
+                obj['task'] = None
+            for job in self.rollup_jobs.values():
+                job['state'] = 'stopped'
+            for container in (self._events, self.ml_jobs, self.datafeeds, self.rollup_jobs, self.indices, self.tasks,
+                              self.persistent_settings, self.api_keys, self.tokens, self.faults, self.request_log,
+                              self.rollup_triggers):
+                container.clear()
             self.upgrade_mode = False
             self.upgrade_mode_changing = False
-            self.persistent_settings = {}
             self.license = {'type': 'trial', 'status': 'active'}
-            self.api_keys = {}
-            self.tokens = {}
-            self.task_counter = itertools.count(1000)
-            self.faults = []
-            self.request_log = []
-            self.rollup_triggers = {}
 
     # ---- scheduler ----
     def schedule(self, delay, callback):
@@ -127,6 +141,7 @@ class Cluster:
 
     def rollup_cron_fire(self, job_id, when):
         """Replaced by the rollup module (kept here so tick() stays generic)."""
+        del when
         self.rollup_triggers.pop(job_id, None)
 
     def wait_for(self, predicate, timeout):
