@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import base64
 import json
+import os
 import random
 import re
 import socket
@@ -158,6 +159,10 @@ class ElasticsearchClient(object):
             raise ValueError('username and password must be given together')
         if bool(client_cert) != bool(client_key) and client_key:
             raise ValueError('client_key needs client_cert')
+        # Otherwise the TLS layer only says "[Errno 2] No such file or directory", naming neither option nor file.
+        for option, value in (('ca_cert', ca_cert), ('client_cert', client_cert), ('client_key', client_key)):
+            if value and not os.path.isfile(value):
+                raise ValueError('%s: %s does not exist or is not a file' % (option, value))
         self.username = username
         self.password = password
         self._auth_header = None
