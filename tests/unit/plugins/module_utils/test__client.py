@@ -258,17 +258,17 @@ def test_url_credentials_conflict_with_api_key():
 
 
 def test_client_cert_alone_is_allowed_combined_pem():
-    client = ElasticsearchClient('https://es1:9200', client_cert='/combined.pem')
-    assert client.client_cert == '/combined.pem'
+    client = ElasticsearchClient('https://es1:9200', client_cert=__file__)
+    assert client.client_cert == __file__
 
 
 def test_tls_options_reach_the_opener():
     opener = FakeOpener((200, {}))
-    make_client(opener, hosts='https://es1:9200', ca_cert='/ca.crt', client_cert='/c.crt', client_key='/c.key',
+    make_client(opener, hosts='https://es1:9200', ca_cert=__file__, client_cert=__file__, client_key=__file__,
                 validate_certs=False).request('GET', '/')
     call = opener.calls[0]
     assert (call['ca_path'], call['client_cert'], call['client_key'], call['validate_certs']) == (
-        '/ca.crt', '/c.crt', '/c.key', False)
+        __file__, __file__, __file__, False)
     assert call['follow_redirects'] == 'none'
 
 
@@ -743,3 +743,10 @@ def test_real_server_refused_connection():
     assert 'cannot reach Elasticsearch at http://127.0.0.1:%d' % port in str(info.value)
     assert 'gave up after 2 attempts' in str(info.value)
     assert len(sleep.delays) == 1
+
+
+@pytest.mark.parametrize('option', ['ca_cert', 'client_cert'])
+def test_missing_tls_files_name_the_option(option, tmp_path):
+    with pytest.raises(ValueError) as info:
+        ElasticsearchClient('https://es1:9200', **{option: str(tmp_path / 'nope.pem')})
+    assert str(info.value) == '%s: %s does not exist or is not a file' % (option, tmp_path / 'nope.pem')

@@ -105,6 +105,7 @@ def test_env_fallbacks(monkeypatch, tmp_path):
     monkeypatch.setenv('ELASTICSEARCH_URL', 'https://es1:9200,https://es2:9200')
     monkeypatch.setenv('ELASTICSEARCH_USERNAME', 'ml_admin')
     monkeypatch.setenv('ELASTICSEARCH_PASSWORD', 'changeme')
+    (tmp_path / 'ca.crt').write_text(u'not checked here')
     monkeypatch.setenv('ELASTICSEARCH_CA_CERT', str(tmp_path / 'ca.crt'))
     module = make_module(monkeypatch, {'job_id': 'j'})
     assert module.params['hosts'] == ['https://es1:9200', 'https://es2:9200']
@@ -186,6 +187,7 @@ def test_api_key_with_url_credentials_fails_on_client(monkeypatch):
     ({'request_timeout': 0}, ['request_timeout', 'greater than zero']),
     ({'request_timeout': -1}, ['request_timeout', 'greater than zero']),
     ({'retries': -1}, ['retries', 'zero or more']),
+    ({'ca_cert': '/nonexistent/ca.crt'}, ['ca_cert', '/nonexistent/ca.crt', 'does not exist']),
 ])
 def test_client_construction_failures_are_clean(monkeypatch, args, words):
     module = make_module(monkeypatch, dict(args, job_id='j'))
