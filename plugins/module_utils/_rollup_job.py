@@ -107,6 +107,10 @@ def resolve_selector(tokens, existing):
     return selected, missing
 
 
+def missing_message(missing):
+    return '%s not found: %s' % ('rollup job' if len(missing) == 1 else 'rollup jobs', ', '.join(missing))
+
+
 def job_facts(wrapper):
     """One entry of GET <base>/job -> (id, facts). facts: state, config, status, stats as ES returns them."""
     config = wrapper.get('config') or {}
@@ -177,8 +181,7 @@ class RollupJobAdapter(Adapter):
 
     def plan(self, current):
         if self.missing and self.desired != ABSENT:
-            raise PlanError('%s not found: %s' % ('rollup job' if len(self.missing) == 1 else 'rollup jobs',
-                                                   ', '.join(self.missing)), job_ids=self.missing)
+            raise PlanError(missing_message(self.missing), job_ids=self.missing)
         steps = []
         problems = []
         for job_id, facts in current.items():

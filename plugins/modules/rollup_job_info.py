@@ -17,15 +17,16 @@ description:
   - Works with Elasticsearch 6.8 (C(_xpack/rollup) paths) to 9.x. The deprecation warnings that Elasticsearch
     9.x sends for rollup APIs are shown as task warnings.
 author:
-  - esops.jobs contributors
+  - esops.jobs contributors (@esops)
 options:
   job_id:
     description:
       - The rollup jobs to read, as one id, a list of ids, patterns with C(*) (for example V(nightly-*)), or
         V(_all) (V(*) means the same). A string with comma-separated ids works too.
       - All jobs are read with one C(GET _rollup/job/_all) request and the selection is made from them.
-      - A pattern that matches nothing adds nothing to RV(jobs). An exact id that does not exist is not an
-        error; it is listed in RV(missing_job_ids).
+      - A pattern that matches nothing adds nothing to RV(jobs). An exact id that does not exist fails the task,
+        listing every missing id (as M(esops.jobs.ml_job_info) does); use a pattern to look for a job that
+        may not exist.
       - V(_all) cannot be combined with other ids. Ids with whitespace or control characters are refused.
     type: list
     elements: str
@@ -53,7 +54,7 @@ EXAMPLES = r'''
   ansible.builtin.debug:
     msg: "{{ rollups.jobs | selectattr('state', 'in', ['started', 'indexing']) | map(attribute='job_id') | list }}"
 
-- name: Fail when a rollup job is missing before the window starts
+- name: Read two rollup jobs (the task fails, naming them, if either does not exist)
   esops.jobs.rollup_job_info:
     hosts: https://es.example.com:9200
     api_key: "{{ es_api_key }}"
@@ -61,7 +62,17 @@ EXAMPLES = r'''
       - sensor-hourly
       - sensor-daily
   register: wanted
-  failed_when: wanted.missing_job_ids | length > 0
+
+- name: Find out whether a rollup job exists, without failing
+  esops.jobs.rollup_job_info:
+    hosts: https://es.example.com:9200
+    api_key: "{{ es_api_key }}"
+    job_id: legacy-metrics*
+  register: legacy
+
+- name: Report it
+  ansible.builtin.debug:
+    msg: "legacy-metrics exists: {{ 'legacy-metrics' in (legacy.jobs | map(attribute='job_id')) }}"
 
 - name: Show how many documents the nightly jobs processed
   esops.jobs.rollup_job_info:
@@ -138,19 +149,34 @@ jobs:
         trigger_count: 30
         index_failures: 0
         search_failures: 0
-missing_job_ids:
-  description: The exact ids of O(job_id) that do not exist (patterns are never listed).
-  returned: always
+msg:
+  description: Why the task failed.
+  returned: on failure
+  type: str
+  sample: 'rollup jobs not found: sensor-daily, sensor-weekly'
+failed_jobs:
+  description: The exact ids of O(job_id) that do not exist.
+  returned: on failure, when exact ids do not exist
   type: list
   elements: str
-  sample: [sensor-daily]
+  sample: [sensor-daily, sensor-weekly]
+status:
+  description: HTTP status of the Elasticsearch error that failed the task; null when Elasticsearch could not be reached.
+  returned: on failure, when Elasticsearch refused the request
+  type: int
+  sample: 403
+error_type:
+  description: Elasticsearch's error type of that error.
+  returned: on failure, when Elasticsearch refused the request
+  type: str
+  sample: security_exception
 '''
 
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._module import EsopsModule, generate_argspec
-from ansible_collections.esops.jobs.plugins.module_utils._rollup_job import RollupJobReader, validate_rollup_ids
+from ansible_collections.esops.jobs.plugins.module_utils._rollup_job import RollupJobReader, missing_message, validate_rollup_ids
 
 
 def argument_spec():
@@ -170,7 +196,9 @@ def main():
         module.fail_from_error(exc)
     jobs = [dict(job_id=job_id, state=facts['state'], config=facts['config'], status=facts['status'], stats=facts['stats'])
             for job_id, facts in current.items()]
-    module.exit_json(changed=False, jobs=jobs, missing_job_ids=reader.missing)
+    if reader.missing:
+        module.fail_json(msg=missing_message(reader.missing), failed_jobs=reader.missing, changed=False, jobs=jobs)
+    module.exit_json(changed=False, jobs=jobs)
 
 
 if __name__ == '__main__':

@@ -22,7 +22,7 @@ description:
   - Works with Elasticsearch 6.8 (C(_xpack/rollup) paths) to 9.x. Rollups are deprecated since 8.11; the
     deprecation warnings Elasticsearch sends are shown as task warnings and never fail the task.
 author:
-  - esops.jobs contributors
+  - esops.jobs contributors (@esops)
 options:
   job_id:
     description:

@@ -30,16 +30,25 @@ def test_default_reads_every_job_with_one_request(monkeypatch, version):
     assert job['status'] == {'job_state': 'indexing'}
     assert job['stats'] == es.jobs['b']['stats']
     assert set(job) == {'job_id', 'state', 'config', 'status', 'stats'}
-    assert result['missing_job_ids'] == []
     assert es.requests() == ['GET /', 'GET %s/job/_all' % es.base]
 
 
-def test_selection_keeps_order_and_lists_missing_exact_ids(monkeypatch):
+def test_selection_keeps_order(monkeypatch):
     es = FakeRollupEs('8.19.3').add('web-b', 'started').add('web-a').add('db')
-    result, _warnings = run(monkeypatch, es, job_id=['db', 'nope', 'web-*', 'none-*'])
+    result, _warnings = run(monkeypatch, es, job_id=['db', 'web-*', 'none-*', 'db'])
 
     assert [j['job_id'] for j in result['jobs']] == ['db', 'web-a', 'web-b']
-    assert result['missing_job_ids'] == ['nope']
+
+
+def test_missing_exact_ids_fail_listing_all_of_them(monkeypatch):
+    es = FakeRollupEs('8.19.3').add('db')
+    with pytest.raises(Failed) as info:
+        run(monkeypatch, es, job_id=['db', 'nope', 'web-*', 'gone'])
+    result = info.value.result
+    assert result['msg'] == 'rollup jobs not found: nope, gone'
+    assert result['failed_jobs'] == ['nope', 'gone']
+    assert result['changed'] is False
+    assert [j['job_id'] for j in result['jobs']] == ['db']
 
 
 def test_check_mode_reads_the_same(monkeypatch):
@@ -52,7 +61,7 @@ def test_check_mode_reads_the_same(monkeypatch):
 def test_nothing_matched_is_an_empty_list(monkeypatch):
     es = FakeRollupEs('8.19.3')
     result, _warnings = run(monkeypatch, es, job_id='nightly-*')
-    assert result['jobs'] == [] and result['missing_job_ids'] == [] and result['changed'] is False
+    assert result['jobs'] == [] and result['changed'] is False
 
 
 def test_9x_deprecation_warning_is_surfaced_once(monkeypatch):
