@@ -179,7 +179,8 @@ class Converger(object):
         def done(current):
             # Ask about every pending object (no short-circuit), so one that failed stops the wait at once
             # even while an earlier one is still moving.
-            return all([adapter.settled(job_id, current.get(job_id)) for job_id in pending])
+            answers = [adapter.settled(job_id, current.get(job_id)) for job_id in pending]
+            return all(answers)
 
         try:
             current = adapter.poller.until(adapter.read, done, deadline)
