@@ -33,7 +33,7 @@ def match_fault(cluster, method, path):
 
 
 def _fault_view(fault):
-    return {k: v for k, v in fault.items()}
+    return dict(fault.items())
 
 
 def handle(app, method, path, raw):

@@ -133,10 +133,11 @@ def get_task(req):
     result = req.cluster.tasks.get(task_id)
     if result is None:
         raise EsError(404, 'resource_not_found_exception', 'task [%s] isn\'t running and hasn\'t stored its results' % task_id)
-    node, _, number = task_id.partition(':')
-    body = {'completed': True, 'task': {'node': node, 'id': int(number), 'type': 'transport', 'action': result['action'],
-                                         'start_time_in_millis': int(time.time() * 1000), 'running_time_in_nanos': 0,
-                                         'cancellable': False, 'headers': {}}}
+    node, _sep, number = task_id.partition(':')
+    task = {'node': node, 'id': int(number), 'type': 'transport', 'action': result['action'],
+            'start_time_in_millis': int(time.time() * 1000), 'running_time_in_nanos': 0,
+            'cancellable': False, 'headers': {}}
+    body = {'completed': True, 'task': task}
     if 'response' in result:
         body['response'] = result['response']
     else:
@@ -217,4 +218,3 @@ def routes(pers, route_cls):
         out.append(route_cls('POST', '/_xpack/license/start_basic', start_basic, 'cluster:admin/xpack/license/start_basic',
                              ('acknowledge', 'master_timeout', 'timeout')))
     return out
-

@@ -84,7 +84,7 @@ def running_emulator(es_version='8.19.0', security=False, tls_dir=None, close_se
         line = process.stdout.readline().decode().strip()
         if not line.startswith('http'):
             process.kill()
-            _, err = process.communicate(timeout=10)
+            _out, err = process.communicate(timeout=10)
             raise RuntimeError('emulator failed to start: %s' % err.decode())
         yield Emulator(line, process, str(tls_dir) if tls_dir else None)
     finally:

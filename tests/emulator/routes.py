@@ -116,8 +116,9 @@ def _rollup_routes():
 def build_routes(pers):
     """§2.1 / §3.1: 6.x only /_xpack; 7.x /_ml + deprecated /_xpack; 8.x /_xpack with compat-7; 9.x none."""
     routes = []
-    for family, new_base, old_base, specs in (('ml', '/_ml', '/_xpack/ml', _ml_routes(pers)),
-                                               ('rollup', '/_rollup', '/_xpack/rollup', _rollup_routes())):
+    families = (('ml', '/_ml', '/_xpack/ml', _ml_routes(pers)),
+                ('rollup', '/_rollup', '/_xpack/rollup', _rollup_routes()))
+    for family, new_base, old_base, specs in families:
         for method, path, handler, action, params, body_wins in specs:
             if pers.xpack_paths_only:
                 routes.append(Route(method, old_base + path, handler, action, params, family, body_wins=body_wins))

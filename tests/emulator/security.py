@@ -87,12 +87,12 @@ class Security:
     def authenticate(self, header, uri):
         if not header:
             return self._fail_missing(uri)
-        scheme, _, value = header.partition(' ')
+        scheme, _sep, value = header.partition(' ')
         scheme = scheme.lower()
         value = value.strip()
         if scheme == 'basic':
             try:
-                user, _, password = base64.b64decode(value, validate=True).decode('utf-8').partition(':')
+                user, _sep, password = base64.b64decode(value, validate=True).decode('utf-8').partition(':')
             except (binascii.Error, UnicodeDecodeError):
                 raise self._unauthenticated('unable to authenticate with provided credentials and anonymous access is not allowed '
                                             'for this request') from None
@@ -101,7 +101,7 @@ class Security:
             return Principal(user, USERS[user], 'realm')
         if scheme == 'apikey':
             try:
-                key_id, _, key = base64.b64decode(value, validate=True).decode('utf-8').partition(':')
+                key_id, _sep, key = base64.b64decode(value, validate=True).decode('utf-8').partition(':')
             except (binascii.Error, UnicodeDecodeError):
                 key_id, key = None, None
             entry = self.cluster.api_keys.get(key_id)

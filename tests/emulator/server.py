@@ -131,7 +131,7 @@ class App:
         top = [c for c in candidates if c[0] == best]
         allowed = sorted({c[1].method for c in top} | ({'HEAD'} if any(c[1].method == 'GET' for c in top) else set()))
         want = 'GET' if method == 'HEAD' else method
-        for _, route, found in top:
+        for _score, route, found in top:
             if route.method == want:
                 return route, found, allowed
         return None, None, allowed
@@ -260,7 +260,7 @@ class Handler(BaseHTTPRequestHandler):
         control.log(app.cluster, entry)
         pretty = params.get('pretty', 'false') in ('', 'true')
         content_type = None
-        for _, value in headers:
+        for _name, value in headers:
             if _ == 'Content-Type':
                 content_type = value
         headers = [h for h in headers if h[0] != 'Content-Type']
@@ -382,5 +382,3 @@ class Server(ThreadingHTTPServer):
             except (OSError, ValueError):
                 return
         super().finish_request(request, client_address)
-
-

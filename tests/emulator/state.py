@@ -133,7 +133,7 @@ class Cluster:
                 if not candidates:
                     return
                 if due_event is not None and due_event <= now and (trig_time is None or due_event <= trig_time):
-                    _, _, handle, callback = heapq.heappop(self._events)
+                    _due, _seq, handle, callback = heapq.heappop(self._events)
                     if not handle.cancelled:
                         callback(due_event)
                 else:

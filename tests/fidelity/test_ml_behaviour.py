@@ -150,7 +150,8 @@ def test_id_expressions(es):
     es.put_job('b-job', groups=['grp'])
     es.put_job('a-job', groups=['grp'])
     es.put_job('c-other')
-    ids = lambda resp: [j['job_id'] for j in resp.body['jobs']]  # noqa: E731
+    def ids(resp):
+        return [j['job_id'] for j in resp.body['jobs']]
     assert ids(es('GET', '/_ml/anomaly_detectors/_stats')) == ['a-job', 'b-job', 'c-other']
     assert ids(es('GET', '/_ml/anomaly_detectors/_all')) == ['a-job', 'b-job', 'c-other']
     assert ids(es('GET', '/_ml/anomaly_detectors/grp/_stats')) == ['a-job', 'b-job']

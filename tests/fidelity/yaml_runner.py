@@ -52,7 +52,7 @@ def parse_version_range(text, version):
     if text == 'all':
         return True
     for part in text.split(','):
-        low, _, high = part.partition('-')
+        low, _sep, high = part.partition('-')
         low, high = low.strip(), high.strip()
         lo = tuple(int(x) for x in low.split('.')[:3]) if low else (0, 0, 0)
         hi = tuple(int(x) for x in high.split('.')[:3]) if high else (99, 99, 99)
