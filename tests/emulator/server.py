@@ -261,7 +261,7 @@ class Handler(BaseHTTPRequestHandler):
         pretty = params.get('pretty', 'false') in ('', 'true')
         content_type = None
         for _name, value in headers:
-            if _ == 'Content-Type':
+            if _name == 'Content-Type':
                 content_type = value
         headers = [h for h in headers if h[0] != 'Content-Type']
         self._send(status, body, headers, pretty=pretty, content_type=content_type, head=(method == 'HEAD'))
