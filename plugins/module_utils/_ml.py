@@ -58,7 +58,6 @@ def validate_ml_ids(tokens, option):
     return result
 
 
-
 class MlApi(object):
     """Thin, version-aware wrappers around the ML REST endpoints. Every method is one request."""
 
