@@ -22,7 +22,7 @@ description:
     fails at once, pointing at M(esops.jobs.ml_upgrade_mode), instead of retrying.
   - Works with Elasticsearch 6.8 (C(_xpack/ml) paths, C(allow_no_datafeeds)) and 7.x to 9.x.
 author:
-  - esops.jobs contributors
+  - esops.jobs contributors (@esops)
 options:
   datafeed_id:
     description:

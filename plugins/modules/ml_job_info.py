@@ -18,7 +18,7 @@ description:
   - Changes nothing; it runs the same way in check mode.
   - Works with Elasticsearch 6.8 and 7.x to 9.x.
 author:
-  - esops.jobs contributors
+  - esops.jobs contributors (@esops)
 options:
   job_id:
     description:

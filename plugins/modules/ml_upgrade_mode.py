@@ -20,7 +20,7 @@ description:
     processed)), the module retries until O(timeout) runs out, then fails with a clear message.
   - Needs Elasticsearch 6.7 or later (the API does not exist before); older clusters get a clear failure.
 author:
-  - esops.jobs contributors
+  - esops.jobs contributors (@esops)
 options:
   enabled:
     description:
