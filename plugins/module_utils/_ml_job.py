@@ -224,11 +224,15 @@ class MlJobAdapter(Adapter):
     def _check_failed(self, current, verb):
         failed = [job_id for job_id, facts in current.items() if facts['state'] == FAILED]
         if failed and not (self.force or self.force_failed):
-            raise PlanError(
-                'cannot %s %s %s: %s failed, and Elasticsearch closes a failed job only with force. Set force_failed: true '
-                'to force-close only the failed jobs (the others close gracefully), or force: true to force-close every '
-                'job (%s)' % (verb, _job_word(failed), _names(failed), 'it' if len(failed) == 1 else 'they', FORCE_DATA_LOSS),
-                job_ids=failed)
+            it = 'it' if len(failed) == 1 else 'they'
+            if verb == 'open':
+                why = ('%s failed, and Elasticsearch opens a failed job only after a force close. Set force_failed: true '
+                       '(or force: true) to force-close the failed jobs, then open them' % it)
+            else:
+                why = ('%s failed, and Elasticsearch closes a failed job only with force. Set force_failed: true to '
+                       'force-close only the failed jobs (the others close gracefully), or force: true to force-close '
+                       'every job (%s)' % (it, FORCE_DATA_LOSS))
+            raise PlanError('cannot %s %s %s: %s' % (verb, _job_word(failed), _names(failed), why), job_ids=failed)
 
     def _close_steps(self, job_id, state):
         steps = []

@@ -27,7 +27,7 @@ description:
   - Works with Elasticsearch 6.8 (C(_xpack/ml) paths, C(allow_no_jobs)), 7.x, 8.x and 9.x, and handles the
     datafeed rules that changed between them (see O(state)).
 author:
-  - esops.jobs contributors
+  - esops.jobs contributors (@esops)
 options:
   job_id:
     description:
