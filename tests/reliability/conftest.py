@@ -105,6 +105,8 @@ class Es(object):
         return stats['datafeeds'][0]['state']
 
     def rollup_job(self, job_id, cron='0 0 0 1 1 ? 2099'):
+        # 8.15+ refuses new rollup jobs in a cluster without rollup usage; an index with rollup metadata is usage.
+        self('PUT', '/dummy-rollup-index', {'mappings': {'_meta': {'_rollup': {'dummy': {}}}}}, ok=(200, 201, 400))
         index = job_id + '-source'
         self('PUT', '/' + index, {'mappings': {'properties': {'timestamp': {'type': 'date'}, 'value': {'type': 'double'}}}},
              ok=(200, 201, 400))
