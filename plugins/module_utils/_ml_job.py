@@ -297,7 +297,7 @@ class MlJobAdapter(Adapter):
 
     def apply(self, steps, deadline):
         if self.desired == ABSENT:
-            return self._apply_absent(steps)
+            return self._apply_absent(steps, deadline)
         confirmed = set()
         stops = [step for step in steps if step.action == 'stop_datafeed']
         if stops:
@@ -402,7 +402,7 @@ class MlJobAdapter(Adapter):
                 ', '.join('%s=%s' % (job_id, exc.last.get(job_id, {}).get('state', ABSENT)) for job_id in late)),
                 job_ids=late)
 
-    def _apply_absent(self, steps):
+    def _apply_absent(self, steps, deadline):
         feeds = [step for step in steps if step.action == 'delete_datafeed']
         if feeds:
             def delete_feed(step):
@@ -418,7 +418,9 @@ class MlJobAdapter(Adapter):
 
         def delete_job(step):
             try:
-                self.api.delete_job(step.job_id, force=step.details['force'])
+                # Deleting a big job's results can take a while: the timeout keeps the client waiting as long as ES may.
+                self.api.delete_job(step.job_id, force=step.details['force'],
+                                    timeout=max(MIN_SERVER_TIMEOUT, self.poller.remaining(deadline)))
             except ElasticsearchError as exc:
                 if exc.status != 404:       # 404: deleted by someone else meanwhile, absent is the goal
                     raise self._explain(exc, [step.job_id])

@@ -103,12 +103,12 @@ notes:
   - O(wait=false) returns as soon as Elasticsearch accepted the requests. Elasticsearch's open and close APIs
     have no asynchronous form, so with O(wait=false) they are sent with a server-side C(timeout) of at most
     10 seconds; a job still moving then is reported as V(opening) or V(closing) (Elasticsearch goes on in the
-    background). Deletes always complete before the module returns, and up to 7.13 the datafeed stop before a
-    close always waits.
+    background). Deletes always complete before the module returns (each carries the time left as its
+    C(timeout) from 7.0), and up to 7.13 the datafeed stop before a close always waits.
   - Requests per run. A run with nothing to do sends C(GET /) and one job-stats request. Closing any number of
     jobs on 7.14+ adds one close request (two with O(force_failed) when some jobs failed), and no re-read when
-    Elasticsearch confirms the close. Up to 7.13 it also reads the datafeed configurations once and sends one
-    datafeed stop. Opening or deleting N jobs adds N requests (up to 7.14, deleting also adds one datafeed read
+    Elasticsearch confirms the close. Up to 7.13 it also reads the datafeed configurations once and, when any of
+    those jobs has a datafeed, sends one datafeed stop. Opening or deleting N jobs adds N requests (up to 7.14, deleting also adds one datafeed read
     and one datafeed delete per job that has a datafeed).
   - Conflict and timeout answers are never retried blindly. Requests answered 429 are retried a few times by
     the client (throttling is usually brief); 429 for upgrade mode then fails with a pointer to
