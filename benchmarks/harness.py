@@ -38,13 +38,22 @@ class Es:
 
     def call(self, method, path, body=None, ok=(200,)):
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.url + path, data=data, method=method,
-                                         headers={'Content-Type': 'application/json'})
-        try:
-            with urllib.request.urlopen(request, timeout=120) as resp:
-                status, raw = resp.status, resp.read()
-        except urllib.error.HTTPError as err:
-            status, raw = err.code, err.read()
+        for attempt in range(5):
+            request = urllib.request.Request(self.url + path, data=data, method=method,
+                                             headers={'Content-Type': 'application/json'})
+            try:
+                with urllib.request.urlopen(request, timeout=120) as resp:
+                    status, raw = resp.status, resp.read()
+                break
+            except urllib.error.HTTPError as err:
+                status, raw = err.code, err.read()
+                break
+            except (ConnectionError, urllib.error.URLError):
+                # The emulator's listen backlog is small (socketserver's 5): a refused or reset
+                # connection was never processed, so sending it again is safe.
+                if attempt == 4:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
         if status not in ok:
             raise EsError('%s %s -> HTTP %s %s' % (method, path, status, raw[:300].decode('utf-8', 'replace')))
         return json.loads(raw) if raw else None
@@ -53,10 +62,9 @@ class Es:
         return self.call(method, '/_emulator/' + path, body, ok=ok)
 
 
-def parallel(func, items, workers=16):
+def parallel(func, items, workers=4):
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        for _ in pool.map(func, items):
-            pass
+        list(pool.map(func, items))
 
 
 def version_tuple(text):
@@ -71,7 +79,7 @@ def create_open_ml_jobs(es, job_ids):
             'analysis_limits': {'model_memory_limit': '10mb'},
             'data_description': {'time_field': 'timestamp'}}
     parallel(lambda job_id: es.call('PUT', '/_ml/anomaly_detectors/' + job_id, body), job_ids)
-    parallel(lambda job_id: es.call('POST', '/_ml/anomaly_detectors/%s/_open' % job_id), job_ids, workers=32)
+    parallel(lambda job_id: es.call('POST', '/_ml/anomaly_detectors/%s/_open' % job_id), job_ids)
     states = ml_states(es)
     not_open = [j for j in job_ids if states.get(j) != 'opened']
     if not_open:
@@ -220,7 +228,7 @@ def run_playbook(name, extra_vars, coll_path, log_dir):
         proc = subprocess.run(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
         wall = time.monotonic() - started
         output = proc.stdout.decode('utf-8', 'replace')
-        log_path = os.path.join(log_dir, '%s-%d.log' % (name.rsplit('.', 1)[0], len(extra_vars.get('job_ids', []))))
+        log_path = os.path.join(log_dir, '%s-%s.log' % (name.rsplit('.', 1)[0], extra_vars.get('n', 'x')))
         with open(log_path, 'a') as handle:
             handle.write(output)
         if proc.returncode != 0:

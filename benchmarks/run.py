@@ -5,6 +5,7 @@
 import argparse
 import collections
 import datetime
+import json
 import os
 import platform
 import re
@@ -17,6 +18,7 @@ from benchmarks.report import render
 
 ML_SIZES = (1, 10, 100, 1000)
 ROLLUP_SIZES = (1, 10, 100)
+PATTERN = 'bench-ml-*'
 
 
 def log(message):
@@ -47,6 +49,7 @@ class Bench:
         self.es = None
         self.rows = []
         self.noop = []
+        self.current_n = 0
 
     # ------------------------------------------------------------ helpers
     def module_available(self, name):
@@ -55,10 +58,15 @@ class Bench:
     def measured(self, playbook, job_ids, server_done=None, verify=None):
         """Clear the request log, run the playbook, return a result dict (server_done() -> completion epoch)."""
         self.emu.clear_requests()
-        run = harness.run_playbook(playbook, {'es_url': self.emu.url, 'job_ids': job_ids,
+        run = harness.run_playbook(playbook, {'es_url': self.emu.url, 'job_ids': job_ids, 'n': self.current_n,
                                               'poll_delay': self.args.poll_delay, 'poll_retries': 60},
                                    self.coll_path, self.log_dir)
         entries = self.emu.requests()
+        if self.args.dump_requests:
+            os.makedirs(self.args.dump_requests, exist_ok=True)
+            name = '%s-%d-%d.json' % (playbook.rsplit('.', 1)[0], self.current_n, len(os.listdir(self.args.dump_requests)))
+            with open(os.path.join(self.args.dump_requests, name), 'w') as handle:
+                json.dump({'task_start': run.task_start, 'task_end': run.task_end, 'requests': entries}, handle, indent=1)
         result = {'wall': run.wall, 'task_time': run.task_time, 'requests': len(entries), 'changed': run.changed,
                   'by_kind': request_summary(entries), 'retries': run.retries,
                   'non_2xx': sum(1 for e in entries if not 200 <= (e['status'] or 0) < 300)}
@@ -96,6 +104,7 @@ class Bench:
         return done
 
     def ml_case(self, n, module):
+        self.current_n = n
         if n <= self.args.baseline_max:
             ids = self.ml_fixture(n)
             log('ML close N=%d: uri loop...' % n)
@@ -117,6 +126,17 @@ class Bench:
         res = self.measured('ml_close_module.yml', ids)
         self.noop.append(dict(res, case='ml', n=n, tool='ml_job_state'))
         log('  no-op re-run: %d requests, changed=%s' % (res['requests'], res['changed']))
+        if n in self.args.pattern_sizes:
+            # The same jobs named by one wildcard instead of N explicit ids.
+            ids = self.ml_fixture(n)
+            tool = 'ml_job_state (job_id: %s)' % PATTERN
+            log('ML close N=%d: %s...' % (n, tool))
+            res = self.measured('ml_close_module.yml', [PATTERN], self.ml_done(ids), self.ml_verify(ids))
+            self.rows.append(dict(res, case='ml', n=n, tool=tool))
+            log('  task %.2fs, %d requests, return gap %.3fs' % (res['task_time'], res['requests'], res.get('gap', float('nan'))))
+            res = self.measured('ml_close_module.yml', [PATTERN])
+            self.noop.append(dict(res, case='ml', n=n, tool=tool))
+            log('  no-op re-run: %d requests, changed=%s' % (res['requests'], res['changed']))
 
     # ------------------------------------------------------------ rollups
     def rollup_fixture(self, n):
@@ -144,6 +164,7 @@ class Bench:
         return done
 
     def rollup_case(self, n, module):
+        self.current_n = n
         if n <= self.args.baseline_max:
             ids, driver = self.rollup_fixture(n)
             log('Rollup stop N=%d: uri loop...' % n)
@@ -184,6 +205,7 @@ class Bench:
         log('emulator: ES %s personality, close %.2fs, stop %.2fs; collection from %s; logs in %s'
             % (args.es_version, args.close_seconds, args.stop_seconds, self.coll_path, self.log_dir))
         started = time.monotonic()
+        load_before = os.getloadavg()
         with running_emulator(es_version=args.es_version, close_seconds=args.close_seconds,
                               stop_seconds=args.stop_seconds, open_seconds=args.open_seconds) as emu:
             self.emu = emu
@@ -200,6 +222,7 @@ class Bench:
             'es_version': args.es_version, 'close_seconds': args.close_seconds, 'stop_seconds': args.stop_seconds,
             'open_seconds': args.open_seconds, 'poll_delay': args.poll_delay, 'baseline_max': args.baseline_max,
             'elapsed': elapsed, 'noop_baseline_n': args.noop_baseline_n,
+            'load': (load_before[0], os.getloadavg()[0]),
         }
         return render(meta, self.rows, self.noop)
 
@@ -221,15 +244,18 @@ def main(argv=None):
     parser.add_argument('--es-version', default='8.19.3', help='emulator personality (default %(default)s)')
     parser.add_argument('--close-seconds', type=float, default=0.5, help='emulated ML close duration per job')
     parser.add_argument('--stop-seconds', type=float, default=0.5, help='emulated rollup stop duration per job')
-    parser.add_argument('--open-seconds', type=float, default=0.05, help='emulated ML open duration (fixtures only)')
+    parser.add_argument('--open-seconds', type=float, default=0.02, help='emulated ML open duration (fixtures only)')
     parser.add_argument('--poll-delay', type=int, default=1, help='`delay` of the uri loops\' until polling (seconds)')
     parser.add_argument('--ml-sizes', type=sizes, default=ML_SIZES, help='comma-separated N for ML close')
     parser.add_argument('--rollup-sizes', type=sizes, default=ROLLUP_SIZES, help='comma-separated N for rollup stop')
     parser.add_argument('--baseline-max', type=int, default=100,
                         help='largest N the uri loop is run for; larger N are extrapolated linearly')
+    parser.add_argument('--pattern-sizes', type=sizes, default=(1000,),
+                        help='N at which ml_job_state is also run with job_id: %s instead of N ids' % PATTERN)
     parser.add_argument('--noop-baseline-n', type=int, default=10, help='N at which the uri loop no-op re-run is measured')
     parser.add_argument('--output', default=os.path.join(harness.BENCH_DIR, 'RESULTS.md'),
                         help='where to write the table (default benchmarks/RESULTS.md; - for stdout only)')
+    parser.add_argument('--dump-requests', metavar='DIR', help='also write each measured run\'s request log to DIR as JSON')
     parser.add_argument('--check', action='store_true', help='exit 1 when a target is missed')
     args = parser.parse_args(argv)
     sys.path.insert(0, harness.REPO)
