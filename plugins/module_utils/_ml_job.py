@@ -201,10 +201,14 @@ class MlJobAdapter(Adapter):
         return []
 
     def _needs_datafeeds(self, current):
-        """Datafeeds are read only where ES makes the module handle them (<= 7.13 close, <= 7.14 delete)."""
+        """Datafeeds are read only where ES makes the module handle them (<= 7.13 close, <= 7.14 delete),
+        and not when the plan is going to refuse anyway (failed or running jobs without force)."""
+        states = [facts['state'] for facts in current.values()]
         if self.desired == ABSENT:
-            return bool(current) and not self.api.delete_removes_datafeed
-        return bool(self._jobs_to_close(current)) and not self.api.close_stops_datafeeds
+            blocked = any(state != CLOSED and not self._forced(state) for state in states)
+            return bool(current) and not blocked and not self.api.delete_removes_datafeed
+        blocked = FAILED in states and not (self.force or self.force_failed)
+        return bool(self._jobs_to_close(current)) and not blocked and not self.api.close_stops_datafeeds
 
     # -- planning -----------------------------------------------------------------------------------
 

@@ -451,6 +451,7 @@ def test_failed_jobs_without_force_fail_before_any_request(version, desired):
     assert outcome == 'failed'
     assert 'jobs a, c' in result['msg'] and 'force_failed: true' in result['msg'] and 'force: true' in result['msg']
     assert result['failed_jobs'] == ['a', 'c']
+    assert len(es.calls) == 1   # stats only: no datafeed read for a plan that refuses
     assert es.mutations() == []
     assert after(result) == {'a': 'failed', 'b': 'opened', 'c': 'failed', 'd': 'closed'}
 
@@ -806,6 +807,7 @@ def test_absent_running_job_without_force_fails_naming_it_and_its_state(version,
     assert outcome == 'failed'
     assert 'cannot delete job a (%s)' % state in result['msg'] and 'force: true' in result['msg']
     assert result['failed_jobs'] == ['a']
+    assert len(es.calls) == 1   # stats only: no datafeed read for a plan that refuses
     assert es.mutations() == []
 
 
