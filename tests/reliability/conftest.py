@@ -203,8 +203,8 @@ class Playbook(object):
             task.update(task_opts)
             tasks.append(task)
         results_file = str(self.tmp_path / 'results.json')
-        dump = '{{ {%s} | to_json }}' % ', '.join("'%s': %s | default({'skipped_case': true})" % (case_id, var)
-                                                 for case_id, var in registers.items())
+        entries = ["'%s': %s | default({'skipped_case': true})" % (case_id, var) for case_id, var in registers.items()]
+        dump = '{{ {%s} | to_json }}' % ', '.join(entries)
         tasks.append({'name': 'dump results', 'ansible.builtin.copy': {'content': dump, 'dest': results_file}, 'no_log': True,
                       'check_mode': False, 'diff': False})
         play = [{'hosts': 'localhost', 'gather_facts': False, 'tasks': tasks}]
@@ -248,7 +248,7 @@ class Playbook(object):
 
     def wait(self, handle):
         proc, results_file = handle
-        out, _ = proc.communicate(timeout=300)
+        out = proc.communicate(timeout=300)[0]
         return self.finish(proc.returncode, out.decode('utf-8', 'replace'), results_file)
 
     @staticmethod

@@ -150,10 +150,12 @@ def secure_cases(emu):
     datafeed = es.datafeed('bi-job')
     es.start_datafeed(datafeed)
     # can see the cluster and ML (monitor + monitor_ml) but change nothing
-    key = es('POST', '/_security/api_key', {'name': 'ml-read-only',
-                                             'role_descriptors': {'ro': {'cluster': ['monitor', 'monitor_ml']}}})
+    key = es('POST', '/_security/api_key', {'name': 'ml-read-only', 'role_descriptors': {'ro': {'cluster': ['monitor', 'monitor_ml']}}})
     read_only = no_basic(emu, api_key='%s:%s' % (key['id'], key['api_key']))
-    as_user = lambda user, pw=PASSWORD: dict(conn(emu), username=user, password=pw)  # noqa: E731
+
+    def as_user(user, pw=PASSWORD):
+        return dict(conn(emu), username=user, password=pw)
+
     return [
         ('wrong_password-401', 'ml_job_info', dict(as_user('elastic', 'wrong-Pw-4401'), job_id=['bi-job']),
          ['HTTP 401', 'elastic']),

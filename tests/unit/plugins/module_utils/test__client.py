@@ -547,8 +547,8 @@ def test_unauthorized_and_forbidden_messages_name_the_action():
     forbidden = {'error': {'type': 'security_exception',
                            'reason': 'action [cluster:admin/xpack/ml/job/close] is unauthorized for user [ml_viewer]'},
                  'status': 403}
-    opener = FakeOpener((403, forbidden), (401, {'error': {'type': 'security_exception',
-                                                            'reason': 'unable to authenticate user [elastic]'}}))
+    unauthorized = {'error': {'type': 'security_exception', 'reason': 'unable to authenticate user [elastic]'}}
+    opener = FakeOpener((403, forbidden), (401, unauthorized))
     client = make_client(opener, username='elastic', password='wrong-password')
     with pytest.raises(ElasticsearchError) as info:
         client.request('POST', '/_ml/anomaly_detectors/j/_close')
@@ -571,8 +571,8 @@ def test_warning_headers_surface_once_per_text():
         (200, {}, [('Warning', '299 Elasticsearch-8.19.3-abc "say \\"hi\\"", 299 Elasticsearch-8.19.3-abc "second"')]),
     )
     client = make_client(opener)
-    for _ in range(3):
-        client.request('GET', '/')
+    for path in ('/', '/', '/'):
+        client.request('GET', path)
     assert client.test_warnings == [
         'Elasticsearch: the [allow_no_jobs] parameter is deprecated',
         'Elasticsearch: [_xpack/ml] is deprecated',

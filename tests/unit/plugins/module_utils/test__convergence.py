@@ -260,8 +260,8 @@ def test_no_wait_reads_once_after_apply():
 
 
 def test_wait_timeout_names_jobs_and_last_states():
-    result, failed, _adapter, server, clock = converge({'a': 'opened', 'b': 'opened', 'c': 'closed'}, lag=10 ** 6,
-                                                      timeout=30)
+    states = {'a': 'opened', 'b': 'opened', 'c': 'closed'}
+    result, failed, _adapter, server, clock = converge(states, lag=10 ** 6, timeout=30)
     assert failed
     assert result['msg'] == 'timed out after 30s waiting for jobs a, b to reach closed; last states: a=closed-ing, b=closed-ing'
     assert result['timed_out_jobs'] == ['a', 'b']

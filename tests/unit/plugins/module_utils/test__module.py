@@ -234,10 +234,10 @@ def test_fail_from_elasticsearch_error_has_facts_and_no_traceback(monkeypatch):
 
 def test_fail_from_unexpected_error_keeps_the_traceback_for_bug_reports(monkeypatch):
     module = make_module(monkeypatch, {'job_id': 'j'})
-    try:
-        raise KeyError('state')
-    except KeyError as exc:
-        with pytest.raises(Failed) as info:
+    with pytest.raises(Failed) as info:
+        try:
+            raise KeyError('state')
+        except KeyError as exc:
             module.fail_from_error(exc)
     assert info.value.result['msg'] == "unexpected error: 'state'"
     assert 'KeyError' in info.value.result['exception']
