@@ -119,7 +119,8 @@ class MlJobAdapter(Adapter):
         # allow_no_match checks the user's selection once; later reads (while waiting) must not fail
         # because the jobs we deleted are gone.
         allow = self.allow_no_match if self._first_read else True
-        if self.desired == ABSENT:
+        if self.desired == ABSENT or not self._first_read:
+            # Later reads see a job deleted meanwhile as gone (settled() then names it), never as an error.
             stats = self._read_tolerating_missing(self.tokens, allow)
         else:
             try:

@@ -881,6 +881,25 @@ def test_upgrade_mode_points_to_the_upgrade_mode_module(version, desired, state)
     assert result['failed_jobs'] == ['a']
 
 
+@pytest.mark.parametrize('version', VERSIONS)
+def test_a_job_deleted_by_someone_else_while_waiting_is_named_not_a_traceback(version):
+    es = cluster(version, a='opened', b='opened')
+    es.close_lands_in = 'closing'
+    reads = []
+
+    def b_deleted(fake):
+        reads.append(1)
+        if len(reads) == 2:
+            del fake.jobs['b']
+
+    es.on_stats = b_deleted
+    outcome, result = run(es, 'closed', ['a', 'b'])
+    assert outcome == 'failed'
+    assert result['failed_jobs'] == ['b']
+    assert 'job b was deleted while waiting' in result['msg']
+    assert after(result) == {'a': 'closing', 'b': 'absent'}
+
+
 def test_other_es_errors_keep_status_and_type():
     es = cluster('8.19.3', a='opened')
     es.fault('POST', '/_close$', 403, 'security_exception', 'action [cluster:admin/xpack/ml/job/close] is unauthorized')
