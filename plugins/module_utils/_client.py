@@ -228,7 +228,12 @@ class ElasticsearchClient(object):
 
     def info(self):
         if self._info is None:
-            body = self.request('GET', '/').body
+            response = self.request('GET', '/', ok_statuses=(403,))
+            if response.status == 403:
+                # GET / needs cluster:monitor/main, which an ML- or rollup-only role may lack.
+                self._info = self._version_from_ml_info(response)
+                return self._info
+            body = response.body
             if not isinstance(body, dict) or 'version' not in body:
                 raise ElasticsearchError('GET / did not answer like Elasticsearch (no version in the response)')
             distribution = body['version'].get('distribution')
@@ -237,6 +242,18 @@ class ElasticsearchClient(object):
                                          % (distribution, body['version'].get('number')))
             self._info = body
         return self._info
+
+    def _version_from_ml_info(self, forbidden):
+        """Read the version from ML info (``native_code.version``), which ``monitor_ml`` may read."""
+        for path in ('/_ml/info', '/_xpack/ml/info'):
+            response = self.request('GET', path, ok_statuses=(400, 403, 404, 405))
+            native = response.body.get('native_code') if isinstance(response.body, dict) else None
+            if response.status == 200 and isinstance(native, dict) and native.get('version'):
+                return {'version': {'number': native['version']}, 'version_source': path}
+        error = self._http_error('GET', '/', forbidden)
+        error.message += ('; the version of Elasticsearch could not be read: grant the user the cluster '
+                          'privilege monitor (for GET /) or monitor_ml (for GET /_ml/info)')
+        raise error
 
     @property
     def version_string(self):

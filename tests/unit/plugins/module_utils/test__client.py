@@ -642,6 +642,40 @@ def test_non_elasticsearch_is_rejected(body, words):
         assert word in str(info.value)
 
 
+FORBIDDEN_MAIN = {'error': {'type': 'security_exception',
+                            'reason': 'action [cluster:monitor/main] is unauthorized for user [ml] with roles [ml]'},
+                  'status': 403}
+
+
+def test_version_falls_back_to_ml_info_when_get_root_is_forbidden():
+    opener = FakeOpener((403, FORBIDDEN_MAIN),
+                        (200, {'defaults': {}, 'upgrade_mode': False, 'native_code': {'version': '8.19.3'}}))
+    client = make_client(opener)
+    assert client.version == (8, 19, 3)
+    assert [call['url'] for call in opener.calls] == ['http://es1:9200/', 'http://es1:9200/_ml/info']
+
+
+def test_version_falls_back_to_xpack_ml_info_on_6x():
+    no_handler = {'error': 'no handler found for uri [/_ml/info] and method [GET]', 'status': 400}
+    opener = FakeOpener((403, FORBIDDEN_MAIN), (400, no_handler),
+                        (200, {'defaults': {}, 'native_code': {'version': '6.8.23'}}))
+    assert make_client(opener).version == (6, 8, 23)
+    assert opener.calls[-1]['url'] == 'http://es1:9200/_xpack/ml/info'
+
+
+def test_version_unreadable_names_the_privileges_to_grant():
+    forbidden_ml = {'error': {'type': 'security_exception', 'reason': 'action [cluster:monitor/xpack/ml/info/get] ...'},
+                    'status': 403}
+    no_handler = {'error': 'no handler found for uri [/_xpack/ml/info] and method [GET]', 'status': 400}
+    opener = FakeOpener((403, FORBIDDEN_MAIN), (403, forbidden_ml), (400, no_handler))
+    with pytest.raises(ElasticsearchError) as info:
+        make_client(opener).version
+    message = str(info.value)
+    assert 'HTTP 403' in message and 'cluster:monitor/main' in message
+    assert 'monitor' in message and 'monitor_ml' in message
+    assert info.value.status == 403
+
+
 # ---------------------------------------------------------------------------------------- real HTTP server
 
 class _Handler(BaseHTTPServer.BaseHTTPRequestHandler):
