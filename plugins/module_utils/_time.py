@@ -17,7 +17,8 @@ _UNITS = {
     'h': 3600.0,
     'd': 86400.0,
 }
-_TIME_RE = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*(nanos|micros|ms|s|m|h|d)?\s*$')
+# ES lowercases a time value before parsing it (TimeValue.parseTimeValue), so 30S is 30s there too.
+_TIME_RE = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*(nanos|micros|ms|s|m|h|d)?\s*$', re.IGNORECASE)
 
 
 def parse_duration(value, option='timeout'):
@@ -35,7 +36,7 @@ def parse_duration(value, option='timeout'):
             raise ValueError(
                 "%s=%r is not a duration: use a number of seconds or an Elasticsearch time unit "
                 "such as 500ms, 30s, 5m, 1h, 1d" % (option, value))
-        seconds = float(match.group(1)) * _UNITS[match.group(2) or 's']
+        seconds = float(match.group(1)) * _UNITS[(match.group(2) or 's').lower()]
     if seconds <= 0:
         raise ValueError('%s must be greater than zero, got %r' % (option, value))
     return seconds

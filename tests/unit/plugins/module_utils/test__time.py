@@ -82,3 +82,8 @@ def test_format_duration_uses_whole_units(seconds, text):
 @pytest.mark.parametrize('text', ['30s', '500ms', '5m', '1h', '1d', '90s', '1500ms'])
 def test_round_trip(text):
     assert format_duration(parse_duration(text)) == text
+
+
+@pytest.mark.parametrize('value, seconds', [('30S', 30.0), ('5M', 300.0), ('500MS', 0.5), ('1H', 3600.0)])
+def test_units_are_case_insensitive_like_elasticsearch(value, seconds):
+    assert parse_duration(value) == seconds
