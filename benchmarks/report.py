@@ -57,8 +57,8 @@ def case_table(rows, case, sizes, stop_seconds=None):
                 tool += ' *(extrapolated from N=%d and N=%d)*' % row['from']
             speed = wall_speed = ''
             if row is not base and base is not None:
-                speed = '**%.1f×**' % (base['task_time'] / mod['task_time'])
-                wall_speed = '%.1f×' % (base['wall'] / mod['wall'])
+                speed = '**%.1f×**' % (base['task_time'] / row['task_time'])
+                wall_speed = '%.1f×' % (base['wall'] / row['wall'])
             lines.append('| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
                 n, tool, fmt(row['wall']), fmt(row['task_time']), fmt(row.get('es_time')),
                 ('~%d' % row['requests']) if row.get('extrapolated') else row['requests'],
@@ -141,6 +141,7 @@ def render(meta, rows, noop):
         '| | |', '|---|---|',
         '| date | %s |' % meta['date'],
         '| machine | %s, %s CPUs (nproc), Python %s, ansible-core %s |' % (meta['machine'], meta['nproc'], meta['python'], meta['ansible']),
+        '| esops.jobs | %s |' % meta['revision'],
         '| Elasticsearch | emulator (`tests/emulator`), **ES %s personality** |' % meta['es_version'],
         '| emulated durations | ML close %.2f s per job (jobs of one close request close concurrently), rollup stop %.2f s '
         '(from `stopping` to `stopped`), ML open %.2f s (fixtures only) |' % (meta['close_seconds'], meta['stop_seconds'], meta['open_seconds']),

@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -222,9 +223,21 @@ class Bench:
             'es_version': args.es_version, 'close_seconds': args.close_seconds, 'stop_seconds': args.stop_seconds,
             'open_seconds': args.open_seconds, 'poll_delay': args.poll_delay, 'baseline_max': args.baseline_max,
             'elapsed': elapsed, 'noop_baseline_n': args.noop_baseline_n,
-            'load': (load_before[0], os.getloadavg()[0]),
+            'load': (load_before[0], os.getloadavg()[0]), 'revision': git_revision(),
         }
-        return render(meta, self.rows, self.noop)
+        return {'meta': meta, 'rows': self.rows, 'noop': self.noop}
+
+
+def git_revision():
+    """HEAD's short hash, noting uncommitted changes to plugins/ (what the modules ran from)."""
+    try:
+        head = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=harness.REPO, check=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.decode().strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--', 'plugins'], cwd=harness.REPO, check=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.decode().strip()
+    except (OSError, subprocess.CalledProcessError):
+        return 'unknown'
+    return head + (' + uncommitted changes in plugins/' if dirty else '')
 
 
 def ansible_version():
@@ -256,10 +269,20 @@ def main(argv=None):
     parser.add_argument('--output', default=os.path.join(harness.BENCH_DIR, 'RESULTS.md'),
                         help='where to write the table (default benchmarks/RESULTS.md; - for stdout only)')
     parser.add_argument('--dump-requests', metavar='DIR', help='also write each measured run\'s request log to DIR as JSON')
+    parser.add_argument('--save-json', metavar='FILE', help='also save the measurements as JSON')
+    parser.add_argument('--from-json', metavar='FILE', help='render the table from measurements saved with --save-json')
     parser.add_argument('--check', action='store_true', help='exit 1 when a target is missed')
     args = parser.parse_args(argv)
     sys.path.insert(0, harness.REPO)
-    text, passed = Bench(args).run()
+    if args.from_json:
+        with open(args.from_json) as handle:
+            data = json.load(handle)
+    else:
+        data = Bench(args).run()
+    if args.save_json:
+        with open(args.save_json, 'w') as handle:
+            json.dump(data, handle, indent=1)
+    text, passed = render(data['meta'], data['rows'], data['noop'])
     if args.output != '-':
         with open(args.output, 'w') as handle:
             handle.write(text)
