@@ -32,7 +32,7 @@ except ImportError:  # pragma: no cover - Python 3 always has it
     ThreadPoolExecutor = None
 
 #: per-job requests (stop with a server-side wait) run concurrently, at most this many at a time
-MAX_WORKERS = 8
+MAX_WORKERS = 16
 #: never ask ES to wait less than this, even when the deadline is (almost) reached
 MIN_SERVER_WAIT = 1.0
 RUNNING_STATES = ('started', 'indexing')

@@ -76,7 +76,7 @@ extends_documentation_fragment:
   - esops.jobs.attributes.diff_mode
 notes:
   - Requests, for O(state=stopped) on N running jobs with O(wait=true) on 6.6 and later, C(GET /),
-    C(GET _rollup/job/_all) and one stop per job, run concurrently (up to 8 at a time); nothing is
+    C(GET _rollup/job/_all) and one stop per job, run concurrently (up to 16 at a time); nothing is
     read again when every stop answered. When nothing needs to change only the two C(GET) requests are sent.
   - Check mode reads the jobs and predicts every transition without sending any mutating request.
   - Elasticsearch 8.15 and later refuse to create rollup jobs in clusters that never used rollups; this

@@ -119,7 +119,7 @@ def test_stop_many_jobs_concurrently_with_a_bounded_pool(monkeypatch):
 
     assert all(j['state_after'] == 'stopped' for j in result['jobs'])
     assert len(es.mutating()) == 12
-    assert 2 <= es.max_active <= 8
+    assert 2 <= es.max_active <= 16
     assert es.requests('GET') == ['GET /', 'GET /_rollup/job/_all']
 
 
