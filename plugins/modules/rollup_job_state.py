@@ -45,7 +45,8 @@ options:
         is first waited for until it is V(stopped) (within O(timeout), even with O(wait=false), as
         Elasticsearch refuses to start a stopping job), then started.
       - V(absent) deletes V(stopped) jobs. A job in any other state is only deleted with O(force=true);
-        otherwise the task fails naming the job's state and deletes nothing.
+        otherwise the task fails naming the job's state and deletes nothing. With O(wait=true) the task reads
+        the jobs again until they are gone (Elasticsearch 6.x may still list a deleted job for a moment).
       - An V(aborting) job is already being deleted; it fails the task for V(started) and V(stopped), and
         for V(absent) the task waits until it is gone (reported as changed).
       - The rollup index and the data already rolled up are never deleted.
@@ -56,7 +57,7 @@ options:
     description:
       - With O(state=absent), stop jobs that are not stopped, wait until they are V(stopped) (within
         O(timeout), even with O(wait=false)), then delete them.
-      - Has no effect for other states.
+      - With other states it has no effect, and the task shows a warning.
     type: bool
     default: false
   timeout:
@@ -116,15 +117,13 @@ EXAMPLES = r'''
     state: absent
     force: true
 
-- name: Set the connection once for every esops.jobs task of a play
-  hosts: localhost
-  gather_facts: false
+- name: Preview which rollup jobs would be stopped, with the connection set once for the block
   module_defaults:
     group/esops.jobs.elasticsearch:
       hosts: https://es.example.com:9200
       api_key: "{{ es_api_key }}"
-  tasks:
-    - name: Preview which rollup jobs would be stopped
+  block:
+    - name: Predict the stops
       esops.jobs.rollup_job_state:
         job_id: _all
         state: stopped
@@ -132,7 +131,7 @@ EXAMPLES = r'''
       diff: true
       register: preview
 
-    - name: Show them
+    - name: Show which jobs would be stopped
       ansible.builtin.debug:
         msg: "{{ preview.jobs | selectattr('changed') | map(attribute='job_id') | list }}"
 '''
