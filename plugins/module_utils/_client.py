@@ -250,6 +250,10 @@ class ElasticsearchClient(object):
             native = response.body.get('native_code') if isinstance(response.body, dict) else None
             if response.status == 200 and isinstance(native, dict) and native.get('version'):
                 return {'version': {'number': native['version']}, 'version_source': path}
+            if response.status == 403:
+                # The route exists (7.0+) but is forbidden too; /_xpack/ml/info is the same action and would
+                # only add a deprecation warning.
+                break
         error = self._http_error('GET', '/', forbidden)
         error.message += ('; the version of Elasticsearch could not be read: grant the user the cluster '
                           'privilege monitor (for GET /) or monitor_ml (for GET /_ml/info)')
