@@ -6,7 +6,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.esops.jobs.plugins.module_utils._client import quote_path
+from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError, quote_path
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
 # IndexerState, lowercase on the wire (es-behaviour §3.2).
@@ -18,7 +18,25 @@ class RollupApi(object):
 
     def __init__(self, client):
         self.client = client
-        self.version = client.version
+        try:
+            self.version = client.version
+        except ElasticsearchError as exc:
+            if exc.status != 403:
+                raise
+            self.version = self._version_from_routes(exc)
+
+    def _version_from_routes(self, forbidden):
+        """A ``manage_rollup``/``monitor_rollup``-only user may read neither GET / nor ML info.
+
+        The rollup routes tell what matters here: ``/_rollup`` answers from 7.0, ``/_xpack/rollup`` on 6.x.
+        Only 6.8 and later are supported, so 6.x is taken as 6.8 (stop can wait) and 7.0+ as 7.0 (a start of
+        a started job is not assumed to be idempotent).
+        """
+        for path, version in (('/_rollup/job/_all', (7, 0, 0)), ('/_xpack/rollup/job/_all', (6, 8, 0))):
+            response = self.client.request('GET', path, ok_statuses=(400, 403, 404, 405))
+            if response.status == 200 and isinstance(response.body, dict) and 'jobs' in response.body:
+                return version
+        raise forbidden
 
     @property
     def base(self):
