@@ -73,6 +73,8 @@ class FakeRollupEs(object):
         self.on_request = None
         #: a cron tick: jobs started here become `indexing` at once (as if the cron fired)
         self.start_lands_in = 'started'
+        #: exact paths the user may not call (403), e.g. {'/', '/_ml/info'} for a rollup-only role
+        self.forbidden_paths = set()
 
     # -- fixtures -------------------------------------------------------------------------------
 
@@ -127,6 +129,8 @@ class FakeRollupEs(object):
         return FakeRaw(status, body, hdrs)
 
     def answer(self, method, path, params):
+        if path in self.forbidden_paths:
+            return error(403, 'security_exception', 'action [%s] is unauthorized for user [rollup_admin]' % path)
         if path == '/' and method == 'GET':
             return 200, {'name': 'node-1', 'cluster_name': 'fake', 'version': {'number': self.version_string},
                          'tagline': 'You Know, for Search'}

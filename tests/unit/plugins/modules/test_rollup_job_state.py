@@ -465,3 +465,27 @@ def test_unreachable_cluster_fails_cleanly(monkeypatch):
         run_module(monkeypatch, rollup_job_state.main, dict(job_id='a', retries=0), refuse, clock=clock)
     assert 'cannot reach Elasticsearch at http://es.test:9200' in info.value.result['msg']
     assert info.value.result['status'] is None
+
+
+@pytest.mark.parametrize('version', ['6.8.23', '7.17.28', '8.19.3', '9.1.5'])
+def test_a_rollup_only_user_who_may_not_read_get_root_still_works(monkeypatch, version):
+    es = FakeRollupEs(version).add('a', 'indexing')
+    # 6.x has no /_ml route (400), only /_xpack/ml/info, which is forbidden like GET /.
+    es.forbidden_paths.update(['/', '/_xpack/ml/info' if version < '7' else '/_ml/info'])
+    result, warnings = run(monkeypatch, es, job_id='a')
+
+    assert by_id(result)['a']['state_after'] == 'stopped'
+    stop = [(path, params) for method, path, params in es.calls if method == 'POST']
+    assert stop == [(es.base + '/job/a/_stop', {'wait_for_completion': 'true', 'timeout': '30s'})]
+    # ML info is asked once only: /_xpack/ml/info after a 403 would only add a route-deprecation warning.
+    assert es.requests().count('GET /_xpack/ml/info') == (1 if version < '7' else 0)
+    assert [w for w in warnings if 'deprecated' in w] == []
+
+
+def test_a_user_who_may_not_read_rollups_either_gets_the_original_error(monkeypatch):
+    es = FakeRollupEs('8.19.3').add('a')
+    es.forbidden_paths.update(['/', '/_ml/info', '/_rollup/job/_all', '/_xpack/rollup/job/_all'])
+    result = fail(monkeypatch, es, job_id='a')
+    assert result['status'] == 403
+    assert result['msg'].startswith('GET / failed: HTTP 403 security_exception')
+    assert 'grant the user the cluster privilege monitor' in result['msg']
