@@ -5,8 +5,9 @@
 
     run_integration.py --collection DIR integration [TARGET...]
         Without ES_URL: for each version in ES_VERSIONS start `python -m tests.emulator`, write
-        DIR/tests/integration/integration_config.yml, run `ansible-test integration [TARGET...]`
-        in DIR, stop the emulator. Stops at the first version that fails.
+        tests/integration/integration_config.yml, run `ansible-test integration [TARGET...]`, stop
+        the emulator. INTEGRATION_JOBS (default 2) versions run at once, each in its own copy of
+        the build tree under .build/integration/<version>/; the first failure stops the others.
         With ES_URL: one run against that cluster (ES_USERNAME, ES_PASSWORD, ES_API_KEY,
         ES_CA_CERT, ES_VALIDATE_CERTS), es_emulated: false.
 
@@ -22,6 +23,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import argparse
+import importlib.util
 import json
 import os
 import signal
@@ -148,6 +150,18 @@ def cmd_integration(args):
         return ansible_test(args.collection, args.targets)
 
     versions = (os.environ.get('ES_VERSIONS') or DEFAULT_VERSIONS).split()
+    jobs = max(1, int(os.environ.get('INTEGRATION_JOBS') or 2))
+    if jobs == 1 or len(versions) == 1:
+        return run_versions_in_sequence(args, versions)
+    return run_versions_in_parallel(args, versions, jobs)
+
+
+def emulated_config(url):
+    return {'es_url': url, 'es_username': '', 'es_password': '', 'es_api_key': '',
+            'es_ca_cert': '', 'es_validate_certs': True, 'es_emulated': True}
+
+
+def run_versions_in_sequence(args, versions):
     build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(args.collection))))
     timings = []
     for version in versions:
@@ -155,10 +169,7 @@ def cmd_integration(args):
         say('=== Elasticsearch %s (emulator) ===' % version)
         with Emulator(version, os.path.join(build, 'emulator-%s.log' % version)) as emu:
             say('emulator %s at %s' % (version, emu.url))
-            write_config(args.collection, {
-                'es_url': emu.url, 'es_username': '', 'es_password': '', 'es_api_key': '',
-                'es_ca_cert': '', 'es_validate_certs': True, 'es_emulated': True,
-            })
+            write_config(args.collection, emulated_config(emu.url))
             rc = ansible_test(args.collection, args.targets)
         timings.append('%s %.0fs' % (version, time.time() - started))
         if rc != 0:
@@ -167,6 +178,92 @@ def cmd_integration(args):
             return rc
     say('integration passed on %s' % ', '.join(timings))
     return 0
+
+
+def run_versions_in_parallel(args, versions, jobs):
+    """Each version gets its own copy of the build tree, emulator and log (ansible-test keeps its
+    state in the collection's tests/output, so two runs must not share a tree)."""
+    build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(args.collection))))
+    sync = load_sync_module()
+    stop = threading.Event()
+    running = {}
+    results = {}
+    lock = threading.Lock()
+
+    def one(version):
+        if stop.is_set():
+            return None
+        root = os.path.join(build, 'integration', version)
+        collection = os.path.join(root, 'ansible_collections', 'esops', 'jobs')
+        sync.main(REPO_ROOT, collection)
+        log_path = os.path.join(root, 'ansible-test.log')
+        started = time.time()
+        with Emulator(version, os.path.join(root, 'emulator.log')) as emu:
+            write_config(collection, emulated_config(emu.url))
+            say('=== Elasticsearch %s (emulator %s): started, log %s ===' % (version, emu.url, log_path))
+            with open(log_path, 'w') as log:
+                proc = ansible_test_process(collection, args.targets, log)
+                with lock:
+                    running[version] = proc
+                rc = proc.wait()
+                with lock:
+                    running.pop(version, None)
+        elapsed = time.time() - started
+        with lock:
+            results[version] = (rc, elapsed, log_path)
+            if stop.is_set() and rc != 0:
+                say('--- Elasticsearch %s: stopped because another version failed' % version)
+                return rc
+            if rc != 0:
+                stop.set()
+                for other in running.values():
+                    other.terminate()
+            say('--- Elasticsearch %s: %s in %.0fs; output:' % (version, 'passed' if rc == 0 else 'FAILED', elapsed))
+            print(tail(log_path, 10 if rc == 0 else 400), flush=True)
+        return rc
+
+    threads = []
+    queue = list(versions)
+    queue_lock = threading.Lock()
+
+    def worker():
+        while True:
+            with queue_lock:
+                if not queue or stop.is_set():
+                    return
+                version = queue.pop(0)
+            one(version)
+
+    for _index in range(min(jobs, len(versions))):
+        thread = threading.Thread(target=worker)
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join()
+    failed = [v for v in versions if v in results and results[v][0] != 0]
+    if failed or len(results) != len(versions):
+        say('FAILED on Elasticsearch %s' % ', '.join(failed or ['(not run)']))
+        return 1
+    say('integration passed on %s (%d at a time)' % (
+        ', '.join('%s %.0fs' % (v, results[v][1]) for v in versions), jobs))
+    return 0
+
+
+def load_sync_module():
+    path = os.path.join(REPO_ROOT, '.ci', 'sync_build_tree.py')
+    spec = importlib.util.spec_from_file_location('sync_build_tree', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def ansible_test_process(collection, targets, log):
+    bindir = os.path.dirname(sys.executable)
+    cmd = [os.path.join(bindir, 'ansible-test'), 'integration', '--color', 'no'] + list(targets)
+    log.write('$ (cd %s && %s)\n' % (collection, ' '.join(cmd)))
+    log.flush()
+    return subprocess.Popen(cmd, cwd=collection, stdin=subprocess.DEVNULL, stdout=log,  # pylint: disable=consider-using-with
+                            stderr=subprocess.STDOUT)
 
 
 def cmd_with_es(args):
