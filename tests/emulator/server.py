@@ -360,6 +360,8 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 resets concurrent clients; ES (Netty) accepts far more.
+    request_queue_size = 128
     allow_reuse_address = True
 
     def __init__(self, address, app, ssl_context=None):
