@@ -187,7 +187,7 @@ class Converger(object):
         except WaitTimeout as exc:
             late = [job_id for job_id in pending if not adapter.settled(job_id, exc.last.get(job_id))]
             states = ', '.join('%s=%s' % (job_id, exc.last.get(job_id, {}).get('state', ABSENT)) for job_id in late)
-            result = self._result(before, self._merge(predicted, exc.last, pending), steps)
+            result = self._result(before, self._merge(predicted, exc.last, pending), steps, observed=True)
             result.update(
                 msg='timed out after %s waiting for %s to reach %s; last states: %s' % (
                     format_duration(timeout or 0), self._name(late), self.adapter.desired, states),
@@ -210,7 +210,7 @@ class Converger(object):
             after = self.adapter.read()
         except ElasticsearchError:
             after = before
-        result = self._result(before, after, steps)
+        result = self._result(before, after, steps, observed=True)
         result.update(facts)
         result.update(msg=message, failed_jobs=failed_ids)
         self.module.fail_json(**result)
@@ -219,7 +219,9 @@ class Converger(object):
         noun = self.adapter.noun if len(ids) == 1 else self.adapter.nouns
         return '%s %s' % (noun, ', '.join(ids))
 
-    def _result(self, before, after, steps):
+    def _result(self, before, after, steps, observed=False):
+        """The module result. ``observed``: ``after`` was read from the cluster after a failure, so a job
+        counts as changed only if its state really moved (a refused or unsent request changed nothing)."""
         actions = OrderedDict()
         for step in steps:
             actions.setdefault(step.job_id, []).append(step.action)
@@ -234,10 +236,13 @@ class Converger(object):
                 changed=job_id in actions,
                 actions=actions.get(job_id, []),
             )
+            if observed:
+                entry['changed'] = entry['changed'] and entry['state_before'] != entry['state_after']
             entry.update(self.adapter.describe(job_id, facts_before, facts_after))
             jobs.append(entry)
         key = self.adapter.id_key
-        result = {'changed': bool(steps), self.adapter.result_key: jobs, 'msg': self._summary(jobs)}
+        changed = any(j['changed'] for j in jobs) if observed else bool(steps)
+        result = {'changed': changed, self.adapter.result_key: jobs, 'msg': self._summary(jobs)}
         if self.module._diff:
             result['diff'] = dict(
                 before=dict((j[key], j['state_before']) for j in jobs if j['state_before'] != ABSENT),

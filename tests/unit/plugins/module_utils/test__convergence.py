@@ -326,3 +326,27 @@ def test_elasticsearch_error_on_apply_reports_status_and_current_states():
     assert (result['status'], result['error_type']) == (409, 'status_exception')
     assert server.reads == 2  # the states reported are re-read after the failure
     assert job(result, 'a')['state_after'] == 'opened'
+    # the refused request moved nothing, so nothing is reported as changed
+    assert result['changed'] is False and job(result, 'a')['changed'] is False
+
+
+class PartlyFailingAdapter(FakeAdapter):
+    """Moves the first job, then fails on the second (like a batch whose second request is refused)."""
+
+    def apply(self, steps, deadline):
+        self.apply_calls.append((list(steps), deadline))
+        self.server.states[steps[0].job_id] = steps[0].after
+        raise ElasticsearchError('DELETE /b failed: HTTP 409 status_exception: busy', status=409)
+
+
+def test_failure_after_a_partial_move_reports_only_what_moved():
+    clock = FakeClock()
+    server = FakeServer({'a': 'opened', 'b': 'opened'})
+    adapter = PartlyFailingAdapter(server, 'closed', Poller(clock=clock.clock, sleep=clock.sleep))
+    with pytest.raises(Failed) as info:
+        Converger(FakeModule(diff=True), adapter).run(wait=True, timeout=30)
+    result = info.value.result
+    assert result['changed'] is True
+    assert job(result, 'a')['changed'] is True and job(result, 'a')['state_after'] == 'closed'
+    assert job(result, 'b')['changed'] is False and job(result, 'b')['state_after'] == 'opened'
+    assert result['diff'] == {'before': {'a': 'opened', 'b': 'opened'}, 'after': {'a': 'closed', 'b': 'opened'}}
