@@ -150,6 +150,7 @@ def test_id_expressions(es):
     es.put_job('b-job', groups=['grp'])
     es.put_job('a-job', groups=['grp'])
     es.put_job('c-other')
+
     def ids(resp):
         return [j['job_id'] for j in resp.body['jobs']]
     assert ids(es('GET', '/_ml/anomaly_detectors/_stats')) == ['a-job', 'b-job', 'c-other']
