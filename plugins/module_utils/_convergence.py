@@ -252,6 +252,8 @@ class Converger(object):
 
     def _summary(self, jobs):
         if not jobs:
+            if self.adapter.desired == ABSENT:
+                return 'no %s matched: nothing to delete' % self.adapter.nouns
             return 'no %s matched' % self.adapter.nouns
         moved = [j for j in jobs if j['changed']]
         verb = 'would move' if self.module.check_mode else 'moved'

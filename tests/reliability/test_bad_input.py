@@ -164,9 +164,15 @@ def secure_cases(emu):
          ['HTTP 401']),
         ('bogus_bearer_token-401', 'ml_job_info', dict(no_basic(emu, bearer_token='bogus-Token-4404'), job_id=['bi-job']),
          ['HTTP 401']),
-        # GET / (version detection) needs cluster:monitor/main, i.e. the `monitor` privilege
-        ('no_privileges-403', 'ml_job_info', dict(as_user('nobody'), job_id=['bi-job']), ['HTTP 403', 'cluster:monitor/main']),
-        ('monitor_ml_only-403', 'ml_job_info', dict(as_user('ml_viewer'), job_id=['bi-job']), ['HTTP 403', 'cluster:monitor/main']),
+        # GET / (version detection) needs cluster:monitor/main; without it the version comes from ML info,
+        # which a user with no privileges at all cannot read either
+        ('no_privileges-403', 'ml_job_info', dict(as_user('nobody'), job_id=['bi-job']),
+         ['HTTP 403', 'cluster:monitor/main', 'monitor_ml']),
+        # monitor_ml may read (see the positive control below) but not close
+        ('monitor_ml_closes_job-403', 'ml_job_state', dict(as_user('ml_viewer'), job_id=['bi-job'], state='closed'),
+         ['HTTP 403', 'cluster:admin/xpack/ml/job/close']),
+        # positive control, not a failure: a monitor_ml-only user reads jobs; the version comes from ML info
+        ('monitor_ml_reads-ok', 'ml_job_info', dict(as_user('ml_viewer'), job_id=['bi-job']), []),
         ('read_only_key_stops_datafeed-403', 'ml_datafeed_state', dict(read_only, datafeed_id=[datafeed], state='stopped'),
          ['HTTP 403', 'cluster:admin/xpack/ml/datafeed/stop']),
         ('read_only_key_upgrade_mode-403', 'ml_upgrade_mode', dict(read_only, enabled=True),
@@ -188,7 +194,7 @@ def secure_run(secure_emu, collections_path, tmp_path_factory):
 
 
 SECURE_IDS = ['wrong_password-401', 'unknown_user-401', 'bogus_api_key-401', 'bogus_bearer_token-401', 'no_privileges-403',
-              'monitor_ml_only-403', 'read_only_key_stops_datafeed-403', 'read_only_key_upgrade_mode-403',
+              'monitor_ml_closes_job-403', 'read_only_key_stops_datafeed-403', 'read_only_key_upgrade_mode-403',
               'read_only_key_closes_job-403', 'rollup_admin_reads_ml-403']
 
 
@@ -198,6 +204,15 @@ def test_security_failures(secure_run, case_id):
     _case_id, module, _args, words = cases[case_id]
     require_module(module)
     assert_clean_failure(run.results[case_id], *words)
+
+
+def test_monitor_ml_user_reads_jobs_without_the_monitor_privilege(secure_run):
+    run, cases = secure_run
+    require_module(cases['monitor_ml_reads-ok'][1])
+    result = run.results['monitor_ml_reads-ok']
+    assert not result.get('failed'), result.get('msg')
+    assert [job['job_id'] for job in result['jobs']] == ['bi-job']
+    assert result['changed'] is False
 
 
 def test_security_failures_leak_nothing(secure_run):

@@ -591,7 +591,7 @@ def test_pattern_matching_nothing_is_fine_by_default(version, desired):
     es = cluster(version, a='closed')
     outcome, result = run(es, desired, ['web-*'])
     assert outcome == 'ok' and result['changed'] is False and result['jobs'] == []
-    assert result['msg'] == 'no jobs matched'
+    assert result['msg'] == 'no jobs matched' + (': nothing to delete' if desired == 'absent' else '')
 
 
 @pytest.mark.parametrize('version', VERSIONS)
