@@ -185,6 +185,7 @@ def run_versions_in_parallel(args, versions, jobs):
     state in the collection's tests/output, so two runs must not share a tree)."""
     build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(args.collection))))
     sync = load_sync_module()
+    ensure_ansible_test_ssh_key()
     stop = threading.Event()
     running = {}
     results = {}
@@ -247,6 +248,16 @@ def run_versions_in_parallel(args, versions, jobs):
     say('integration passed on %s (%d at a time)' % (
         ', '.join('%s %.0fs' % (v, results[v][1]) for v in versions), jobs))
     return 0
+
+
+def ensure_ansible_test_ssh_key():
+    """ansible-test creates ~/.ansible/test/id_rsa on first use; two runs starting together on a fresh
+    machine race for it (one gets ssh-keygen's overwrite prompt). Create it once, the way it does."""
+    key = os.path.join(os.path.expanduser('~'), '.ansible', 'test', 'id_rsa')
+    if os.path.exists(key):
+        return
+    os.makedirs(os.path.dirname(key), exist_ok=True)
+    subprocess.check_call(['ssh-keygen', '-m', 'PEM', '-q', '-t', 'rsa', '-N', '', '-f', key], stdin=subprocess.DEVNULL)
 
 
 def load_sync_module():
