@@ -27,6 +27,7 @@ from email.message import Message
 from ansible.module_utils.six.moves.urllib.parse import parse_qsl, unquote, urlsplit
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import parse_version
+from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.engine_fakes import Exited, Failed
 
 DEPRECATION = 'The rollup functionality will be removed in Elasticsearch 10.0. See docs for more information.'
 
@@ -266,18 +267,6 @@ class FakeClock(object):
         with self.lock:
             self.slept.append(seconds)
             self.now += seconds
-
-
-class Exited(Exception):
-    def __init__(self, result):
-        super(Exited, self).__init__(result)
-        self.result = result
-
-
-class Failed(Exception):
-    def __init__(self, result):
-        super(Failed, self).__init__(result.get('msg'))
-        self.result = result
 
 
 def run_module(monkeypatch, main, args, es, check_mode=False, diff=False, clock=None):

@@ -14,48 +14,7 @@ import pytest
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
     ABSENT, Adapter, Converger, PlanError, Poller, StateError, Step, WaitTimeout)
-
-
-class Exited(Exception):
-    def __init__(self, result):
-        super(Exited, self).__init__(result)
-        self.result = result
-
-
-class Failed(Exception):
-    def __init__(self, result):
-        super(Failed, self).__init__(result.get('msg'))
-        self.result = result
-
-
-class FakeModule(object):
-    def __init__(self, check_mode=False, diff=False):
-        self.check_mode = check_mode
-        self._diff = diff
-
-    def exit_json(self, **result):
-        raise Exited(result)
-
-    def fail_json(self, **result):
-        result['failed'] = True
-        raise Failed(result)
-
-    def fail_from_error(self, error, **result):
-        self.fail_json(msg=str(error), status=error.status, error_type=error.error_type, **result)
-
-
-class FakeClock(object):
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        assert seconds > 0
-        self.sleeps.append(seconds)
-        self.now += seconds
+from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.engine_fakes import Exited, Failed, FakeClock, FakeModule
 
 
 class FakeServer(object):

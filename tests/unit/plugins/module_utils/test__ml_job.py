@@ -23,6 +23,7 @@ from ansible_collections.esops.jobs.plugins.module_utils._client import Elastics
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import Converger, Poller
 from ansible_collections.esops.jobs.plugins.module_utils._ml_job import (
     MAX_IDS_CHARS, NO_WAIT_SERVER_TIMEOUT, MlJobAdapter, chunk_ids)
+from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.engine_fakes import Exited, Failed, FakeClock, FakeModule
 
 VERSIONS = ('6.8.23', '7.13.4', '7.14.2', '7.17.28', '8.19.3', '9.1.5')
 TIMEOUT_REASON = 'Timed out when waiting for persistent tasks after %s'
@@ -270,48 +271,6 @@ class FakeEs(object):
             raise self.error(method, path, 409, 'status_exception', 'Cannot delete datafeed [%s] while its status is started' % df_id)
         del self.datafeeds[df_id]
         return dict(acknowledged=True)
-
-
-class Exited(Exception):
-    def __init__(self, result):
-        super(Exited, self).__init__(result)
-        self.result = result
-
-
-class Failed(Exception):
-    def __init__(self, result):
-        super(Failed, self).__init__(result.get('msg'))
-        self.result = result
-
-
-class FakeModule(object):
-    def __init__(self, check_mode=False, diff=False):
-        self.check_mode = check_mode
-        self._diff = diff
-
-    def exit_json(self, **result):
-        raise Exited(result)
-
-    def fail_json(self, **result):
-        result['failed'] = True
-        raise Failed(result)
-
-    def fail_from_error(self, error, **result):
-        self.fail_json(msg=str(error), status=error.status, error_type=error.error_type, **result)
-
-
-class FakeClock(object):
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        assert seconds > 0
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def run(es, desired, job_ids, check_mode=False, diff=False, wait=True, timeout=60, **options):

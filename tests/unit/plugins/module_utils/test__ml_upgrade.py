@@ -11,8 +11,8 @@ import pytest
 
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import Poller
 from ansible_collections.esops.jobs.plugins.module_utils._ml_upgrade import UpgradeMode, run
-from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.fake_ml_es import (
-    Exited, Failed, FakeClock, FakeMlEs, FakeModule)
+from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.engine_fakes import Exited, Failed, FakeClock, FakeModule
+from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.fake_ml_es import FakeMlEs
 
 VERSIONS = ['6.8.23', '7.13.4', '7.17.28', '8.19.3', '9.1.5']
 

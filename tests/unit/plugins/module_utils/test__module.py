@@ -18,21 +18,10 @@ from ansible_collections.esops.jobs.plugins.module_utils import _module
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._module import (
     EsopsModule, connection_argspec, generate_argspec, wait_argspec)
+from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.engine_fakes import Exited, Failed
 
 ENV_VARS = ('ELASTICSEARCH_URL', 'ELASTICSEARCH_USERNAME', 'ELASTICSEARCH_PASSWORD', 'ELASTICSEARCH_API_KEY',
             'ELASTICSEARCH_BEARER_TOKEN', 'ELASTICSEARCH_CA_CERT')
-
-
-class Exited(Exception):
-    def __init__(self, result):
-        super(Exited, self).__init__(result)
-        self.result = result
-
-
-class Failed(Exception):
-    def __init__(self, result):
-        super(Failed, self).__init__(result.get('msg'))
-        self.result = result
 
 
 @pytest.fixture(autouse=True)

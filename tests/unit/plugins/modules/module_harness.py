@@ -14,7 +14,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.esops.jobs.plugins.module_utils._module import EsopsModule
-from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.fake_ml_es import Exited, Failed
+from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.engine_fakes import Exited, Failed
 
 
 def run_module(main, args, es, check_mode=False, diff=False):

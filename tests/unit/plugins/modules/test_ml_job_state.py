@@ -18,18 +18,7 @@ from ansible_collections.esops.jobs.plugins.module_utils._module import EsopsMod
 from ansible_collections.esops.jobs.plugins.module_utils._time import parse_duration
 from ansible_collections.esops.jobs.plugins.modules import ml_job_state
 from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.test__ml_job import FakeEs
-
-
-class Exited(Exception):
-    def __init__(self, result):
-        super(Exited, self).__init__(result)
-        self.result = result
-
-
-class Failed(Exception):
-    def __init__(self, result):
-        super(Failed, self).__init__(result.get('msg'))
-        self.result = result
+from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.engine_fakes import Exited, Failed
 
 
 def run(args, es, check_mode=False, diff=False):
