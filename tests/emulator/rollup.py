@@ -84,7 +84,13 @@ def _task_not_found(job_id):
 
 
 def _require(body, key, message):
-    if body.get(key) in (None, '', [], {}):
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        # ES's ObjectParser rejects a wrongly typed field before any validation runs.
+        token = ('START_OBJECT' if isinstance(value, dict) else 'START_ARRAY' if isinstance(value, list)
+                 else 'VALUE_BOOLEAN' if isinstance(value, bool) else 'VALUE_NUMBER')
+        raise EsError(400, 'x_content_parse_exception', "[rollup_job_config] %s doesn't support values of type: %s" % (key, token))
+    if value in (None, ''):
         raise bad_request(message)
 
 

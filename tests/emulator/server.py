@@ -4,6 +4,7 @@ import json
 import re
 import socket
 import time
+import traceback
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -318,6 +319,12 @@ class Handler(BaseHTTPRequestHandler):
             for name, values in err.headers.items():
                 for value in values:
                     headers.append((name, value))
+            return err.status, err.body(error_trace), headers, req.warnings if req else []
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            # An emulator bug: answer like a node with an internal error (never drop the connection),
+            # and leave the traceback on stderr for whoever runs the tests.
+            traceback.print_exc()
+            err = EsError(500, 'exception', 'emulator internal error: %s: %s' % (type(exc).__name__, exc))
             return err.status, err.body(error_trace), headers, req.warnings if req else []
 
     @staticmethod

@@ -119,6 +119,18 @@ def test_rollup_put_requires_usage(emu_factory):
     assert es('PUT', '/_rollup/job/r1', body).status == 200
 
 
+def test_rollup_put_with_wrongly_typed_fields_is_a_parse_error(emu_factory):
+    es = Client(emu_factory('8.14.0'))
+    body = {'index_pattern': 'src', 'rollup_index': {'not': 'a string'}, 'cron': '*/30 * * * * ?', 'page_size': 10,
+            'groups': {'date_histogram': {'field': 'ts', 'calendar_interval': '1h'}}}
+    resp = es('PUT', '/_rollup/job/r1', body)
+    assert resp.status == 400
+    assert err(resp) == ('x_content_parse_exception', "[rollup_job_config] rollup_index doesn't support values of type: START_OBJECT")
+    resp = es('PUT', '/_rollup/job/r1', dict(body, rollup_index='src_rollup', cron=5))
+    assert err(resp) == ('x_content_parse_exception', "[rollup_job_config] cron doesn't support values of type: VALUE_NUMBER")
+    assert es('GET', '/_rollup/job/r1').body == {'jobs': []}
+
+
 def _basic(user, password='changeme'):
     return {'Authorization': 'Basic ' + base64.b64encode(('%s:%s' % (user, password)).encode()).decode()}
 
