@@ -7,40 +7,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from unittest import mock
-
 import pytest
 import yaml
 
-from ansible.module_utils.testing import patch_module_args
-
-from ansible_collections.esops.jobs.plugins.module_utils._module import EsopsModule
 from ansible_collections.esops.jobs.plugins.module_utils._time import parse_duration
 from ansible_collections.esops.jobs.plugins.modules import ml_job_state
 from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.test__ml_job import FakeEs
-from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.engine_fakes import Exited, Failed
+from ansible_collections.esops.jobs.tests.unit.plugins.modules.module_harness import run_module
 
 
 def run(args, es, check_mode=False, diff=False):
     """Run main() with ``args`` against ``es``; return (failed, result)."""
-    args = dict(args)
-    args['_ansible_check_mode'] = check_mode
-    args['_ansible_diff'] = diff
-
-    def exit_json(self, **result):
-        raise Exited(result)
-
-    def fail_json(self, **result):
-        result['failed'] = True
-        raise Failed(result)
-
-    with patch_module_args(args), \
-            mock.patch.object(EsopsModule, 'client', new_callable=mock.PropertyMock, return_value=es), \
-            mock.patch.object(EsopsModule, 'exit_json', exit_json), \
-            mock.patch.object(EsopsModule, 'fail_json', fail_json):
-        with pytest.raises((Exited, Failed)) as info:
-            ml_job_state.main()
-    return isinstance(info.value, Failed), info.value.result
+    return run_module(ml_job_state.main, args, es, check_mode=check_mode, diff=diff)
 
 
 def es_with(version='8.19.3', **states):
