@@ -784,3 +784,69 @@ def test_missing_tls_files_name_the_option(option, tmp_path):
     with pytest.raises(ValueError) as info:
         ElasticsearchClient('https://es1:9200', **{option: str(tmp_path / 'nope.pem')})
     assert str(info.value) == '%s: %s does not exist or is not a file' % (option, tmp_path / 'nope.pem')
+
+
+# ---------------------------------------------------------------------------------------- TLS context reuse
+
+class _RecordingRequest(object):
+    opened = []
+
+    def open(self, method, url, **kwargs):
+        self.opened.append(dict(kwargs, method=method, url=url))
+        return FakeRaw(200, b'{}', headers())
+
+
+@pytest.fixture
+def recording(monkeypatch):
+    built = []
+
+    def fake_make_context(**kwargs):
+        built.append(kwargs)
+        return object()
+
+    _RecordingRequest.opened = []
+    monkeypatch.setattr(_client, 'Request', _RecordingRequest)
+    monkeypatch.setattr(_client, 'make_context', fake_make_context)
+    return built, _RecordingRequest.opened
+
+
+def test_https_requests_of_one_client_share_one_tls_context(recording):
+    built, opened = recording
+    client = ElasticsearchClient(['https://es1:9200', 'https://es2:9200'], ca_cert=__file__, opener=_client.ReusingOpener())
+    for _ in range(5):
+        client.request('POST', '/_rollup/job/r1/_stop')
+    assert built == [dict(cafile=__file__, validate_certs=True, client_cert=None, client_key=None)]
+    assert len(opened) == 5
+    assert len(set(id(call['context']) for call in opened)) == 1
+    # open_url's own TLS options still travel with the request.
+    assert opened[0]['ca_path'] == __file__ and opened[0]['validate_certs'] is True
+    assert opened[0]['method'] == 'POST' and opened[0]['url'] == 'https://es1:9200/_rollup/job/r1/_stop'
+
+
+def test_different_tls_options_never_share_a_context(recording):
+    built, _opened = recording
+    opener = _client.ReusingOpener()
+    opener('https://es1:9200/', method='GET', ca_path=None, validate_certs=True)
+    opener('https://es1:9200/', method='GET', ca_path=None, validate_certs=False)
+    opener('https://es1:9200/', method='GET', ca_path=None, validate_certs=True)
+    assert [b['validate_certs'] for b in built] == [True, False]
+
+
+def test_plain_http_never_loads_certificates(recording):
+    built, opened = recording
+    client = ElasticsearchClient('http://es1:9200', opener=_client.ReusingOpener())
+    client.request('GET', '/')
+    client.request('GET', '/')
+    assert built == []
+    assert isinstance(opened[0]['context'], ssl.SSLContext)
+
+
+def test_default_opener_reuses_contexts_when_ansible_core_can():
+    from ansible.module_utils.urls import Request  # pylint: disable=import-outside-toplevel
+    expected = _client.ReusingOpener if 'context' in _client._parameters(Request.open) else type(_client.open_url)
+    assert isinstance(_client.default_opener(), expected)
+
+
+def test_default_opener_falls_back_to_open_url_without_make_context(monkeypatch):
+    monkeypatch.setattr(_client, 'make_context', None)
+    assert _client.default_opener() is _client.open_url
