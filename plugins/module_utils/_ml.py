@@ -96,10 +96,15 @@ class MlApi(object):
 
     # -- jobs ---------------------------------------------------------------------------------------
 
-    def job_stats(self, expression='_all', allow_no_match=None):
+    def job_stats(self, expression='_all', allow_no_match=None, fields=None):
+        """``fields``: only these paths of each job (``filter_path``), e.g. ``('job_id', 'state')``."""
         path = self.base + quote_path('anomaly_detectors', expression, '_stats')
-        body = self.client.request('GET', path, params=self._allow_no_match('jobs', allow_no_match)).body
-        return body.get('jobs', [])
+        params = self._allow_no_match('jobs', allow_no_match)
+        if fields:
+            params = dict(params or {}, filter_path=','.join('jobs.' + field for field in fields))
+        body = self.client.request('GET', path, params=params).body
+        # filter_path leaves {} when no job matched.
+        return (body or {}).get('jobs', [])
 
     def get_jobs(self, expression='_all', allow_no_match=None):
         path = self.base + quote_path('anomaly_detectors', expression)

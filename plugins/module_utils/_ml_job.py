@@ -46,6 +46,8 @@ NO_WAIT_SERVER_TIMEOUT = 10.0
 MAX_PARALLEL_REQUESTS = 4
 # Keep each request line well under ES's http.max_initial_line_length (4kb) when listing ids.
 MAX_IDS_CHARS = 3000
+# What read() needs of each job's stats; the rest (data counts, model size, timing) can be kilobytes per job.
+STATE_FIELDS = ('job_id', 'state', 'node.id', 'assignment_explanation')
 _MISSING_RE = re.compile(r"No known job with id '([^']*)'")
 UPGRADE_MODE_HINT = ('ML upgrade mode is enabled, and Elasticsearch refuses to open, close or delete jobs until it is '
                      'disabled; end the upgrade window first with esops.jobs.ml_upgrade_mode (enabled: false)')
@@ -151,7 +153,21 @@ class MlJobAdapter(Adapter):
 
     def _stats(self, tokens, allow):
         stats = {}
-        for chunk in chunk_ids(tokens):
+        chunks = chunk_ids(tokens)
+        if len(chunks) > 1:
+            # Too many ids for one request line: one read of every job's state, matched here, instead of a read
+            # per chunk. Only exact job ids are matched here; patterns, group names and ids that are not
+            # there are left to Elasticsearch, which resolves groups and answers 404 for a missing id.
+            everything = dict((entry['job_id'], entry)
+                              for entry in self.api.job_stats('_all', allow_no_match=True, fields=STATE_FIELDS))
+            rest = []
+            for token in tokens:
+                if not is_pattern(token) and token in everything:
+                    stats[token] = everything[token]
+                else:
+                    rest.append(token)
+            chunks = chunk_ids(rest)
+        for chunk in chunks:
             for entry in self.api.job_stats(','.join(chunk), allow_no_match=allow):
                 stats[entry['job_id']] = entry
         return stats
@@ -357,7 +373,9 @@ class MlJobAdapter(Adapter):
             return chunk if (body or {}).get('closed') else []
 
         confirmed = []
-        for result in self._concurrently(close, chunk_ids(ids)):
+        # Every chunk at once: each is one server-side wait, and a later chunk must not wait for an earlier one.
+        chunks = chunk_ids(ids)
+        for result in self._concurrently(close, chunks, workers=len(chunks)):
             confirmed.extend(result)
         return confirmed
 
@@ -433,14 +451,14 @@ class MlJobAdapter(Adapter):
 
         return self._concurrently(delete_job, [step for step in steps if step.action in ('delete', 'force_delete')])
 
-    def _concurrently(self, func, items):
+    def _concurrently(self, func, items, workers=MAX_PARALLEL_REQUESTS):
         """Run ``func`` over ``items`` with a small pool; every item runs even when some fail."""
         items = list(items)
         if len(items) <= 1:
             return [func(item) for item in items]
         results = []
         errors = []
-        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_REQUESTS, len(items))) as pool:
+        with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
             futures = [pool.submit(func, item) for item in items]
             for future in futures:
                 try:

@@ -22,7 +22,7 @@ import pytest
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError, Response, parse_version
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import Converger, Poller
 from ansible_collections.esops.jobs.plugins.module_utils._ml_job import (
-    MAX_IDS_CHARS, NO_WAIT_SERVER_TIMEOUT, MlJobAdapter, chunk_ids)
+    MAX_IDS_CHARS, MAX_PARALLEL_REQUESTS, NO_WAIT_SERVER_TIMEOUT, MlJobAdapter, chunk_ids)
 from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.engine_fakes import Exited, Failed, FakeClock, FakeModule
 
 VERSIONS = ('6.8.23', '7.13.4', '7.14.2', '7.17.28', '8.19.3', '9.1.5')
@@ -37,6 +37,27 @@ def simple_match(pattern, value):
 
 def truthy(value):
     return value in (True, 'true')
+
+
+def filter_jobs(jobs, spec):
+    """ES's filter_path for plain ``jobs.<a>[.<b>]`` paths: only those keys are kept; {} when nothing is left."""
+    paths = [p.split('.')[1:] for p in spec.split(',')]
+    assert all(p and spec.startswith('jobs.') for p in paths), spec
+    kept = []
+    for entry in jobs:
+        slim = {}
+        for path in paths:
+            value = entry
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+            if value is not None:
+                target = slim
+                for key in path[:-1]:
+                    target = target.setdefault(key, {})
+                target[path[-1]] = value
+        if slim:
+            kept.append(slim)
+    return dict(jobs=kept) if kept else {}
 
 
 class FakeEs(object):
@@ -160,7 +181,7 @@ class FakeEs(object):
         return None
 
     def _job_stats(self, method, path, parts, params):
-        self._check_params(method, path, params, (self._allow_param('jobs'),))
+        self._check_params(method, path, params, (self._allow_param('jobs'), 'filter_path'))
         if self.on_stats:
             self.on_stats(self)
         out = []
@@ -174,6 +195,8 @@ class FakeEs(object):
                     entry['node'] = dict(id='n1', name='node-1')
                     entry['assignment_explanation'] = ''
             out.append(entry)
+        if 'filter_path' in params:
+            return filter_jobs(out, params['filter_path'])
         return dict(count=len(out), jobs=out)
 
     def _close(self, method, path, parts, params):
@@ -574,10 +597,71 @@ def test_long_selections_are_split_into_short_request_lines():
     ids = ['job-%058d' % i for i in range(120)]
     for job_id in ids:
         es.add_job(job_id, 'opened')
+    es.add_job('not-selected', 'opened')
     outcome, result = run(es, 'closed', ids)
     assert outcome == 'ok' and all(state == 'closed' for state in after(result).values())
-    assert len(es.paths('GET')) > 1 and len(closes(es)) > 1
+    assert len(closes(es)) > 1
     assert all(len(path) < MAX_IDS_CHARS + 100 for path in es.paths())
+    assert es.states()['not-selected'] == 'opened'
+    assert sorted(after(result)) == ids
+
+
+def test_a_long_list_of_ids_is_read_with_one_request():
+    # Five request lines' worth of ids: one read of every job's state, matched client-side.
+    es = FakeEs('8.19.3')
+    ids = ['job-%058d' % i for i in range(250)]
+    for job_id in ids:
+        es.add_job(job_id, 'closed')
+    es.add_job('other', 'opened')
+    outcome, result = run(es, 'closed', ids)
+    assert outcome == 'ok' and result['changed'] is False
+    assert es.calls == [('GET', '/_ml/anomaly_detectors/_all/_stats', {
+        'allow_no_match': True, 'filter_path': 'jobs.job_id,jobs.state,jobs.node.id,jobs.assignment_explanation'})]
+    assert sorted(after(result)) == ids
+
+
+@pytest.mark.parametrize('version', ['6.8.23', '7.9.3'])
+def test_the_one_read_of_every_job_uses_the_versions_parameter(version):
+    es = FakeEs(version)
+    ids = ['job-%058d' % i for i in range(60)]
+    for job_id in ids:
+        es.add_job(job_id, 'closed')
+    outcome, _result = run(es, 'closed', ids)
+    assert outcome == 'ok'
+    assert es.calls[0][1:] == (es.base + '/anomaly_detectors/_all/_stats', {
+        'allow_no_jobs': True, 'filter_path': 'jobs.job_id,jobs.state,jobs.node.id,jobs.assignment_explanation'})
+
+
+def test_a_long_list_leaves_groups_patterns_and_missing_ids_to_elasticsearch():
+    es = FakeEs('8.19.3')
+    ids = ['job-%058d' % i for i in range(60)]
+    for job_id in ids:
+        es.add_job(job_id, 'opened')
+    es.add_job('g1-member', 'opened', groups=['g1'])
+    es.add_job('wild-1', 'opened')
+    outcome, result = run(es, 'closed', ids + ['g1', 'wild-*'])
+    assert outcome == 'ok'
+    assert sorted(after(result)) == sorted(ids + ['g1-member', 'wild-1'])
+    assert es.paths('GET') == ['/_ml/anomaly_detectors/_all/_stats', '/_ml/anomaly_detectors/g1,wild-*/_stats']
+
+    es = FakeEs('8.19.3')
+    for job_id in ids:
+        es.add_job(job_id, 'opened')
+    outcome, result = run(es, 'closed', ids + ['no-such-job'])
+    assert outcome == 'failed'
+    assert 'no-such-job' in result['msg']
+    assert not es.mutations()
+
+
+def test_a_long_list_of_ids_to_delete_skips_the_ones_already_gone():
+    es = FakeEs('8.19.3')
+    ids = ['job-%058d' % i for i in range(60)]
+    for job_id in ids[:50]:
+        es.add_job(job_id, 'closed')
+    outcome, result = run(es, 'absent', ids)
+    assert outcome == 'ok' and result['changed'] is True
+    assert es.jobs == OrderedDict()
+    assert sorted(p.rsplit('/', 1)[1] for p in es.paths('DELETE')) == ids[:50]
 
 
 # ------------------------------------------------------------------ opened
@@ -866,3 +950,25 @@ def test_other_es_errors_keep_status_and_type():
     assert outcome == 'failed'
     assert result['status'] == 403 and result['error_type'] == 'security_exception'
     assert 'unauthorized' in result['msg']
+
+
+def test_every_close_request_line_is_sent_at_once():
+    # Each close waits server-side; a chunk queued behind another would add a whole close duration.
+    ids = ['job-%058d' % i for i in range(250)]
+    chunks = chunk_ids(ids)
+    assert len(chunks) > MAX_PARALLEL_REQUESTS
+    all_sent = threading.Barrier(len(chunks), timeout=5)
+
+    class WaitingEs(FakeEs):
+        def request(self, method, path, *args, **kwargs):
+            if path.endswith('/_close'):
+                all_sent.wait()   # raises BrokenBarrierError unless every chunk is in flight together
+            return FakeEs.request(self, method, path, *args, **kwargs)
+
+    es = WaitingEs('8.19.3')
+    for job_id in ids:
+        es.add_job(job_id, 'opened')
+    outcome, result = run(es, 'closed', ids)
+    assert outcome == 'ok', result.get('msg')
+    assert len(closes(es)) == len(chunks)
+    assert set(after(result).values()) == {'closed'}
