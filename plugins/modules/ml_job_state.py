@@ -110,6 +110,11 @@ notes:
     Elasticsearch confirms the close. Up to 7.13 it also reads the datafeed configurations once and, when any of
     those jobs has a datafeed, sends one datafeed stop. Opening or deleting N jobs adds N requests (up to 7.14, deleting also adds one datafeed read
     and one datafeed delete per job that has a datafeed).
+  - Long O(job_id) lists. Elasticsearch refuses a request line over 4 KB, so ids that do not fit in about 3000
+    characters are never sent in one URL. The states are then read with one request for every job
+    (C(_all/_stats), only id, state and assignment of each) and the listed ids matched in the module; group
+    names, patterns and ids not found there are still resolved by Elasticsearch. The close is split into
+    request lines of that size, sent together.
   - Conflict and timeout answers are never retried blindly. Requests answered 429 are retried a few times by
     the client (throttling is usually brief); 429 for upgrade mode then fails with a pointer to
     M(esops.jobs.ml_upgrade_mode). An open retried after a lost connection may find the job already open;

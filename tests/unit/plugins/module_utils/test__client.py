@@ -813,7 +813,7 @@ def recording(monkeypatch):
 def test_https_requests_of_one_client_share_one_tls_context(recording):
     built, opened = recording
     client = ElasticsearchClient(['https://es1:9200', 'https://es2:9200'], ca_cert=__file__, opener=_client.ReusingOpener())
-    for _ in range(5):
+    for _attempt in range(5):
         client.request('POST', '/_rollup/job/r1/_stop')
     assert built == [dict(cafile=__file__, validate_certs=True, client_cert=None, client_key=None)]
     assert len(opened) == 5
