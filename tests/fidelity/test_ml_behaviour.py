@@ -402,3 +402,22 @@ def test_unknown_route_shapes(emu_factory):
     assert resp.status == 405 and 'Incorrect HTTP method for uri [/_ml/info] and method [DELETE]' in resp.body['error']
     es = Client(emu_factory('7.17.0'))
     assert es('GET', '/_ml/nothing').body == {'error': 'no handler found for uri [/_ml/nothing] and method [GET]', 'status': 400}
+
+
+@pytest.mark.parametrize('version, error_type', [('6.8.23', 'too_long_frame_exception'),
+                                                 ('8.19.0', 'too_long_http_line_exception')])
+def test_request_lines_over_4kb_are_refused_before_routing(emu_factory, version, error_type):
+    # http.max_initial_line_length (4kb): Netty refuses the line, so the ids are never looked at.
+    es = Client(emu_factory(version))
+    base = '/_xpack/ml' if version.startswith('6.') else '/_ml'
+    es.put_job('j1', base=base)
+    prefix = 'GET %s/anomaly_detectors/' % base
+    suffix = '/_stats HTTP/1.1'
+    fits = 'j1,' + ','.join(['x' * 60] * 100)
+    fits = fits[:4096 - len(prefix) - len(suffix) - 1] + 'z'
+    assert len(prefix + fits + suffix) == 4096
+    resp = es('GET', '%s/anomaly_detectors/%s/_stats' % (base, fits))
+    assert resp.status == 404 and err(resp)[0] == 'resource_not_found_exception'   # routed: 4096 bytes are allowed
+    resp = es('GET', '%s/anomaly_detectors/%s,y/_stats' % (base, fits))
+    assert resp.status == 400
+    assert err(resp) == (error_type, 'An HTTP line is larger than 4096 bytes.')
