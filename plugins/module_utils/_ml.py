@@ -11,8 +11,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+from collections import OrderedDict
 
-from ansible_collections.esops.jobs.plugins.module_utils._client import quote_path
+from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError, quote_path
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
 JOB_STATES = ('closed', 'closing', 'opened', 'opening', 'failed')
@@ -23,6 +24,41 @@ CLOSE_TIMEOUT_MARKER = 'Timed out when waiting for persistent tasks'
 ML_ID_RE = re.compile(r'^[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?$')
 ML_ID_PATTERN_RE = re.compile(r'^[a-z0-9_.*-]+$')
 ML_ID_MAX_LENGTH = 64
+# Keep each request line well under ES's http.max_initial_line_length (4kb, a 400 beyond) when listing ids.
+MAX_IDS_CHARS = 3000
+
+
+def is_pattern(token):
+    return token == '_all' or '*' in token
+
+
+def simple_match(pattern, value):
+    """ES ``Regex.simpleMatch``: ``*`` matches any run of characters; ``_all`` matches everything."""
+    if pattern in ('_all', '*'):
+        return True
+    regex = '^' + '.*'.join(re.escape(part) for part in pattern.split('*')) + '$'
+    return re.match(regex, value) is not None
+
+
+def chunk_ids(ids, limit=MAX_IDS_CHARS):
+    """Split ids into comma lists that each stay under ``limit`` characters."""
+    chunks = []
+    current = []
+    size = 0
+    for job_id in ids:
+        if current and size + len(job_id) + 1 > limit:
+            chunks.append(current)
+            current = []
+            size = 0
+        current.append(job_id)
+        size += len(job_id) + 1
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def fits_one_line(ids):
+    return len(chunk_ids(ids)) <= 1
 
 
 def validate_ml_ids(tokens, option):
@@ -106,6 +142,30 @@ class MlApi(object):
         # filter_path leaves {} when no job matched.
         return (body or {}).get('jobs', [])
 
+    def job_stats_of(self, tokens, allow_no_match=None, fields_of_all=None):
+        """Stats of the jobs that ``tokens`` (ids, groups, patterns) select, however many tokens there are.
+
+        Tokens that fit one request line are one request, resolved by Elasticsearch. A longer list is read with
+        one ``_all/_stats`` request (trimmed to ``fields_of_all``) and its exact job ids matched here; the other
+        tokens (groups, patterns, ids not found) still go to Elasticsearch, a request line at a time, which
+        resolves groups and answers its own 404 for a missing id. Returns the stats entries, sorted by job id.
+        """
+        stats = {}
+        rest = list(tokens)
+        if not fits_one_line(tokens):
+            everything = dict((entry['job_id'], entry)
+                              for entry in self.job_stats('_all', allow_no_match=True, fields=fields_of_all))
+            rest = []
+            for token in tokens:
+                if not is_pattern(token) and token in everything:
+                    stats[token] = everything[token]
+                else:
+                    rest.append(token)
+        for chunk in chunk_ids(rest):
+            for entry in self.job_stats(','.join(chunk), allow_no_match=allow_no_match):
+                stats[entry['job_id']] = entry
+        return [stats[job_id] for job_id in sorted(stats)]
+
     def get_jobs(self, expression='_all', allow_no_match=None):
         path = self.base + quote_path('anomaly_detectors', expression)
         body = self.client.request('GET', path, params=self._allow_no_match('jobs', allow_no_match)).body
@@ -139,6 +199,31 @@ class MlApi(object):
         path = self.base + quote_path('datafeeds', expression, '_stats')
         body = self.client.request('GET', path, params=self._allow_no_match('datafeeds', allow_no_match)).body
         return body.get('datafeeds', [])
+
+    def datafeed_stats_of(self, tokens, allow_no_match=None):
+        """Stats of the datafeeds that ``tokens`` (ids, patterns) select, however many tokens there are.
+
+        A list too long for one request line is matched here against one ``_all/_stats`` read, the way ES
+        matches it (datafeeds have no groups): a missing exact id, or with ``allow_no_match=false`` a pattern
+        matching nothing, is the same 404 Elasticsearch would answer.
+        """
+        if fits_one_line(tokens):
+            return self.datafeed_stats(','.join(tokens), allow_no_match=allow_no_match)
+        everything = self.datafeed_stats('_all', allow_no_match=True)
+        selected = OrderedDict()
+        missing = []
+        for token in tokens:
+            hits = [entry for entry in everything if simple_match(token, entry['datafeed_id'])]
+            if not hits and (not is_pattern(token) or allow_no_match is False):
+                missing.append(token)
+            for entry in hits:
+                selected[entry['datafeed_id']] = entry
+        if missing:
+            reason = 'No datafeed with id [%s] exists' % ','.join(missing)
+            raise ElasticsearchError('%s (the datafeed_id list is too long for one request line, so it was matched '
+                                     'against every datafeed)' % reason, status=404,
+                                     error_type='resource_not_found_exception', reason=reason)
+        return [selected[df_id] for df_id in sorted(selected)]
 
     def get_datafeeds(self, expression='_all', allow_no_match=None):
         path = self.base + quote_path('datafeeds', expression)

@@ -17,13 +17,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import math
-import re
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
     ABSENT, Adapter, PlanError, StateError, Step, WaitTimeout)
-from ansible_collections.esops.jobs.plugins.module_utils._ml import CLOSE_TIMEOUT_MARKER, MlApi
+from ansible_collections.esops.jobs.plugins.module_utils._ml import (
+    CLOSE_TIMEOUT_MARKER, MlApi, chunk_ids, fits_one_line, simple_match)
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
 STOPPED = 'stopped'
@@ -34,14 +37,6 @@ UPGRADE_MODE_HINT = ('ML upgrade mode is enabled, and Elasticsearch refuses to s
                      'disabled; end the upgrade window first with esops.jobs.ml_upgrade_mode (enabled: false)')
 # Never ask Elasticsearch to wait less than this, even when the module's own deadline is (nearly) spent.
 MIN_SERVER_TIMEOUT = 1.0
-
-
-def simple_match(pattern, value):
-    """ES ``Regex.simpleMatch``: ``*`` matches any run of characters; ``_all`` matches everything."""
-    if pattern in ('_all', '*'):
-        return True
-    regex = '^' + '.*'.join(re.escape(part) for part in pattern.split('*')) + '$'
-    return re.match(regex, value) is not None
 
 
 def is_upgrade_mode_error(error):
@@ -87,9 +82,12 @@ class MlDatafeedAdapter(Adapter):
 
     def _read_selected(self):
         """Stats for the user's expression; ES resolves it (unknown exact ids are 404, as they should be)."""
-        stats = self.api.datafeed_stats(self.expression, allow_no_match=self.allow_no_match)
+        stats = self.api.datafeed_stats_of(self.tokens, allow_no_match=self.allow_no_match)
         if any(entry['datafeed_id'] not in self.job_of for entry in stats):
-            configs = self.api.get_datafeeds(self.expression, allow_no_match=self.allow_no_match)
+            if fits_one_line(self.tokens):
+                configs = self.api.get_datafeeds(self.expression, allow_no_match=self.allow_no_match)
+            else:
+                configs = self.api.get_datafeeds('_all', allow_no_match=True)
             self.job_of.update((c['datafeed_id'], c.get('job_id')) for c in configs)
         return self._facts(stats)
 
@@ -125,7 +123,7 @@ class MlDatafeedAdapter(Adapter):
         if self.desired == STARTED:
             job_ids = sorted(set(current[df_id]['job_id'] for df_id in moving if current[df_id]['job_id']))
             if job_ids:
-                stats = self.api.job_stats(','.join(job_ids), allow_no_match=True)
+                stats = self.api.job_stats_of(job_ids, allow_no_match=True)
                 self.job_states = dict((job['job_id'], job.get('state')) for job in stats)
 
     def _needs_request(self, state):
@@ -202,18 +200,40 @@ class MlDatafeedAdapter(Adapter):
         return max(MIN_SERVER_TIMEOUT, float(math.ceil(self.poller.remaining(deadline))))
 
     def _stop(self, ids, deadline):
+        """One stop for every datafeed (several, sent together, when the ids do not fit one request line)."""
         timeout = self._server_timeout(deadline)
-        try:
-            body = self.api.stop_datafeed(','.join(ids), timeout, force=self.force)
-        except ElasticsearchError as exc:
-            if CLOSE_TIMEOUT_MARKER in exc.message:
-                raise StateError('timed out after %s waiting for Elasticsearch to stop %s %s; the stop goes on in the '
-                                 'background (force: true stops at once, without finishing the current search)' % (
-                                     format_duration(timeout), self.noun if len(ids) == 1 else self.nouns, ', '.join(ids)),
-                                 job_ids=ids)
-            raise self._explain(exc, ids)
-        # {"stopped": true} means every listed datafeed is stopped (ES waited for the tasks to go away).
-        return ids if (body or {}).get('stopped') else []
+
+        def stop(chunk):
+            try:
+                body = self.api.stop_datafeed(','.join(chunk), timeout, force=self.force)
+            except ElasticsearchError as exc:
+                if CLOSE_TIMEOUT_MARKER in exc.message:
+                    raise StateError('timed out after %s waiting for Elasticsearch to stop %s %s; the stop goes on in '
+                                     'the background (force: true stops at once, without finishing the current search)'
+                                     % (format_duration(timeout), self.noun if len(chunk) == 1 else self.nouns,
+                                        ', '.join(chunk)), job_ids=chunk)
+                raise self._explain(exc, chunk)
+            # {"stopped": true} means every listed datafeed is stopped (ES waited for the tasks to go away).
+            return chunk if (body or {}).get('stopped') else []
+
+        chunks = chunk_ids(ids)
+        if len(chunks) == 1:
+            return stop(chunks[0])
+        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
+            futures = [pool.submit(stop, chunk) for chunk in chunks]
+        confirmed = []
+        errors = []
+        for future in futures:
+            try:
+                confirmed.extend(future.result())
+            except (ElasticsearchError, StateError) as exc:
+                errors.append(exc)
+        if errors:
+            if len(errors) == 1:
+                raise errors[0]
+            raise StateError('; '.join(to_native(exc) for exc in errors),
+                             job_ids=[df_id for exc in errors for df_id in getattr(exc, 'job_ids', None) or []])
+        return confirmed
 
     def _start(self, step, deadline):
         df_id = step.job_id

@@ -4,24 +4,29 @@
 """Read-only view of ML anomaly-detection jobs (module ``esops.jobs.ml_job_info``).
 
 A fixed number of requests whatever the number of jobs: job stats (the only source of state,
-es-behaviour.md §5.1), job configs, datafeed configs and stats (only when a job matched; datafeeds
+es-behaviour.md §5.1; a job_id list too long for one request line is matched against every job's stats, see
+MlApi.job_stats_of), job configs, datafeed configs and stats (only when a job matched; datafeeds
 cannot be selected by job, so all of them are read), and ML info for ``upgrade_mode`` (6.7+).
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.esops.jobs.plugins.module_utils._ml import MlApi
+from ansible_collections.esops.jobs.plugins.module_utils._ml import MlApi, fits_one_line
+
+# What the result shows of each job's stats, when every job's stats are read (a long job_id list).
+INFO_FIELDS = ('job_id', 'state', 'node.name', 'assignment_explanation', 'open_time')
 
 
 def gather_jobs(client, job_ids, allow_no_match=True, api=None):
     """Return ``{'jobs': [...], 'upgrade_mode': bool or None}``; raises ElasticsearchError."""
     api = api or MlApi(client)
-    expression = ','.join(job_ids)
-    stats = api.job_stats(expression, allow_no_match=allow_no_match)
+    stats = api.job_stats_of(job_ids, allow_no_match=allow_no_match, fields_of_all=INFO_FIELDS)
     configs = {}
     feeds_by_job = {}
     if stats:
+        # A list too long for one request line: every config, the selection is already known from the stats.
+        expression = ','.join(job_ids) if fits_one_line(job_ids) else '_all'
         configs = dict((job['job_id'], job) for job in api.get_jobs(expression, allow_no_match=True))
         feed_states = dict((feed['datafeed_id'], feed.get('state'))
                            for feed in api.datafeed_stats('_all', allow_no_match=True))

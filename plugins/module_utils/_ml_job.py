@@ -30,7 +30,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
     ABSENT, Adapter, PlanError, StateError, Step, WaitTimeout)
-from ansible_collections.esops.jobs.plugins.module_utils._ml import CLOSE_TIMEOUT_MARKER, MlApi
+from ansible_collections.esops.jobs.plugins.module_utils._ml import CLOSE_TIMEOUT_MARKER, MlApi, chunk_ids, is_pattern
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
 CLOSED = 'closed'
@@ -44,35 +44,13 @@ MIN_SERVER_TIMEOUT = 1.0
 NO_WAIT_SERVER_TIMEOUT = 10.0
 # Deletes and opens take one id per request; run a few at a time (the client is thread-safe).
 MAX_PARALLEL_REQUESTS = 4
-# Keep each request line well under ES's http.max_initial_line_length (4kb) when listing ids.
-MAX_IDS_CHARS = 3000
-# What read() needs of each job's stats; the rest (data counts, model size, timing) can be kilobytes per job.
+# What read() needs of each job when it reads every job's stats (a long job_id list); the rest (data counts, model
+# size, timing) can be kilobytes per job.
 STATE_FIELDS = ('job_id', 'state', 'node.id', 'assignment_explanation')
 _MISSING_RE = re.compile(r"No known job with id '([^']*)'")
 UPGRADE_MODE_HINT = ('ML upgrade mode is enabled, and Elasticsearch refuses to open, close or delete jobs until it is '
                      'disabled; end the upgrade window first with esops.jobs.ml_upgrade_mode (enabled: false)')
 FORCE_DATA_LOSS = 'a force close does not persist the model state'
-
-
-def is_pattern(token):
-    return token == '_all' or '*' in token
-
-
-def chunk_ids(ids, limit=MAX_IDS_CHARS):
-    """Split ids into comma lists that each stay under ``limit`` characters."""
-    chunks = []
-    current = []
-    size = 0
-    for job_id in ids:
-        if current and size + len(job_id) + 1 > limit:
-            chunks.append(current)
-            current = []
-            size = 0
-        current.append(job_id)
-        size += len(job_id) + 1
-    if current:
-        chunks.append(current)
-    return chunks
 
 
 def is_upgrade_mode_error(error):
@@ -152,25 +130,8 @@ class MlJobAdapter(Adapter):
         return current
 
     def _stats(self, tokens, allow):
-        stats = {}
-        chunks = chunk_ids(tokens)
-        if len(chunks) > 1:
-            # Too many ids for one request line: one read of every job's state, matched here, instead of a read
-            # per chunk. Only exact job ids are matched here; patterns, group names and ids that are not
-            # there are left to Elasticsearch, which resolves groups and answers 404 for a missing id.
-            everything = dict((entry['job_id'], entry)
-                              for entry in self.api.job_stats('_all', allow_no_match=True, fields=STATE_FIELDS))
-            rest = []
-            for token in tokens:
-                if not is_pattern(token) and token in everything:
-                    stats[token] = everything[token]
-                else:
-                    rest.append(token)
-            chunks = chunk_ids(rest)
-        for chunk in chunks:
-            for entry in self.api.job_stats(','.join(chunk), allow_no_match=allow):
-                stats[entry['job_id']] = entry
-        return stats
+        return dict((entry['job_id'], entry)
+                    for entry in self.api.job_stats_of(tokens, allow_no_match=allow, fields_of_all=STATE_FIELDS))
 
     @staticmethod
     def _missing_tokens(error):

@@ -16,6 +16,10 @@ description:
   - Reads the datafeed states first. All datafeeds to stop go in one stop request. Each datafeed to start gets
     its own start request, and datafeeds that are already V(started) or V(starting) never get one (Elasticsearch
     answers 409 to a second start).
+  - Elasticsearch refuses a request line over 4 KB. A O(datafeed_id) list longer than about 3000 characters is
+    therefore matched in the module against one read of every datafeed, as Elasticsearch would match it (a
+    missing exact id fails, a pattern may match nothing unless O(allow_no_match=false)), and the stop is split
+    into request lines of that size, sent together.
   - A datafeed can only start while its job is open. If the job is closed the module fails and names the job;
     it never opens jobs behind your back. Open it with M(esops.jobs.ml_job_state) first.
   - While ML upgrade mode is enabled, Elasticsearch refuses to start, stop or delete datafeeds. The module then

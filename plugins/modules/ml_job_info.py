@@ -14,7 +14,9 @@ description:
   - Returns each selected anomaly-detection job with its state, groups, description, datafeed (id and state),
     node, open time and full configuration, plus the cluster's ML C(upgrade_mode).
   - Uses a fixed number of requests whatever the number of jobs (job stats, job configs, datafeed configs and
-    stats, ML info), never one per job.
+    stats, ML info), never one per job. A O(job_id) list too long for one request line (Elasticsearch refuses
+    lines over 4 KB) is matched in the module against one read of every job; group names and patterns in it are
+    still resolved by Elasticsearch.
   - Changes nothing; it runs the same way in check mode.
   - Works with Elasticsearch 6.8 and 7.x to 9.x.
 author:

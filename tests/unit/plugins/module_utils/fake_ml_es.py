@@ -16,6 +16,8 @@ __metaclass__ = type
 import re
 from collections import OrderedDict
 
+from ansible.module_utils.six.moves.urllib.parse import urlencode
+
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError, Response, parse_version
 
 UPGRADE_EXPLANATION = 'persistent task cannot be assigned while upgrade mode is enabled.'
@@ -30,6 +32,36 @@ def simple_match(pattern, value):
     if pattern in ('_all', '*'):
         return True
     return re.match('^' + '.*'.join(re.escape(p) for p in pattern.split('*')) + '$', value) is not None
+
+
+def check_request_line(method, path, params, error):
+    """ES's http.max_initial_line_length (4kb): a longer request line is a 400 before any routing."""
+    query = urlencode(sorted((k, v if not isinstance(v, bool) else str(v).lower()) for k, v in params.items()))
+    line = '%s %s%s HTTP/1.1' % (method, path, '?' + query if query else '')
+    if len(line) > 4096:
+        raise error(method, path, 400, 'too_long_http_line_exception', 'An HTTP line is larger than 4096 bytes.')
+
+
+def filter_jobs(jobs, spec):
+    """ES's filter_path for plain ``jobs.<a>[.<b>]`` paths: only those keys are kept; {} when nothing is left."""
+    paths = [p.split('.')[1:] for p in spec.split(',')]
+    assert all(p and spec.startswith('jobs.') for p in paths), spec
+    kept = []
+    for entry in jobs:
+        slim = {}
+        for path in paths:
+            value = entry
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+            if value is not None:
+                target = slim
+                for key in path[:-1]:
+                    target = target.setdefault(key, {})
+                target[path[-1]] = value
+        if slim:
+            kept.append(slim)
+    return dict(jobs=kept) if kept else {}
+
 
 
 class FakeMlEs(object):
@@ -81,6 +113,7 @@ class FakeMlEs(object):
                 del self.faults[index]
                 raise error
         assert body is None, 'ML lifecycle calls must not send a body (es-behaviour §1.6)'
+        check_request_line(method, path, params, self._error)
         if not path.startswith(self.base + '/'):
             raise self._error(method, path, 405, None, 'Incorrect HTTP method for uri [%s]' % path)
         parts = path[len(self.base) + 1:].split('/')
@@ -224,7 +257,7 @@ class FakeMlEs(object):
         return groups
 
     def _job_stats(self, method, path, parts, params):
-        self._check_params(method, path, params, (self._allow_param('jobs'),))
+        self._check_params(method, path, params, (self._allow_param('jobs'), 'filter_path'))
         ids = self._expand(method, path, parts[1], list(self.jobs), self._groups(), self._allow(params, 'jobs'), 'jobs')
         out = []
         for job_id in ids:
@@ -239,6 +272,8 @@ class FakeMlEs(object):
                 if job['state'] == 'opened':
                     entry['open_time'] = '13s'
             out.append(entry)
+        if 'filter_path' in params:
+            return filter_jobs(out, params['filter_path'])
         return dict(count=len(out), jobs=out)
 
     def _get_jobs(self, method, path, parts, params):

@@ -355,3 +355,59 @@ def test_simple_match(pattern, value, expected):
 def test_bad_desired_state_is_rejected():
     with pytest.raises(ValueError):
         MlDatafeedAdapter(FakeMlEs(), 'opened', ['x'])
+
+
+# -- datafeed_id lists too long for one request line ---------------------------------------------------
+
+LONG_IDS = ['datafeed-long-%02d-%s' % (i, 'x' * 45) for i in range(70)]
+
+
+def long_cluster(version='8.19.3', df_state='started', job_state='opened'):
+    es = FakeMlEs(version)
+    for df_id in LONG_IDS:
+        es.add_job(df_id.replace('datafeed-', 'job-'), state=job_state)
+        es.add_datafeed(df_id, df_id.replace('datafeed-', 'job-'), state=df_state)
+    es.add_datafeed('datafeed-other', 'job-other', state=df_state)
+    return es
+
+
+@pytest.mark.parametrize('version', ['6.8.23', '8.19.3'])
+def test_a_long_list_is_read_once_and_stopped_in_request_lines_sent_together(version):
+    es = long_cluster(version)
+    result = converge(es, 'stopped', ids=LONG_IDS)
+    assert result['changed'] is True and len(result['datafeeds']) == 70
+    base = '/_xpack/ml' if version.startswith('6') else '/_ml'
+    assert [path for method, path, _p in es.calls if method == 'GET' and '/datafeeds' in path] == [
+        base + '/datafeeds/_all/_stats', base + '/datafeeds/_all']
+    stops = [path for _method, path in es.mutations()]
+    assert len(stops) == 2 and all(path.endswith('/_stop') for path in stops)
+    assert sorted(df for path in stops for df in path.split('/')[-2].split(',')) == LONG_IDS
+    assert es.datafeeds['datafeed-other']['state'] == 'started'
+    assert all(es.datafeeds[df_id]['state'] == 'stopped' for df_id in LONG_IDS)
+
+
+def test_a_long_list_resolves_patterns_like_elasticsearch():
+    es = long_cluster()
+    es.add_datafeed('datafeed-extra-1', 'job-extra-1', state='started')
+    result = converge(es, 'stopped', ids=LONG_IDS + ['datafeed-extra-*', 'nothing-*'])
+    assert sorted(df['datafeed_id'] for df in result['datafeeds']) == sorted(LONG_IDS + ['datafeed-extra-1'])
+    assert es.datafeeds['datafeed-other']['state'] == 'started'
+
+
+@pytest.mark.parametrize('extra, allow_no_match', [(['datafeed-missing'], True), (['nothing-*'], False)])
+def test_a_long_list_with_an_unknown_id_fails_like_elasticsearch_and_sends_nothing(extra, allow_no_match):
+    es = long_cluster()
+    result = converge(es, 'stopped', ids=LONG_IDS + extra, allow_no_match=allow_no_match)
+    assert result['failed'] is True
+    assert 'No datafeed with id [%s] exists' % extra[0] in result['msg']
+    assert es.mutations() == []
+
+
+def test_a_long_list_to_start_reads_the_jobs_without_a_long_line():
+    es = long_cluster(df_state='stopped')
+    result = converge(es, 'started', ids=LONG_IDS)
+    assert result['changed'] is True
+    assert all(es.datafeeds[df_id]['state'] == 'started' for df_id in LONG_IDS)
+    assert es.datafeeds['datafeed-other']['state'] == 'stopped'
+    job_reads = [path for method, path, _p in es.calls if method == 'GET' and '/anomaly_detectors' in path]
+    assert job_reads == ['/_ml/anomaly_detectors/_all/_stats']

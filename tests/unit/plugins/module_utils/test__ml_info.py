@@ -90,3 +90,35 @@ def test_upgrade_mode_is_null_before_6_7():
     result = gather_jobs(es, ['_all'])
     assert result['upgrade_mode'] is None
     assert not [path for _m, path, _p in es.calls if path.endswith('/info')]
+
+
+def test_a_job_id_list_too_long_for_one_request_line():
+    # 70 ids of 63 characters: ES would refuse them in one URL (4kb request line).
+    es = populated('8.19.3')
+    ids = ['long-%02d-%s' % (i, 'x' * 55) for i in range(70)]
+    for job_id in ids:
+        es.add_job(job_id, state='opened' if job_id.startswith('long-00') else 'closed', groups=['long'])
+    result = gather_jobs(es, ids + ['web', 'batch*'])
+    assert [job['job_id'] for job in result['jobs']] == sorted(ids + ['batch', 'web-errors', 'web-latency'])
+    first = dict((job['job_id'], job) for job in result['jobs'])[ids[0]]
+    assert (first['job_id'], first['state'], first['node'], first['open_time'], first['groups']) == (
+        ids[0], 'opened', 'node-1', '13s', ['long'])
+    assert result['jobs'][-1]['datafeed'] == dict(datafeed_id='datafeed-web-latency', state='started')
+    reads = [(path, params) for _method, path, params in es.calls if '/anomaly_detectors' in path]
+    assert reads == [
+        ('/_ml/anomaly_detectors/_all/_stats', {
+            'allow_no_match': True,
+            'filter_path': 'jobs.job_id,jobs.state,jobs.node.name,jobs.assignment_explanation,jobs.open_time'}),
+        ('/_ml/anomaly_detectors/web,batch*/_stats', {'allow_no_match': True}),
+        ('/_ml/anomaly_detectors/_all', {'allow_no_match': True}),
+    ]
+
+
+def test_a_long_list_with_a_missing_id_is_elasticsearchs_404():
+    es = populated('8.19.3')
+    ids = ['long-%02d-%s' % (i, 'x' * 55) for i in range(70)]
+    for job_id in ids:
+        es.add_job(job_id)
+    with pytest.raises(ElasticsearchError) as info:
+        gather_jobs(es, ids + ['no-such-job'])
+    assert info.value.status == 404 and 'no-such-job' in str(info.value)

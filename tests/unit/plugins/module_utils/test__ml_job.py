@@ -21,9 +21,11 @@ import pytest
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError, Response, parse_version
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import Converger, Poller
+from ansible_collections.esops.jobs.plugins.module_utils._ml import MAX_IDS_CHARS, chunk_ids
 from ansible_collections.esops.jobs.plugins.module_utils._ml_job import (
-    MAX_IDS_CHARS, MAX_PARALLEL_REQUESTS, NO_WAIT_SERVER_TIMEOUT, MlJobAdapter, chunk_ids)
+    MAX_PARALLEL_REQUESTS, NO_WAIT_SERVER_TIMEOUT, MlJobAdapter)
 from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.engine_fakes import Exited, Failed, FakeClock, FakeModule
+from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.fake_ml_es import check_request_line, filter_jobs
 
 VERSIONS = ('6.8.23', '7.13.4', '7.14.2', '7.17.28', '8.19.3', '9.1.5')
 TIMEOUT_REASON = 'Timed out when waiting for persistent tasks after %s'
@@ -37,27 +39,6 @@ def simple_match(pattern, value):
 
 def truthy(value):
     return value in (True, 'true')
-
-
-def filter_jobs(jobs, spec):
-    """ES's filter_path for plain ``jobs.<a>[.<b>]`` paths: only those keys are kept; {} when nothing is left."""
-    paths = [p.split('.')[1:] for p in spec.split(',')]
-    assert all(p and spec.startswith('jobs.') for p in paths), spec
-    kept = []
-    for entry in jobs:
-        slim = {}
-        for path in paths:
-            value = entry
-            for key in path:
-                value = value.get(key) if isinstance(value, dict) else None
-            if value is not None:
-                target = slim
-                for key in path[:-1]:
-                    target = target.setdefault(key, {})
-                target[path[-1]] = value
-        if slim:
-            kept.append(slim)
-    return dict(jobs=kept) if kept else {}
 
 
 class FakeEs(object):
@@ -114,6 +95,7 @@ class FakeEs(object):
                     del self.faults[index]
                     raise error
             assert body is None, 'open/close/stop must not mix a body with query params (es-behaviour §1.6)'
+            check_request_line(method, path, params, self.error)
             assert path.startswith(self.base + '/'), 'wrong ML base path for %s: %s' % (self.version_string, path)
             if 'timeout' in params:
                 assert re.match(r'^\d+(ms|s|m|h|d)$', params['timeout']), params['timeout']
