@@ -63,7 +63,6 @@ def filter_jobs(jobs, spec):
     return dict(jobs=kept) if kept else {}
 
 
-
 class FakeMlEs(object):
     def __init__(self, version='8.19.3', upgrade_mode=False):
         self.version_string = version
