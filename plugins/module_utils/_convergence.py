@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.common.text.converters import to_native
 
@@ -269,3 +270,41 @@ def unique(items):
     for item in items:
         seen[item] = None
     return list(seen)
+
+
+def run_concurrently(func, items, workers):
+    """Run ``func`` over ``items``, at most ``workers`` at a time; every item runs even when some fail.
+
+    Returns the results in the order of ``items``; failures (ElasticsearchError, StateError) become one error
+    naming them all, raised once every item has run.
+    """
+    items = list(items)
+    if len(items) <= 1:
+        return [func(item) for item in items]
+    results = []
+    errors = []
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(items)))) as pool:
+        futures = [pool.submit(func, item) for item in items]
+        for future in futures:
+            try:
+                results.append(future.result())
+            except (ElasticsearchError, StateError) as exc:
+                errors.append(exc)
+    if errors:
+        raise combine_errors(errors)
+    return results
+
+
+def combine_errors(errors):
+    """Several requests failed: one error naming them all (a StateError if any of them is one)."""
+    if len(errors) == 1:
+        return errors[0]
+    text = '%d requests failed: %s' % (len(errors), '; '.join(to_native(exc.message) for exc in errors))
+    state_errors = [exc for exc in errors if isinstance(exc, StateError)]
+    if state_errors:
+        ids = []
+        for exc in state_errors:
+            ids.extend(exc.job_ids)
+        return StateError(text, job_ids=ids)
+    first = errors[0]
+    return ElasticsearchError(text, status=first.status, error_type=first.error_type, reason=first.reason)

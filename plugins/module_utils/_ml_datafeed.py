@@ -18,13 +18,10 @@ __metaclass__ = type
 
 import math
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
-
-from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
-    ABSENT, Adapter, PlanError, StateError, Step, WaitTimeout)
+    ABSENT, Adapter, PlanError, StateError, Step, WaitTimeout, run_concurrently)
 from ansible_collections.esops.jobs.plugins.module_utils._ml import (
     CLOSE_TIMEOUT_MARKER, MlApi, chunk_ids, fits_one_line, simple_match)
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
@@ -217,22 +214,9 @@ class MlDatafeedAdapter(Adapter):
             return chunk if (body or {}).get('stopped') else []
 
         chunks = chunk_ids(ids)
-        if len(chunks) == 1:
-            return stop(chunks[0])
-        with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
-            futures = [pool.submit(stop, chunk) for chunk in chunks]
         confirmed = []
-        errors = []
-        for future in futures:
-            try:
-                confirmed.extend(future.result())
-            except (ElasticsearchError, StateError) as exc:
-                errors.append(exc)
-        if errors:
-            if len(errors) == 1:
-                raise errors[0]
-            raise StateError('; '.join(to_native(exc) for exc in errors),
-                             job_ids=[df_id for exc in errors for df_id in getattr(exc, 'job_ids', None) or []])
+        for stopped in run_concurrently(stop, chunks, workers=len(chunks)):
+            confirmed.extend(stopped)
         return confirmed
 
     def _start(self, step, deadline):

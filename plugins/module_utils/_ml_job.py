@@ -23,13 +23,10 @@ __metaclass__ = type
 
 import re
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
-
-from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
-    ABSENT, Adapter, PlanError, StateError, Step, WaitTimeout)
+    ABSENT, Adapter, PlanError, StateError, Step, WaitTimeout, run_concurrently)
 from ansible_collections.esops.jobs.plugins.module_utils._ml import CLOSE_TIMEOUT_MARKER, MlApi, chunk_ids, is_pattern
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
@@ -336,7 +333,7 @@ class MlJobAdapter(Adapter):
         confirmed = []
         # Every chunk at once: each is one server-side wait, and a later chunk must not wait for an earlier one.
         chunks = chunk_ids(ids)
-        for result in self._concurrently(close, chunks, workers=len(chunks)):
+        for result in run_concurrently(close, chunks, workers=len(chunks)):
             confirmed.extend(result)
         return confirmed
 
@@ -362,7 +359,7 @@ class MlJobAdapter(Adapter):
             # node "" = lazily opened, waiting for ML capacity: ES accepted it; the state shows opening.
             return job_id if body.get('opened') and body.get('node') != '' else None
 
-        opened = set(job_id for job_id in self._concurrently(open_one, [step.job_id for step in opens]) if job_id)
+        opened = set(job_id for job_id in run_concurrently(open_one, [step.job_id for step in opens], MAX_PARALLEL_REQUESTS) if job_id)
         return opened
 
     def _wait_closed(self, ids, deadline):
@@ -398,7 +395,7 @@ class MlJobAdapter(Adapter):
                 self.datafeed_states[step.job_id] = ABSENT
                 return step.job_id
 
-            self._concurrently(delete_feed, feeds)
+            run_concurrently(delete_feed, feeds, MAX_PARALLEL_REQUESTS)
 
         def delete_job(step):
             try:
@@ -410,40 +407,8 @@ class MlJobAdapter(Adapter):
                     raise self._explain(exc, [step.job_id])
             return step.job_id
 
-        return self._concurrently(delete_job, [step for step in steps if step.action in ('delete', 'force_delete')])
-
-    def _concurrently(self, func, items, workers=MAX_PARALLEL_REQUESTS):
-        """Run ``func`` over ``items`` with a small pool; every item runs even when some fail."""
-        items = list(items)
-        if len(items) <= 1:
-            return [func(item) for item in items]
-        results = []
-        errors = []
-        with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
-            futures = [pool.submit(func, item) for item in items]
-            for future in futures:
-                try:
-                    results.append(future.result())
-                except (ElasticsearchError, StateError) as exc:
-                    errors.append(exc)
-        if errors:
-            raise self._combine(errors)
-        return results
-
-    @staticmethod
-    def _combine(errors):
-        """Several requests failed: one error naming them all (a StateError if any of them is one)."""
-        if len(errors) == 1:
-            return errors[0]
-        text = '%d requests failed: %s' % (len(errors), '; '.join(to_native(exc.message) for exc in errors))
-        state_errors = [exc for exc in errors if isinstance(exc, StateError)]
-        if state_errors:
-            ids = []
-            for exc in state_errors:
-                ids.extend(exc.job_ids)
-            return StateError(text, job_ids=ids)
-        first = errors[0]
-        return ElasticsearchError(text, status=first.status, error_type=first.error_type, reason=first.reason)
+        return run_concurrently(delete_job, [step for step in steps if step.action in ('delete', 'force_delete')],
+                                MAX_PARALLEL_REQUESTS)
 
     @staticmethod
     def _explain(exc, ids):

@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
-    ABSENT, Adapter, Converger, PlanError, Poller, StateError, Step, WaitTimeout)
+    ABSENT, Adapter, Converger, PlanError, Poller, StateError, Step, WaitTimeout, run_concurrently)
 from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.engine_fakes import Exited, Failed, FakeClock, FakeModule
 
 
@@ -309,3 +309,47 @@ def test_failure_after_a_partial_move_reports_only_what_moved():
     assert job(result, 'a')['changed'] is True and job(result, 'a')['state_after'] == 'closed'
     assert job(result, 'b')['changed'] is False and job(result, 'b')['state_after'] == 'opened'
     assert result['diff'] == {'before': {'a': 'opened', 'b': 'opened'}, 'after': {'a': 'closed', 'b': 'opened'}}
+
+
+# ------------------------------------------------------------------ run_concurrently
+
+def test_run_concurrently_keeps_the_order_and_runs_every_item_when_some_fail():
+    ran = []
+
+    def work(item):
+        ran.append(item)
+        if item in ('b', 'd'):
+            raise StateError('%s went wrong' % item, job_ids=[item])
+        if item == 'c':
+            raise ElasticsearchError('c: HTTP 409', status=409)
+        return item.upper()
+
+    assert run_concurrently(work, ['x', 'y', 'z'], workers=2) == ['X', 'Y', 'Z']
+    del ran[:]
+    with pytest.raises(StateError) as info:
+        run_concurrently(work, ['a', 'b', 'c', 'd', 'e'], workers=2)
+    assert sorted(ran) == ['a', 'b', 'c', 'd', 'e']
+    assert info.value.message == '3 requests failed: b went wrong; c: HTTP 409; d went wrong'
+    assert info.value.job_ids == ['b', 'd']
+
+
+def test_run_concurrently_raises_a_single_failure_as_it_is():
+    error = ElasticsearchError('boom', status=500)
+
+    def work(item):
+        if item == 2:
+            raise error
+        return item
+
+    with pytest.raises(ElasticsearchError) as info:
+        run_concurrently(work, [1, 2, 3], workers=4)
+    assert info.value is error
+
+
+def test_run_concurrently_combines_http_errors_into_one_with_the_first_status():
+    def unavailable(item):
+        raise ElasticsearchError('e%d' % item, status=503)
+
+    with pytest.raises(ElasticsearchError) as info:
+        run_concurrently(unavailable, [1, 2], workers=2)
+    assert info.value.status == 503 and info.value.message == '2 requests failed: e1; e2'
