@@ -305,6 +305,6 @@ def combine_errors(errors):
         ids = []
         for exc in state_errors:
             ids.extend(exc.job_ids)
-        return StateError(text, job_ids=ids)
+        return StateError(text, job_ids=unique(ids))
     first = errors[0]
     return ElasticsearchError(text, status=first.status, error_type=first.error_type, reason=first.reason)

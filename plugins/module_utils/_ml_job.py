@@ -302,7 +302,8 @@ class MlJobAdapter(Adapter):
         ids = [step.details['datafeed_id'] for step in steps]
         timeout = max(MIN_SERVER_TIMEOUT, self.poller.remaining(deadline))
         jobs = [step.job_id for step in steps]
-        for chunk in chunk_ids(ids):
+
+        def stop(chunk):
             try:
                 self.api.stop_datafeed(','.join(chunk), timeout, force=self.force)
             except ElasticsearchError as exc:
@@ -311,6 +312,9 @@ class MlJobAdapter(Adapter):
                                      'requires before closing their jobs; the stop goes on in the background'
                                      % (format_duration(timeout), _names(chunk)), job_ids=jobs)
                 raise self._explain(exc, jobs)
+
+        chunks = chunk_ids(ids)
+        run_concurrently(stop, chunks, workers=len(chunks))
         for step in steps:
             self.datafeed_states[step.job_id] = 'stopped'
 

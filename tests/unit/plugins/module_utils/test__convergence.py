@@ -319,7 +319,7 @@ def test_run_concurrently_keeps_the_order_and_runs_every_item_when_some_fail():
     def work(item):
         ran.append(item)
         if item in ('b', 'd'):
-            raise StateError('%s went wrong' % item, job_ids=[item])
+            raise StateError('%s went wrong' % item, job_ids=[item, 'shared'])
         if item == 'c':
             raise ElasticsearchError('c: HTTP 409', status=409)
         return item.upper()
@@ -330,7 +330,7 @@ def test_run_concurrently_keeps_the_order_and_runs_every_item_when_some_fail():
         run_concurrently(work, ['a', 'b', 'c', 'd', 'e'], workers=2)
     assert sorted(ran) == ['a', 'b', 'c', 'd', 'e']
     assert info.value.message == '3 requests failed: b went wrong; c: HTTP 409; d went wrong'
-    assert info.value.job_ids == ['b', 'd']
+    assert info.value.job_ids == ['b', 'shared', 'd']
 
 
 def test_run_concurrently_raises_a_single_failure_as_it_is():
