@@ -304,6 +304,17 @@ def closes(es):
     return [(p, params) for (m, p, params) in es.calls if m == 'POST' and p.endswith('/_close')]
 
 
+def long_ids(count):
+    """``count`` job ids of 63 characters: more than about 47 do not fit one request line."""
+    return ['job-%058d' % i for i in range(count)]
+
+
+def with_jobs(es, ids, state):
+    for job_id in ids:
+        es.add_job(job_id, state)
+    return es
+
+
 def cluster(version, **states):
     es = FakeEs(version)
     for job_id, state in sorted(states.items()):
@@ -575,10 +586,8 @@ def test_duplicate_tokens_are_sent_once():
 
 
 def test_long_selections_are_split_into_short_request_lines():
-    es = FakeEs('8.19.3')
-    ids = ['job-%058d' % i for i in range(120)]
-    for job_id in ids:
-        es.add_job(job_id, 'opened')
+    ids = long_ids(120)
+    es = with_jobs(FakeEs('8.19.3'), ids, 'opened')
     es.add_job('not-selected', 'opened')
     outcome, result = run(es, 'closed', ids)
     assert outcome == 'ok' and all(state == 'closed' for state in after(result).values())
@@ -590,10 +599,8 @@ def test_long_selections_are_split_into_short_request_lines():
 
 def test_a_long_list_of_ids_is_read_with_one_request():
     # Five request lines' worth of ids: one read of every job's state, matched client-side.
-    es = FakeEs('8.19.3')
-    ids = ['job-%058d' % i for i in range(250)]
-    for job_id in ids:
-        es.add_job(job_id, 'closed')
+    ids = long_ids(250)
+    es = with_jobs(FakeEs('8.19.3'), ids, 'closed')
     es.add_job('other', 'opened')
     outcome, result = run(es, 'closed', ids)
     assert outcome == 'ok' and result['changed'] is False
@@ -604,10 +611,8 @@ def test_a_long_list_of_ids_is_read_with_one_request():
 
 @pytest.mark.parametrize('version', ['6.8.23', '7.9.3'])
 def test_the_one_read_of_every_job_uses_the_versions_parameter(version):
-    es = FakeEs(version)
-    ids = ['job-%058d' % i for i in range(60)]
-    for job_id in ids:
-        es.add_job(job_id, 'closed')
+    ids = long_ids(60)
+    es = with_jobs(FakeEs(version), ids, 'closed')
     outcome, _result = run(es, 'closed', ids)
     assert outcome == 'ok'
     assert es.calls[0][1:] == (es.base + '/anomaly_detectors/_all/_stats', {
@@ -615,10 +620,8 @@ def test_the_one_read_of_every_job_uses_the_versions_parameter(version):
 
 
 def test_a_long_list_leaves_groups_patterns_and_missing_ids_to_elasticsearch():
-    es = FakeEs('8.19.3')
-    ids = ['job-%058d' % i for i in range(60)]
-    for job_id in ids:
-        es.add_job(job_id, 'opened')
+    ids = long_ids(60)
+    es = with_jobs(FakeEs('8.19.3'), ids, 'opened')
     es.add_job('g1-member', 'opened', groups=['g1'])
     es.add_job('wild-1', 'opened')
     outcome, result = run(es, 'closed', ids + ['g1', 'wild-*'])
@@ -626,9 +629,7 @@ def test_a_long_list_leaves_groups_patterns_and_missing_ids_to_elasticsearch():
     assert sorted(after(result)) == sorted(ids + ['g1-member', 'wild-1'])
     assert es.paths('GET') == ['/_ml/anomaly_detectors/_all/_stats', '/_ml/anomaly_detectors/g1,wild-*/_stats']
 
-    es = FakeEs('8.19.3')
-    for job_id in ids:
-        es.add_job(job_id, 'opened')
+    es = with_jobs(FakeEs('8.19.3'), ids, 'opened')
     outcome, result = run(es, 'closed', ids + ['no-such-job'])
     assert outcome == 'failed'
     assert 'no-such-job' in result['msg']
@@ -636,10 +637,8 @@ def test_a_long_list_leaves_groups_patterns_and_missing_ids_to_elasticsearch():
 
 
 def test_a_long_list_of_ids_to_delete_skips_the_ones_already_gone():
-    es = FakeEs('8.19.3')
-    ids = ['job-%058d' % i for i in range(60)]
-    for job_id in ids[:50]:
-        es.add_job(job_id, 'closed')
+    ids = long_ids(60)
+    es = with_jobs(FakeEs('8.19.3'), ids[:50], 'closed')
     outcome, result = run(es, 'absent', ids)
     assert outcome == 'ok' and result['changed'] is True
     assert es.jobs == OrderedDict()
@@ -936,7 +935,7 @@ def test_other_es_errors_keep_status_and_type():
 
 def test_every_close_request_line_is_sent_at_once():
     # Each close waits server-side; a chunk queued behind another would add a whole close duration.
-    ids = ['job-%058d' % i for i in range(250)]
+    ids = long_ids(250)
     chunks = chunk_ids(ids)
     assert len(chunks) > MAX_PARALLEL_REQUESTS
     all_sent = threading.Barrier(len(chunks), timeout=5)
@@ -947,9 +946,7 @@ def test_every_close_request_line_is_sent_at_once():
                 all_sent.wait()   # raises BrokenBarrierError unless every chunk is in flight together
             return FakeEs.request(self, method, path, *args, **kwargs)
 
-    es = WaitingEs('8.19.3')
-    for job_id in ids:
-        es.add_job(job_id, 'opened')
+    es = with_jobs(WaitingEs('8.19.3'), ids, 'opened')
     outcome, result = run(es, 'closed', ids)
     assert outcome == 'ok', result.get('msg')
     assert len(closes(es)) == len(chunks)
