@@ -221,18 +221,18 @@ class Handler(BaseHTTPRequestHandler):
         pairs = parse_qsl(split.query, keep_blank_values=True)
         params = dict(pairs)
         started = time.time()
-        if len(self.requestline) > MAX_INITIAL_LINE_LENGTH:
-            # Netty refuses the request before ES routes it (http.max_initial_line_length, default 4kb).
-            error = EsError(400, 'too_long_http_line_exception' if app.pers.major >= 8 else 'too_long_frame_exception',
-                            'An HTTP line is larger than %d bytes.' % MAX_INITIAL_LINE_LENGTH)
-            control.log(app.cluster, {'method': method, 'path': path, 'query': params, 'query_string': split.query,
-                                      'status': 400, 'time': started, 'headers': {}, 'authorization': None, 'body': None})
-            self._send(400, error.body())
-            return
         entry = {'method': method, 'path': path, 'query': params, 'query_string': split.query, 'status': None, 'time': started,
                  'headers': {k.lower(): v for k, v in self.headers.items() if k.lower() not in ('authorization',)},
                  'authorization': (self.headers.get('Authorization') or '').split(' ')[0] or None,
                  'body': None}
+        if len(self.requestline) > MAX_INITIAL_LINE_LENGTH:
+            # Netty refuses the request before ES routes it (http.max_initial_line_length, default 4kb).
+            error = EsError(400, 'too_long_http_line_exception' if app.pers.major >= 8 else 'too_long_frame_exception',
+                            'An HTTP line is larger than %d bytes.' % MAX_INITIAL_LINE_LENGTH)
+            entry['status'] = 400
+            control.log(app.cluster, entry)
+            self._send(400, error.body())
+            return
         try:
             entry['body'] = json.loads(raw) if raw else None
         except ValueError:
