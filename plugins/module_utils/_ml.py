@@ -36,6 +36,8 @@ def simple_match(pattern, value):
     """ES ``Regex.simpleMatch``: ``*`` matches any run of characters; ``_all`` matches everything."""
     if pattern in ('_all', '*'):
         return True
+    if '*' not in pattern:
+        return pattern == value   # an exact id: no regex (long lists match every token against every id)
     regex = '^' + '.*'.join(re.escape(part) for part in pattern.split('*')) + '$'
     return re.match(regex, value) is not None
 
