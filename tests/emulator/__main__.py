@@ -15,6 +15,8 @@ def main(argv=None):
     parser.add_argument('--port', type=int, default=9200, help='port to listen on (0 picks a free port)')
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--es-version', default='8.19.0', help='version personality X.Y.Z (6.8 to 9.x)')
+    parser.add_argument('--cluster-name', default='elasticsearch',
+                        help="the cluster's cluster.name (ES's default: elasticsearch); its cluster_uuid is random per process")
     parser.add_argument('--security', action='store_true', help='require authentication (users/password changeme)')
     parser.add_argument('--tls-dir', help='serve HTTPS with the certificates in DIR (generated when absent)')
     parser.add_argument('--open-seconds', type=float, default=0.2, help='time a job stays opening / a datafeed starting')
@@ -26,7 +28,7 @@ def main(argv=None):
         personality = Personality(args.es_version)
     except ValueError as exc:
         parser.error(str(exc))
-    cluster = Cluster(personality, Timings(args.open_seconds, args.close_seconds, args.stop_seconds))
+    cluster = Cluster(personality, Timings(args.open_seconds, args.close_seconds, args.stop_seconds), args.cluster_name)
     app = App(cluster, args.security)
     context = None
     if args.tls_dir:

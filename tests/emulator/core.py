@@ -1,10 +1,9 @@
 """Non-job APIs: GET /, minimal index APIs, license, security, tasks, cluster settings."""
 
 import time
-import uuid
 
 from .errors import EsError
-from .state import NODE_NAME, parse_bool
+from .state import NODE_NAME, parse_bool, random_base64_uuid
 
 _INDEX_FORBIDDEN = set('\\/*?"<>| ,#:')
 
@@ -15,7 +14,7 @@ def main_info(req):
                'build_date': '2025-01-01T00:00:00.000000000Z', 'build_snapshot': False, 'lucene_version': pers.lucene_version,
                'minimum_wire_compatibility_version': pers.minimum_wire_compatibility_version,
                'minimum_index_compatibility_version': pers.minimum_index_compatibility_version}
-    return {'name': NODE_NAME, 'cluster_name': 'esops-emulator', 'cluster_uuid': req.cluster.cluster_uuid, 'version': version,
+    return {'name': NODE_NAME, 'cluster_name': req.cluster.cluster_name, 'cluster_uuid': req.cluster.cluster_uuid, 'version': version,
             'tagline': 'You Know, for Search'}
 
 
@@ -40,7 +39,7 @@ def create_index(req):
         # 6.x mappings may be keyed by a type name; keep the inner mapping.
         mappings = dict(next(iter(mappings.values())))
     cluster.indices[name] = {'settings': body.get('settings', {}), 'mappings': mappings, 'aliases': body.get('aliases', {}),
-                             'uuid': uuid.uuid4().hex[:22]}
+                             'uuid': random_base64_uuid()}
     return {'acknowledged': True, 'shards_acknowledged': True, 'index': name}
 
 
@@ -179,7 +178,7 @@ def _flatten(obj, prefix=''):
 
 
 def cluster_health(req):
-    return {'cluster_name': 'esops-emulator', 'status': 'green', 'timed_out': False, 'number_of_nodes': 1,
+    return {'cluster_name': req.cluster.cluster_name, 'status': 'green', 'timed_out': False, 'number_of_nodes': 1,
             'number_of_data_nodes': 1, 'active_primary_shards': len(req.cluster.indices), 'active_shards': len(req.cluster.indices),
             'relocating_shards': 0, 'initializing_shards': 0, 'unassigned_shards': 0, 'delayed_unassigned_shards': 0,
             'number_of_pending_tasks': 0, 'number_of_in_flight_fetch': 0, 'task_max_waiting_in_queue_millis': 0,

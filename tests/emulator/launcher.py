@@ -72,9 +72,12 @@ class Emulator:
 
 
 @contextlib.contextmanager
-def running_emulator(es_version='8.19.0', security=False, tls_dir=None, close_seconds=0.5, stop_seconds=0.5, open_seconds=0.2):
+def running_emulator(es_version='8.19.0', security=False, tls_dir=None, close_seconds=0.5, stop_seconds=0.5, open_seconds=0.2,
+                     cluster_name=None):
     cmd = [sys.executable, '-m', 'tests.emulator', '--port', '0', '--es-version', es_version,
            '--close-seconds', str(close_seconds), '--stop-seconds', str(stop_seconds), '--open-seconds', str(open_seconds)]
+    if cluster_name is not None:
+        cmd.extend(['--cluster-name', cluster_name])
     if security:
         cmd.append('--security')
     if tls_dir:

@@ -2,10 +2,11 @@
 
 import heapq
 import itertools
+import base64
+import os
 import re
 import threading
 import time
-import uuid
 
 from .errors import EsError
 
@@ -13,6 +14,16 @@ NODE_ID = 'emUlAt0rN0dE1d0000000A'
 NODE_NAME = 'emulator-node-0'
 
 _TIME_UNITS = (('nanos', 1e-9), ('micros', 1e-6), ('ms', 1e-3), ('s', 1.0), ('m', 60.0), ('h', 3600.0), ('d', 86400.0))
+
+
+def random_base64_uuid():
+    """UUIDs.randomBase64UUID: 16 random bytes with the RFC 4122 version-4 and variant bits set, base64url
+    without padding (22 characters). Source: server/src/main/java/org/elasticsearch/common/RandomBasedUUIDGenerator.java
+    (getBase64UUID) on every release branch 6.8 to 9.1."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0f) | 0x40
+    raw[8] = (raw[8] & 0x3f) | 0x80
+    return base64.urlsafe_b64encode(bytes(raw)).decode().rstrip('=')
 
 
 def parse_time_value(text, setting='timeout'):
@@ -70,13 +81,16 @@ class Handle:
 class Cluster:
     """All mutable state; every access happens under `lock` after `tick()`."""
 
-    def __init__(self, personality, timings):
+    def __init__(self, personality, timings, cluster_name='elasticsearch'):
         self.personality = personality
         self.timings = timings
+        # Each emulated cluster is a new cluster: a random cluster_uuid like ES's, which survives /_emulator/reset
+        # (a reset wipes the data, not the cluster). cluster_name defaults to ES's `cluster.name` default.
+        self.cluster_name = cluster_name
         self.lock = threading.RLock()
         # Condition.wait() releases every recursion level of the RLock, so handlers may wait while "holding" it.
         self.cond = threading.Condition(self.lock)
-        self.cluster_uuid = str(uuid.uuid5(uuid.NAMESPACE_DNS, 'esops-emulator-' + personality.number)).replace('-', '')[:22]
+        self.cluster_uuid = random_base64_uuid()
         self._seq = itertools.count()
         self._events = []
         self.ml_jobs = {}

@@ -15,6 +15,9 @@
         Run COMMAND with ES_URL in its environment: the given ES_URL, or an emulator of version V
         started for the command and stopped after it (its pid in F while it runs).
 
+    Emulators get cluster.name from --cluster-name (with-es) or EMULATOR_CLUSTER_NAME (default
+    elasticsearch, ES's default) and a random cluster_uuid each start.
+
 The emulator is started from the repository root, so it is always the checkout's own code.
 """
 
@@ -46,8 +49,10 @@ def say(msg):
 class Emulator:
     """`python -m tests.emulator` in a child process; prints its URL on stdout when ready."""
 
-    def __init__(self, version, log_path, pid_file=None):
+    def __init__(self, version, log_path, pid_file=None, cluster_name=None):
         self.version = version
+        # The emulated cluster's cluster.name (emulator default: elasticsearch); its cluster_uuid is random per start.
+        self.cluster_name = cluster_name or os.environ.get('EMULATOR_CLUSTER_NAME') or None
         self.log_path = log_path
         self.pid_file = pid_file
         self.proc = None
@@ -56,6 +61,8 @@ class Emulator:
     def __enter__(self):
         module = os.environ.get('EMULATOR_MODULE', 'tests.emulator')
         cmd = [sys.executable, '-m', module, '--port', '0', '--es-version', self.version] + EMULATOR_TIMINGS
+        if self.cluster_name:
+            cmd += ['--cluster-name', self.cluster_name]
         log = open(self.log_path, 'w')  # pylint: disable=consider-using-with
         self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
             cmd, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
@@ -285,7 +292,8 @@ def cmd_with_es(args):
         say('using ES_URL=%s' % os.environ['ES_URL'])
         return subprocess.call(command)
     build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(args.collection))))
-    with Emulator(args.es_version, os.path.join(build, 'emulator-%s.log' % args.es_version), args.pid_file) as emu:
+    with Emulator(args.es_version, os.path.join(build, 'emulator-%s.log' % args.es_version), args.pid_file,
+                  args.cluster_name) as emu:
         say('emulator %s at %s (pid %d)' % (args.es_version, emu.url, emu.proc.pid))
         env = dict(os.environ, ES_URL=emu.url)
         return subprocess.call(command, env=env)
@@ -300,6 +308,7 @@ def main():
     with_es = sub.add_parser('with-es')
     with_es.add_argument('--es-version', default='8.19.3')
     with_es.add_argument('--pid-file')
+    with_es.add_argument('--cluster-name', help="the emulator's cluster.name (default: $EMULATOR_CLUSTER_NAME or elasticsearch)")
     with_es.add_argument('command', nargs=argparse.REMAINDER)
     args = parser.parse_args()
     if args.action == 'integration':
