@@ -2,6 +2,7 @@
 
 import time
 
+from . import mappings
 from .errors import EsError
 from .state import NODE_NAME, parse_bool, random_base64_uuid
 
@@ -34,17 +35,10 @@ def create_index(req):
         raise EsError(400, 'resource_already_exists_exception', 'index [%s/%s] already exists' % (name, existing['uuid']),
                       metadata={'index_uuid': existing['uuid'], 'index': name})
     body = req.body or {}
-    mappings = dict(body.get('mappings') or {})
-    if pers_types(req) and len(mappings) == 1 and 'properties' not in mappings and '_meta' not in mappings:
-        # 6.x mappings may be keyed by a type name; keep the inner mapping.
-        mappings = dict(next(iter(mappings.values())))
-    cluster.indices[name] = {'settings': body.get('settings', {}), 'mappings': mappings, 'aliases': body.get('aliases', {}),
-                             'uuid': random_base64_uuid()}
+    type_name, mapping = mappings.parse_create_body(req, body)
+    cluster.indices[name] = {'settings': body.get('settings', {}), 'mappings': mapping, 'type': type_name,
+                             'aliases': body.get('aliases', {}), 'uuid': random_base64_uuid()}
     return {'acknowledged': True, 'shards_acknowledged': True, 'index': name}
-
-
-def pers_types(req):
-    return req.pers.major == 6
 
 
 def delete_index(req):
@@ -61,7 +55,21 @@ def get_index(req):
     index = req.cluster.indices.get(name)
     if index is None:
         raise _index_not_found(name)
-    return {name: {'aliases': index['aliases'], 'mappings': index['mappings'], 'settings': {'index': index['settings']}}}
+    return {name: {'aliases': index['aliases'], 'mappings': mappings.view(req, index),
+                   'settings': {'index': index['settings']}}}
+
+
+def get_mapping(req):
+    """GET <index>/_mapping: {index: {mappings: ...}} for every index the expression names (a missing
+    concrete name is a 404, like GET <index>)."""
+    expression = req.path_params.get('index', '_all')
+    if expression in ('_all', '*'):
+        expression = '*'
+    for item in expression.split(','):
+        if '*' not in item and not item.startswith('-') and item not in req.cluster.indices:
+            raise _index_not_found(item)
+    return {name: {'mappings': mappings.view(req, req.cluster.indices[name])}
+            for name in mappings.resolve(req.cluster, expression)}
 
 
 def refresh_index(req):
@@ -186,13 +194,18 @@ def cluster_health(req):
 
 
 def routes(pers, route_cls):
-    idx = ('wait_for_active_shards', 'timeout', 'master_timeout') + (('include_type_name',) if pers.major in (6, 7) else ())
+    types = ('include_type_name',) if pers.mapping_types_param else ()
+    idx = ('wait_for_active_shards', 'timeout', 'master_timeout') + types
     out = [
         route_cls('GET', '/', main_info, 'cluster:monitor/main'),
         route_cls('PUT', '/{index}', create_index, 'indices:admin/create', idx),
         route_cls('DELETE', '/{index}', delete_index, 'indices:admin/delete',
                   ('timeout', 'master_timeout', 'ignore_unavailable', 'allow_no_indices', 'expand_wildcards')),
-        route_cls('GET', '/{index}', get_index, 'indices:admin/get', ('include_defaults', 'flat_settings', 'local')),
+        route_cls('GET', '/{index}', get_index, 'indices:admin/get', ('include_defaults', 'flat_settings', 'local') + types),
+        route_cls('GET', '/{index}/_mapping', get_mapping, 'indices:admin/mappings/get',
+                  ('local', 'master_timeout', 'ignore_unavailable', 'allow_no_indices', 'expand_wildcards') + types),
+        route_cls('GET', '/_mapping', get_mapping, 'indices:admin/mappings/get',
+                  ('local', 'master_timeout', 'ignore_unavailable', 'allow_no_indices', 'expand_wildcards') + types),
         route_cls('POST', '/{index}/_refresh', refresh_index, 'indices:admin/refresh', ()),
         route_cls('POST', '/_refresh', refresh_index, 'indices:admin/refresh', ()),
         route_cls('GET', '/_license', get_license, 'cluster:monitor/xpack/license/get', ('local', 'accept_enterprise')),

@@ -3,6 +3,7 @@
 import re
 import time
 
+from . import mappings
 from .errors import EsError, bad_request, conflict, datafeed_not_found, job_not_found, too_many
 from .state import NODE_ID, NODE_NAME, parse_bool, parse_time_value, simple_match
 
@@ -639,6 +640,7 @@ def start_datafeed(req):
         if '*' not in index and not cluster.index_exists(index):
             raise EsError(404, 'resource_not_found_exception',
                           'datafeed [%s] cannot retrieve data because index [%s] does not exist' % (df_id, index))
+    _check_field_mappings(cluster, df_id, df['config'], job['config'])
     if cluster.persistent_settings.get('cluster.persistent_tasks.allocation.enable') == 'none':
         raise too_many('no persistent task assignments are allowed due to cluster settings')
     task = {'state': 'starting', 'end': end, 'handle': None}
@@ -654,6 +656,44 @@ def start_datafeed(req):
     if req.pers.start_datafeed_has_node:
         return {'started': True, 'node': NODE_ID}
     return {'started': True}
+
+
+def _job_input_fields(job_config):
+    """Job.allInputFields: the analysis fields and the time field, sorted (a TreeSet), without `mlcategory`."""
+    analysis = job_config.get('analysis_config') or {}
+    fields = set(analysis.get('influencers') or [])
+    for key in ('categorization_field_name', 'summary_count_field_name'):
+        fields.add(analysis.get(key) or '')
+    for det in analysis.get('detectors') or []:
+        for key in ('field_name', 'by_field_name', 'over_field_name', 'partition_field_name'):
+            fields.add(det.get(key) or '')
+    fields.add((job_config.get('data_description') or {}).get('time_field') or '')
+    fields.discard('')
+    fields.discard('mlcategory')
+    return sorted(fields)
+
+
+def _check_field_mappings(cluster, df_id, df_config, job_config):
+    """Datafeed start builds its data extractor from field caps over the datafeed's indices: every job field must
+    be mapped (or be a script field / runtime field), the time field aggregatable. ScrollDataExtractorFactory.create and
+    TimeBasedExtractedFields.build / ExtractedFields.ExtractionMethodDetector.isAggregatable (7.17, 8.19, 9.1; 6.8
+    ExtractedFields.build has the same "has no mappings" text); an IllegalArgumentException there becomes
+    badRequestException("[<datafeed_id>] " + message). Datafeeds with aggregations use another extractor (skipped)."""
+    if df_config.get('aggregations') or df_config.get('aggs'):
+        return
+    caps = mappings.field_caps(cluster, mappings.resolve(cluster, df_config.get('indices') or []))
+    computed = set(df_config.get('script_fields') or {}) | set(df_config.get('runtime_mappings') or {})
+    time_field = (job_config.get('data_description') or {}).get('time_field') or 'time'
+    ordered = [time_field] + [f for f in _job_input_fields(job_config) if f != time_field]
+    for field in ordered:
+        if field in computed:
+            continue
+        found = caps.get(field)
+        if not found:
+            raise bad_request('[%s] cannot retrieve field [%s] because it has no mappings' % (df_id, field), 'status_exception')
+        if field == time_field and not all(found.values()):
+            raise bad_request('[%s] cannot retrieve time field [%s] because it is not aggregatable' % (df_id, field),
+                              'status_exception')
 
 
 def stop_datafeed(req):

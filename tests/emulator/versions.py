@@ -130,6 +130,41 @@ class Personality:
     def timeout_status(self):
         return 429 if self.major >= 9 else 500  # §1.5
 
+    @property
+    def rollup_date_types(self):
+        # RollupField.DATE_FIELD_MAPPER_TYPES: [date] in 6.x, [date, date_nanos] from 7.x (date_nanos exists from 7.0);
+        # x-pack core rollup/job/DateHistogramGroupConfig.java at 6.8 vs 7.17.
+        return ('date',) if self.major == 6 else ('date', 'date_nanos')
+
+    @property
+    def rollup_meta_version_required(self):
+        # TransportPutRollupJobAction.updateMapping at 7.17 refuses an existing rollup index whose _meta lacks
+        # `rollup-version` ("Could not determine version of existing rollup metadata"); the 8.x/9.x code has no such check.
+        return self.major <= 7
+
+    # ---- strict body parsing (ObjectParser) ----
+    @property
+    def unknown_field_at_value(self):
+        # 6.8 ObjectParser.getParser reports the value's location and appends ", parser not found";
+        # 7.x+ reports the field name's location (ObjectParser.parse `currentPosition`) with no suffix.
+        return self.major == 6
+
+    @property
+    def unknown_field_suggestions(self):
+        # SuggestingErrorOnUnknown (" did you mean [x]?") is used by ObjectParser from 7.7 on [I for the exact minor].
+        return self.at_least(7, 7)
+
+    # ---- index mappings ----
+    @property
+    def mapping_types_param(self):
+        # include_type_name is a parameter of the 6.7+/7.x index APIs; 8.x knows it only for compatible-with=7.
+        return self.major in (6, 7)
+
+    @property
+    def mapping_types_by_default(self):
+        # 6.x: include_type_name defaults to true (mappings keyed by type); 7.0 flipped the default to false.
+        return self.major == 6
+
     # ---- transport / headers ----
     @property
     def product_header(self):

@@ -41,6 +41,19 @@ class Client:
         self.emu = emu
         self.url = emu.url
         self.headers = headers or {}
+        self._major = None
+
+    def major(self):
+        if self._major is None:
+            self._major = int(self('GET', '/').body['version']['number'].split('.')[0])
+        return self._major
+
+    def create_index(self, name, properties):
+        """PUT <name> with these field mappings; 6.x wants them under a type (include_type_name defaults to true)."""
+        mapping = {'properties': properties}
+        resp = self('PUT', '/' + name, {'mappings': {'_doc': mapping} if self.major() == 6 else mapping})
+        assert resp.status == 200, resp.body
+        return resp
 
     def __call__(self, method, path, body=None, headers=None, timeout=30):
         merged = dict(self.headers)
@@ -61,7 +74,7 @@ class Client:
 
     def put_datafeed(self, df_id, job_id, base='/_ml', index='data'):
         if self('GET', '/' + index).status == 404:
-            assert self('PUT', '/' + index, {}).status == 200
+            self.create_index(index, {'time': {'type': 'date'}})  # put_job's time field
         resp = self('PUT', '%s/datafeeds/%s' % (base, df_id), {'job_id': job_id, 'indices': [index]})
         assert resp.status == 200, resp.body
         return resp
@@ -69,8 +82,11 @@ class Client:
     def put_rollup(self, job_id, base='/_rollup', cron='*/30 * * * * ?', version=None):
         if version is not None and version >= (8, 15) and self('GET', '/dummy-rollup-index').status == 404:
             self('PUT', '/dummy-rollup-index', {'mappings': {'_meta': {'_rollup': {'my-id': {}}}}})
+        if self('GET', '/src').status == 404:
+            self.create_index('src', {'ts': {'type': 'date'}, 'v': {'type': 'double'}})
         body = {'index_pattern': 'src', 'rollup_index': 'src_rollup', 'cron': cron, 'page_size': 10,
-                'groups': {'date_histogram': {'field': 'ts', 'calendar_interval': '1h'}},
+                # calendar_interval exists from 7.2; 6.x knows only `interval`.
+                'groups': {'date_histogram': {'field': 'ts', ('interval' if self.major() == 6 else 'calendar_interval'): '1h'}},
                 'metrics': [{'field': 'v', 'metrics': ['min', 'max']}]}
         resp = self('PUT', '%s/job/%s' % (base, job_id), body)
         assert resp.status == 200, resp.body

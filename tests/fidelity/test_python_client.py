@@ -34,7 +34,7 @@ def test_info_and_ml_lifecycle(client):
         es.ml.open_job(job_id='py-job')
     assert info.value.status_code == 409
     assert info.value.body['error']['reason'] == 'Cannot open job [py-job] because it has already been opened'
-    es.indices.create(index='py-data')
+    es.indices.create(index='py-data', mappings={'properties': {'ts': {'type': 'date'}}})  # datafeed start needs the job's fields
     es.ml.put_datafeed(datafeed_id='py-feed', job_id='py-job', indices=['py-data'])
     assert es.ml.start_datafeed(datafeed_id='py-feed')['started'] is True
     assert es.ml.get_datafeed_stats(datafeed_id='py-feed')['datafeeds'][0]['state'] == 'started'
@@ -69,6 +69,7 @@ def test_close_timeout_raises_500(client):
 def test_rollup_lifecycle(client):
     es, emu, version = client
     es.indices.create(index='dummy-rollup-index', mappings={'_meta': {'_rollup': {'x': {}}}})
+    es.indices.create(index='src', mappings={'properties': {'ts': {'type': 'date'}}})  # rollup PUT checks its fields
     with pytest.warns(elasticsearch.ElasticsearchWarning) if version.startswith('9') else _nullcontext():
         es.rollup.put_job(id='py-roll', index_pattern='src', rollup_index='src_rollup', cron='*/30 * * * * ?', page_size=10,
                           groups={'date_histogram': {'field': 'ts', 'calendar_interval': '1h'}})
