@@ -1,46 +1,44 @@
 """Rollup jobs (es-behaviour §3).
 
-Emulated cron rule (documented in README.md): a started job whose cron is `S M H D Mo W [Y]` with the seconds
-field `*` or `*/N` (N <= 10) and every other field `*` or `?` triggers whenever the wall-clock epoch second is a
-multiple of N. Each trigger of a `started` job begins an indexing run lasting --stop-seconds; triggers during a run
-are ignored (AsyncTwoPhaseIndexer). Any other cron never triggers on its own: use POST /_emulator/rollup/<id>/_indexing.
+A started job indexes when its Quartz cron fires (cron.py, UTC like ES's scheduler): the scheduler keeps each
+started job's next fire time and runs due triggers whenever the cluster ticks, never polling. Each trigger of a
+`started` job begins an indexing run lasting --stop-seconds; triggers during a run are ignored
+(AsyncTwoPhaseIndexer). POST /_emulator/rollup/<id>/_indexing starts a run at once.
 """
 
-import re
 import time
 
+from . import mappings
+from .cron import next_fire_epoch
 from .errors import EsError, RawResponse, bad_request, not_found
-from .state import NODE_ID, parse_bool, parse_time_value
+from .state import NODE_ID, parse_bool, parse_time_value, random_base64_uuid, simple_match
+from .xcontent import check_fields, failed_to_build, failed_to_parse, ParseError
 
 DEPRECATION = 'The rollup functionality will be removed in Elasticsearch 10.0. See docs for more information.'
-MAX_AUTO_PERIOD = 10
 ACTIONS = {
     'put': 'cluster:admin/xpack/rollup/put',
     'get': 'cluster:monitor/xpack/rollup/get',
     'start': 'cluster:admin/xpack/rollup/start',
     'stop': 'cluster:admin/xpack/rollup/stop',
     'delete': 'cluster:admin/xpack/rollup/delete',
+    'caps': 'cluster:monitor/xpack/rollup/get/caps',
+    'index_caps': 'indices:data/read/xpack/rollup/get/index/caps',
 }
+# RollupField.SUPPORTED_METRICS (x-pack core rollup/RollupField.java, 6.8-9.1).
+SUPPORTED_METRICS = ('max', 'min', 'sum', 'avg', 'value_count')
+SUPPORTED_DATE_METRICS = ('max', 'min', 'value_count')
+# RollupField.NUMERIC_FIELD_MAPPER_TYPES.
+NUMERIC_TYPES = ('long', 'integer', 'short', 'byte', 'double', 'float', 'half_float', 'scaled_float', 'unsigned_long')
+ROLLUP_META = '_rollup'
+ROLLUP_VERSION = 'rollup-version'
 
 
-def cron_period(cron):
-    """Seconds between automatic triggers, or None when the cron never triggers on its own in the emulator."""
-    fields = cron.split()
-    if len(fields) not in (6, 7):
-        return None
-    if any(f not in ('*', '?') for f in fields[1:]):
-        return None
-    if fields[0] == '*':
-        return 1
-    match = re.match(r'^(?:\*|0)/(\d+)$', fields[0])
-    if match and 0 < int(match.group(1)) <= MAX_AUTO_PERIOD:
-        return int(match.group(1))
-    return None
-
-
-def _next_trigger(period):
+def _next_trigger(cron, after_wall=None):
+    """Monotonic time of the cron's next fire after `after_wall` (epoch seconds; default now), or None."""
     wall = time.time()
-    nxt = (int(wall) // period + 1) * period
+    nxt = next_fire_epoch(cron, wall if after_wall is None else after_wall)
+    if nxt is None:
+        return None
     return time.monotonic() + (nxt - wall)
 
 
@@ -49,11 +47,14 @@ def install(cluster):
 
     def fire(job_id, when):
         job = cluster.rollup_jobs.get(job_id)
-        period = cron_period(job['config']['cron']) if job else None
-        if job is None or job['state'] not in ('started', 'indexing') or period is None:
+        nxt = None
+        if job is not None and job['state'] in ('started', 'indexing'):
+            # `when` is monotonic; the cron is evaluated on the wall clock.
+            nxt = _next_trigger(job['config']['cron'], time.time() + (when - time.monotonic()))
+        if nxt is None:
             cluster.rollup_triggers.pop(job_id, None)
             return
-        cluster.rollup_triggers[job_id] = when + period
+        cluster.rollup_triggers[job_id] = nxt
         if job['state'] == 'started':
             begin_indexing(cluster, job)
 
@@ -83,15 +84,249 @@ def _task_not_found(job_id):
     return not_found('Task for Rollup Job [%s] not found' % job_id)
 
 
+# ---- PUT: strict parsing (RestPutRollupJobAction -> RollupJobConfig.fromXContent), then
+# TransportPutRollupJobAction: field caps validation, rollup index create/update, persistent task. ----
+
+JOB_PARSER = 'xpack/rollup/jobconfig'  # RollupJobConfig.NAME
+_STRING, _OBJECT, _ARRAY, _INT, _STRING_OR_NULL, _STRINGS, _LONG_OR_STRING = (
+    'string', 'object', 'array', 'int', 'string_or_null', 'strings', 'long_or_string')
+JOB_FIELDS = {'id': _STRING, 'index_pattern': _STRING, 'rollup_index': _STRING, 'groups': _OBJECT, 'metrics': _ARRAY,
+              'timeout': _STRING_OR_NULL, 'cron': _STRING, 'page_size': _INT}
+GROUP_FIELDS = {'date_histogram': _OBJECT, 'histogram': _OBJECT, 'terms': _OBJECT}  # GroupConfig
+METRIC_FIELDS = {'field': _STRING, 'metrics': _STRINGS}  # MetricConfig (parser name "metrics")
+HISTOGRAM_FIELDS = {'fields': _STRINGS, 'interval': _INT}  # HistogramGroupConfig
+TERMS_FIELDS = {'fields': _STRINGS}  # TermsGroupConfig
+
+
+def _date_histogram_fields(pers):
+    # DateHistogramGroupConfig: calendar_interval / fixed_interval exist from 7.2 (es-behaviour §3.3).
+    fields = {'field': _STRING, 'interval': _LONG_OR_STRING, 'delay': _LONG_OR_STRING, 'time_zone': _STRING}
+    if pers.at_least(7, 2):
+        fields.update(calendar_interval=_LONG_OR_STRING, fixed_interval=_LONG_OR_STRING)
+    return fields
+
+
+def _token(value):
+    if isinstance(value, dict):
+        return 'START_OBJECT'
+    if isinstance(value, list):
+        return 'START_ARRAY'
+    if isinstance(value, bool):
+        return 'VALUE_BOOLEAN'
+    if value is None:
+        return 'VALUE_NULL'
+    return 'VALUE_NUMBER' if isinstance(value, (int, float)) else 'VALUE_STRING'
+
+
+_ACCEPTS = {  # ObjectParser.ValueType: the tokens each declared kind takes
+    _STRING: ('VALUE_STRING',), _OBJECT: ('START_OBJECT',), _ARRAY: ('START_ARRAY',),
+    _INT: ('VALUE_NUMBER', 'VALUE_STRING'), _STRING_OR_NULL: ('VALUE_STRING', 'VALUE_NULL'),
+    _STRINGS: ('START_ARRAY', 'VALUE_STRING'), _LONG_OR_STRING: ('VALUE_NUMBER', 'VALUE_STRING'),
+}
+
+
+def _parse_object(req, obj, parser_name, fields, path):
+    """ObjectParser.parse over one object: unknown fields, then the token type of every declared field."""
+    check_fields(req, obj, parser_name, fields, path)
+    for key, value in obj.items():
+        if _token(value) not in _ACCEPTS[fields[key]]:
+            from .xcontent import _prefix  # pylint: disable=import-outside-toplevel
+            raise ParseError(_prefix(req, path + (key,), True) + "[%s] %s doesn't support values of type: %s"
+                             % (parser_name, key, _token(value)))
+
+
+def _nested(req, parent, field, path, parse):
+    """ObjectParser.parseValue: an error inside a field's value is wrapped as "failed to parse field"."""
+    try:
+        parse()
+    except EsError as err:
+        raise failed_to_parse(req, parent, field, path, err) from None
+
+
+def _parse_metric(req, metric, path):
+    _parse_object(req, metric, 'metrics', METRIC_FIELDS, path)
+    for name in metric.get('metrics') or []:
+        if name not in SUPPORTED_METRICS:
+            # MetricConfig constructor, reached by ConstructingObjectParser once `field` and `metrics` arrived.
+            raise failed_to_build(req, 'metrics', path, bad_request(
+                'Unsupported metric [%s]. Supported metrics include: [%s]' % (name, ', '.join(SUPPORTED_METRICS))))
+
+
+def _parse_groups(req, groups, path):
+    _parse_object(req, groups, 'groups', GROUP_FIELDS, path)
+    for name, fields in (('date_histogram', _date_histogram_fields(req.pers)), ('histogram', HISTOGRAM_FIELDS),
+                         ('terms', TERMS_FIELDS)):
+        if name in groups:
+            _nested(req, 'groups', name, path + (name,),
+                    lambda name=name, fields=fields: _parse_object(req, groups[name], name, fields, path + (name,)))
+
+
+def _parse_body(req, body):
+    if not isinstance(body, dict):
+        raise ParseError('[%s] Expected START_OBJECT but was: %s' % (JOB_PARSER, _token(body)))
+    _parse_object(req, body, JOB_PARSER, JOB_FIELDS, ())
+    if 'groups' in body:
+        _nested(req, JOB_PARSER, 'groups', ('groups',), lambda: _parse_groups(req, body['groups'], ('groups',)))
+    for index, metric in enumerate(body.get('metrics') or []):
+        path = ('metrics', index)
+        if not isinstance(metric, dict):
+            raise failed_to_parse(req, JOB_PARSER, 'metrics', path,
+                                  ParseError('[metrics] Expected START_OBJECT but was: %s' % _token(metric)))
+        _nested(req, JOB_PARSER, 'metrics', path, lambda metric=metric, path=path: _parse_metric(req, metric, path))
+
+
 def _require(body, key, message):
-    value = body.get(key)
-    if value is not None and not isinstance(value, str):
-        # ES's ObjectParser rejects a wrongly typed field before any validation runs.
-        token = ('START_OBJECT' if isinstance(value, dict) else 'START_ARRAY' if isinstance(value, list)
-                 else 'VALUE_BOOLEAN' if isinstance(value, bool) else 'VALUE_NUMBER')
-        raise EsError(400, 'x_content_parse_exception', "[rollup_job_config] %s doesn't support values of type: %s" % (key, token))
-    if value in (None, ''):
+    if body.get(key) in (None, ''):
         raise bad_request(message)
+
+
+def _validate_config(req, body):
+    """The semantic checks of RollupJobConfig / GroupConfig / DateHistogramGroupConfig (after parsing)."""
+    _require(body, 'index_pattern', 'An index pattern is mandatory.')
+    _require(body, 'rollup_index', 'A rollup index name is mandatory.')
+    _require(body, 'cron', 'A cron schedule is mandatory.')
+    if not isinstance(body.get('page_size'), int) or body['page_size'] <= 0:
+        raise bad_request('Parameter [page_size] is mandatory and  must be a positive long.')
+    histo = (body.get('groups') or {}).get('date_histogram') or {}
+    if not histo.get('field'):
+        raise bad_request('A date_histogram field is mandatory')
+    if not any(k in histo for k in ('interval', 'calendar_interval', 'fixed_interval')):
+        raise bad_request('An interval is required.  Use [fixed_interval] or [calendar_interval].')
+    pattern, rollup_index = body['index_pattern'], body['rollup_index']
+    # RollupJobConfig constructor (6.8-9.1), in this order.
+    if pattern in ('*', '_all'):
+        raise bad_request("Index pattern must not match all indices (as it would match it's own rollup index")
+    if '*' in pattern and simple_match(pattern, rollup_index):
+        raise bad_request('Index pattern would match rollup index name which is not allowed')
+    if pattern == rollup_index:
+        raise bad_request('Rollup index may not be the same as the index pattern')
+
+
+def _field_errors(pers, config, caps):
+    """PutRollupJobAction.Request.validateMappings: GroupConfig then each MetricConfig, messages in that order."""
+    errors = []
+    groups = config['groups']
+    date_types = pers.rollup_date_types
+    field = groups['date_histogram']['field']
+    found = caps.get(field)
+    if pers.major == 6:
+        # 6.x DateHistogramGroupConfig.validateMappings: a wrong or non-aggregatable field also falls through to
+        # "Could not find" (no else branch in that release).
+        if found and list(found) == ['date'] and found['date']:
+            pass
+        else:
+            if found and list(found) == ['date']:
+                errors.append('The field [%s] must be aggregatable across all indices, but is not.' % field)
+            elif found:
+                errors.append('The field referenced by a date_histo group must be a [date] type across all indices in the '
+                              'index pattern.  Found: %s for field [%s]' % (_java_set(found), field))
+            errors.append('Could not find a [date] field with name [%s] in any of the indices matching the index pattern.'
+                          % field)
+    elif found:
+        matched = [t for t in date_types if t in found and len(found) == 1]
+        if matched and not found[matched[0]]:
+            errors.append('The field [%s] must be aggregatable across all indices, but is not.' % field)
+        elif not matched:
+            errors.append('The field referenced by a date_histo group must be one of type [%s] across all indices in the '
+                          'index pattern.  Found: %s for field [%s]' % (','.join(date_types), _java_set(found), field))
+    else:
+        errors.append('Could not find one of [%s] fields with name [%s] in any of the indices matching the index pattern.'
+                      % (','.join(date_types), field))
+    for field in (groups.get('histogram') or {}).get('fields') or []:
+        errors.extend(_typed_field_errors(caps, field, NUMERIC_TYPES, 'histo group', '[numeric]'))
+    for field in (groups.get('terms') or {}).get('fields') or []:
+        errors.extend(_typed_field_errors(caps, field, NUMERIC_TYPES + ('keyword', 'text'), 'terms group',
+                                          '[numeric] or [keyword/text]'))
+    for metric in config['metrics']:
+        field, found = metric['field'], caps.get(metric['field'])
+        kinds = '[numeric] or [%s]' % ','.join(date_types)
+        if not found:
+            errors.append('Could not find a %s field with name [%s] in any of the indices matching the index pattern.'
+                          % (kinds, field))
+            continue
+        for ftype, aggregatable in found.items():
+            if not aggregatable:
+                errors.append('The field [%s] must be aggregatable across all indices, but is not.' % field)
+            if ftype in date_types:
+                unsupported = [m for m in metric['metrics'] if m not in SUPPORTED_DATE_METRICS]
+                if unsupported:
+                    errors.append('Only the metrics [%s] are supported for [%s] types, but unsupported metrics [%s] supplied '
+                                  'for field [%s]' % (', '.join(SUPPORTED_DATE_METRICS), ftype, ', '.join(unsupported), field))
+            elif ftype not in NUMERIC_TYPES:
+                errors.append('The field referenced by a metric group must be a %s type, but found %s for field [%s]'
+                              % (kinds, _java_set(found), field))
+    return errors
+
+
+def _typed_field_errors(caps, field, types, what, kinds):
+    # HistogramGroupConfig / TermsGroupConfig.validateMappings.
+    found = caps.get(field)
+    if not found:
+        return ['Could not find a %s field with name [%s] in any of the indices matching the index pattern.' % (kinds, field)]
+    errors = []
+    for ftype, aggregatable in found.items():
+        if ftype not in types:
+            errors.append('The field referenced by a %s must be a %s type, but found %s for field [%s]'
+                          % (what, kinds, _java_set(found), field))
+        elif not aggregatable:
+            errors.append('The field [%s] must be aggregatable across all indices, but is not.' % field)
+    return errors
+
+
+def _java_set(types):
+    return '[' + ', '.join(sorted(types)) + ']'
+
+
+def _validate_mappings(req, config):
+    """Field caps over the index pattern (strict: a missing concrete index is ES's 404), then validateMappings."""
+    cluster = req.cluster
+    pattern = config['index_pattern']
+    for item in pattern.split(','):
+        if '*' not in item and not item.startswith('-') and item not in cluster.indices:
+            raise EsError(404, 'index_not_found_exception', 'no such index [%s]' % item,
+                          metadata={'resource.type': 'index_or_alias', 'resource.id': item, 'index_uuid': '_na_', 'index': item})
+    caps = mappings.field_caps(cluster, mappings.resolve(cluster, pattern))
+    wanted = {config['groups']['date_histogram']['field']}
+    wanted.update((config['groups'].get('histogram') or {}).get('fields') or [])
+    wanted.update((config['groups'].get('terms') or {}).get('fields') or [])
+    wanted.update(m['field'] for m in config['metrics'])
+    caps = {f: caps[f] for f in wanted if f in caps}
+    if not caps:
+        errors = ['Could not find any fields in the index/index-pattern that were configured in job']
+    else:
+        errors = _field_errors(req.pers, config, caps)
+    if errors:
+        raise EsError(400, 'action_request_validation_exception',
+                      'Validation Failed: ' + ''.join('%d: %s;' % (i, e) for i, e in enumerate(errors, 1)))
+
+
+def _store_in_rollup_index(req, config):
+    """TransportPutRollupJobAction.createIndex / updateMapping: the job's config goes into `_meta._rollup` of
+    its rollup index (created with the rollup mapping when missing)."""
+    cluster = req.cluster
+    job_id, name = config['id'], config['rollup_index']
+    index = cluster.indices.get(name)
+    if index is None:
+        cluster.indices[name] = {
+            'settings': {}, 'aliases': {}, 'type': mappings.SINGLE_MAPPING_NAME, 'uuid': random_base64_uuid(),
+            'mappings': {'_meta': {ROLLUP_VERSION: req.pers.number, ROLLUP_META: {job_id: config}},
+                         'dynamic_templates': [
+                             {'strings': {'match_mapping_type': 'string', 'mapping': {'type': 'keyword'}}},
+                             {'date_histograms': {'path_match': '*.date_histogram.timestamp', 'mapping': {'type': 'date'}}}]}}
+        return
+    meta = index['mappings'].get('_meta')
+    if meta is None:
+        raise EsError(500, 'runtime_exception', 'Rollup data cannot be added to existing indices that contain non-rollup data '
+                      '(expected to find _meta key in mapping of rollup index [%s] but not found).' % name)
+    if meta.get(ROLLUP_META) is None:
+        raise EsError(500, 'runtime_exception', 'Rollup data cannot be added to existing indices that contain non-rollup data '
+                      '(expected to find rollup meta key [%s] in mapping of rollup index [%s] but not found).' % (ROLLUP_META, name))
+    if req.pers.rollup_meta_version_required and meta.get(ROLLUP_VERSION) is None:
+        raise EsError(500, 'illegal_state_exception', 'Could not determine version of existing rollup metadata for index [%s]' % name)
+    if meta[ROLLUP_META].get(job_id) is not None:
+        raise EsError(409, 'status_exception',
+                      'Cannot create rollup job [%s] because job was previously created (existing metadata).' % job_id)
+    meta[ROLLUP_META][job_id] = config
 
 
 def put_job(req):
@@ -99,40 +334,25 @@ def put_job(req):
     cluster = req.cluster
     pers = req.pers
     job_id = req.path_params['id']
-    body = dict(req.body or {})
+    body = req.body if req.body is not None else {}
+    _parse_body(req, body)
+    _validate_config(req, body)
     if pers.rollup_put_requires_usage and not cluster.rollup_usage():
         raise bad_request("new rollup jobs are not allowed in clusters that don't have any rollup usage, since rollup has been deprecated")
-    _require(body, 'index_pattern', 'An index pattern is mandatory.')
-    _require(body, 'rollup_index', 'A rollup index name is mandatory.')
-    _require(body, 'cron', 'A cron schedule is mandatory.')
-    if not isinstance(body.get('page_size'), int) or body['page_size'] <= 0:
-        raise bad_request('Parameter [page_size] is mandatory and  must be a positive long.')
     groups = dict(body.get('groups') or {})
-    histo = dict(groups.get('date_histogram') or {})
-    if not histo.get('field'):
-        raise bad_request('A date_histogram field is mandatory')
-    if not any(k in histo for k in ('interval', 'calendar_interval', 'fixed_interval')):
-        raise bad_request('An interval is required.  Use [fixed_interval] or [calendar_interval].')
-    if body['index_pattern'] == body['rollup_index']:
-        raise bad_request('Rollup index may not be the same as the index pattern')
-    if job_id in cluster.rollup_jobs:
-        raise EsError(409, 'resource_already_exists_exception',
-                      'Cannot create job [%s] because it has already been created (task exists)' % job_id)
-    rollup_index = body['rollup_index']
-    index = cluster.indices.get(rollup_index)
-    if index is not None:
-        meta = (index.get('mappings') or {}).get('_meta') or {}
-        if '_rollup' not in meta:
-            raise EsError(500, 'status_exception', 'Rollup data cannot be added to existing indices that contain non-rollup data '
-                          '(expected to find _meta key in mapping of rollup index [%s] but not found).' % rollup_index)
+    histo = dict(groups['date_histogram'])
     histo.setdefault('time_zone', 'UTC')
     groups['date_histogram'] = histo
-    config = {'id': job_id, 'index_pattern': body['index_pattern'], 'rollup_index': rollup_index, 'cron': body['cron'],
-              'groups': groups, 'metrics': body.get('metrics', []), 'timeout': body.get('timeout', '20s'),
+    config = {'id': job_id, 'index_pattern': body['index_pattern'], 'rollup_index': body['rollup_index'], 'cron': body['cron'],
+              'groups': groups, 'metrics': body.get('metrics', []), 'timeout': body.get('timeout') or '20s',
               'page_size': body['page_size']}
-    if index is None:
-        index = cluster.indices[rollup_index] = {'settings': {}, 'mappings': {'_meta': {'_rollup': {}}}, 'aliases': {}}
-    index['mappings'].setdefault('_meta', {}).setdefault('_rollup', {})[job_id] = config
+    _validate_mappings(req, config)
+    _store_in_rollup_index(req, config)
+    if job_id in cluster.rollup_jobs:
+        # startPersistentTask: PersistentTasksClusterService refuses a second task with the id; the rollup index was
+        # already created or updated by then (TransportPutRollupJobAction, 6.8-9.1).
+        raise EsError(409, 'status_exception', 'Cannot create job [%s] because it has already been created (task exists)' % job_id,
+                      caused_by=EsError(409, 'resource_already_exists_exception', 'task with id {%s} already exist' % job_id))
     stats = {k: 0 for k in ('pages_processed', 'documents_processed', 'rollups_indexed', 'trigger_count', 'index_failures',
                             'index_time_in_ms', 'index_total', 'search_failures', 'search_time_in_ms', 'search_total',
                             'processing_time_in_ms', 'processing_total')}
@@ -140,6 +360,64 @@ def put_job(req):
                                    'task_id': cluster.next_task_id()}
     return {'acknowledged': True}
 
+
+# ---- rollup capabilities (GetRollupCapsAction / GetRollupIndexCapsAction): read from the rollup indices' metadata,
+# so a deleted job's config still shows while its rollup index keeps it. ----
+
+def _job_caps(config):
+    """RollupJobCaps: per field, the aggregations the job stored."""
+    fields = {}
+    groups = config.get('groups') or {}
+    histo = groups.get('date_histogram')
+    if histo:
+        cap = {'agg': 'date_histogram'}
+        for key in ('interval', 'calendar_interval', 'fixed_interval', 'delay', 'time_zone'):
+            if key in histo:
+                cap[key] = histo[key]
+        fields.setdefault(histo['field'], []).append(cap)
+    for field in (groups.get('histogram') or {}).get('fields') or []:
+        fields.setdefault(field, []).append({'agg': 'histogram', 'interval': groups['histogram'].get('interval')})
+    for field in (groups.get('terms') or {}).get('fields') or []:
+        fields.setdefault(field, []).append({'agg': 'terms'})
+    for metric in config.get('metrics') or []:
+        fields.setdefault(metric['field'], []).extend({'agg': m} for m in metric.get('metrics') or [])
+    return {'job_id': config['id'], 'rollup_index': config['rollup_index'], 'index_pattern': config['index_pattern'],
+            'fields': fields}
+
+
+def _stored_configs(cluster, index_names):
+    for name in index_names:
+        meta = (cluster.indices[name]['mappings'].get('_meta') or {}).get(ROLLUP_META) or {}
+        for job_id in sorted(meta):
+            config = meta[job_id]
+            if isinstance(config, dict) and config.get('index_pattern'):
+                yield config
+
+
+def get_caps(req):
+    """GET _rollup/data/<index pattern>: keyed by the jobs' index_pattern; `_all` (or no id) for every job."""
+    _warn(req)
+    wanted = req.path_params.get('id') or '_all'
+    out = {}
+    for config in _stored_configs(req.cluster, sorted(req.cluster.indices)):
+        if wanted in ('_all', '*') or simple_match(wanted, config['index_pattern']):
+            out.setdefault(config['index_pattern'], {'rollup_jobs': []})['rollup_jobs'].append(_job_caps(config))
+    return out
+
+
+def get_index_caps(req):
+    """GET <index>/_rollup/data: keyed by rollup index; a missing concrete index is ES's 404."""
+    _warn(req)
+    expression = req.path_params['index']
+    for item in expression.split(','):
+        if '*' not in item and item not in req.cluster.indices:
+            raise EsError(404, 'index_not_found_exception', 'no such index [%s]' % item,
+                          metadata={'resource.type': 'index_or_alias', 'resource.id': item, 'index_uuid': '_na_', 'index': item})
+    out = {}
+    for name in mappings.resolve(req.cluster, expression):
+        for config in _stored_configs(req.cluster, [name]):
+            out.setdefault(name, {'rollup_jobs': []})['rollup_jobs'].append(_job_caps(config))
+    return out
 
 def _job_view(req, job):
     status = {'job_state': job['state']}
@@ -170,9 +448,9 @@ def start_job(req):
     state = job['state']
     if state == 'stopped':
         job['state'] = 'started'
-        period = cron_period(job['config']['cron'])
-        if period is not None:
-            cluster.rollup_triggers[job_id] = _next_trigger(period)
+        nxt = _next_trigger(job['config']['cron'])
+        if nxt is not None:
+            cluster.rollup_triggers[job_id] = nxt
         return {'started': True}
     if state in ('started', 'indexing') and req.pers.rollup_start_idempotent:
         return {'started': True}
@@ -236,6 +514,8 @@ def force_indexing(cluster, job_id):
     job = cluster.rollup_jobs.get(job_id)
     if job is None:
         raise not_found('Task for Rollup Job [%s] not found' % job_id)
+    if job['state'] == 'indexing':  # its cron fired first: already running
+        return {'acknowledged': True, 'id': job_id, 'job_state': job['state']}
     if job['state'] != 'started':
         raise EsError(409, 'status_exception', 'rollup job [%s] is [%s]; only a started job can begin indexing'
                       % (job_id, job['state']))

@@ -109,8 +109,22 @@ def _rollup_routes():
         ('POST', '/job/{id}/_start', rollup.start_job, 'start', ()),
         ('POST', '/job/{id}/_stop', rollup.stop_job, 'stop', _stop_rollup_params),
         ('DELETE', '/job/{id}', rollup.delete_job, 'delete', ()),
+        ('GET', '/data', rollup.get_caps, 'caps', ()),
+        ('GET', '/data/{id}', rollup.get_caps, 'caps', ()),
     ]
     return [(m, p, h, rollup.ACTIONS[k], params, False) for m, p, h, k, params in specs]
+
+
+def _rollup_index_caps_routes(pers):
+    """GET <index>/_rollup/data (6.x: <index>/_xpack/rollup/data; 7.x and 8.x compat-7 also the deprecated form)."""
+    action = rollup.ACTIONS['index_caps']
+    if pers.xpack_paths_only:
+        return [Route('GET', '/{index}/_xpack/rollup/data', rollup.get_index_caps, action, (), 'rollup')]
+    out = [Route('GET', '/{index}/_rollup/data', rollup.get_index_caps, action, (), 'rollup')]
+    if pers.major in (7, 8):
+        out.append(Route('GET', '/{index}/_xpack/rollup/data', rollup.get_index_caps, action, (), 'rollup',
+                         deprecated_of='/{index}/_rollup/data'))
+    return out
 
 
 def build_routes(pers):
@@ -127,5 +141,6 @@ def build_routes(pers):
             if pers.major in (7, 8):
                 routes.append(Route(method, old_base + path, handler, action, params, family,
                                     deprecated_of=new_base + path, body_wins=body_wins))
+    routes.extend(_rollup_index_caps_routes(pers))
     routes.extend(core.routes(pers, Route))
     return routes

@@ -300,6 +300,7 @@ class Handler(BaseHTTPRequestHandler):
                     raise EsError(400, 'x_content_parse_exception' if pers.major >= 7 else 'parse_exception',
                                   '[1:1] Unexpected character: was expecting a JSON value') from None
             req = Request(app, method, path, params, body, bool(raw), self.headers, path_params, compat7, uri)
+            req.raw = raw  # strict parsers report Jackson [line:col] locations (xcontent.py)
             if route.deprecated_of:
                 # RestController deprecated-route warning carries the templates, not the concrete ids (§1.4).
                 req.warn('[%s %s] is deprecated! Use [%s %s] instead.' % (route.method, route.template, route.method, route.deprecated_of))

@@ -33,9 +33,15 @@ def test_rollup_lifecycle(emu_factory, version):
     assert es('GET', base + '/job/r*').body == {'jobs': []}
     assert len(es('GET', base + '/job/_all').body['jobs']) == 1
     assert len(es('GET', base + '/job').body['jobs']) == 1
-    resp = es('PUT', base + '/job/r1', {'index_pattern': 'x', 'rollup_index': 'y', 'cron': '* * * * * ?', 'page_size': 1,
-                                        'groups': {'date_histogram': {'field': 't', 'calendar_interval': '1h'}}})
+    again = dict(job['config'])
+    del again['id']
+    resp = es('PUT', base + '/job/r1', again)  # its rollup index already holds r1's metadata
     assert resp.status == 409
+    assert err(resp) == ('status_exception', 'Cannot create rollup job [r1] because job was previously created (existing metadata).')
+    resp = es('PUT', base + '/job/r1', dict(again, rollup_index='elsewhere'))  # index created, then the task exists
+    assert resp.status == 409 and resp.body['error']['root_cause'][0]['type'] == 'resource_already_exists_exception'
+    assert err(resp) == ('status_exception', 'Cannot create job [r1] because it has already been created (task exists)')
+    assert '_rollup' in es('GET', '/elsewhere').body['elsewhere']['mappings'].get('_doc', es('GET', '/elsewhere').body['elsewhere']['mappings'])['_meta']
     assert es('POST', base + '/job/r1/_stop').body == {'stopped': True}
     assert es('POST', base + '/job/r1/_start').body == {'started': True}
     assert es.rollup_state('r1', base) == 'started'
@@ -109,6 +115,7 @@ def test_rollup_put_requires_usage(emu_factory):
     body = {'index_pattern': 'src', 'rollup_index': 'src_rollup', 'cron': '*/30 * * * * ?', 'page_size': 10,
             'groups': {'date_histogram': {'field': 'ts', 'calendar_interval': '1h'}}}
     es = Client(emu_factory('8.19.0'))
+    es.create_index('src', {'ts': {'type': 'date'}})
     resp = es('PUT', '/_rollup/job/r1', body)
     assert resp.status == 400
     assert err(resp) == ('illegal_argument_exception',
@@ -116,6 +123,7 @@ def test_rollup_put_requires_usage(emu_factory):
     es('PUT', '/dummy-rollup-index', {'mappings': {'_meta': {'_rollup': {'my-id': {}}}}})
     assert es('PUT', '/_rollup/job/r1', body).status == 200
     es = Client(emu_factory('8.14.0'))
+    es.create_index('src', {'ts': {'type': 'date'}})
     assert es('PUT', '/_rollup/job/r1', body).status == 200
 
 
@@ -125,9 +133,11 @@ def test_rollup_put_with_wrongly_typed_fields_is_a_parse_error(emu_factory):
             'groups': {'date_histogram': {'field': 'ts', 'calendar_interval': '1h'}}}
     resp = es('PUT', '/_rollup/job/r1', body)
     assert resp.status == 400
-    assert err(resp) == ('x_content_parse_exception', "[rollup_job_config] rollup_index doesn't support values of type: START_OBJECT")
+    # ObjectParser: "[line:col] [<parser name>] <field> doesn't support values of type: <token>" at the value.
+    assert err(resp) == ('x_content_parse_exception',
+                         "[1:42] [xpack/rollup/jobconfig] rollup_index doesn't support values of type: START_OBJECT")
     resp = es('PUT', '/_rollup/job/r1', dict(body, rollup_index='src_rollup', cron=5))
-    assert err(resp) == ('x_content_parse_exception', "[rollup_job_config] cron doesn't support values of type: VALUE_NUMBER")
+    assert err(resp) == ('x_content_parse_exception', "[1:64] [xpack/rollup/jobconfig] cron doesn't support values of type: VALUE_NUMBER")
     assert es('GET', '/_rollup/job/r1').body == {'jobs': []}
 
 
