@@ -204,6 +204,8 @@ def routes(pers, route_cls):
         route_cls('GET', '/{index}', get_index, 'indices:admin/get', ('include_defaults', 'flat_settings', 'local') + types),
         route_cls('GET', '/{index}/_mapping', get_mapping, 'indices:admin/mappings/get',
                   ('local', 'master_timeout', 'ignore_unavailable', 'allow_no_indices', 'expand_wildcards') + types),
+        route_cls('GET', '/_all/_mapping', get_mapping, 'indices:admin/mappings/get',
+                  ('local', 'master_timeout', 'ignore_unavailable', 'allow_no_indices', 'expand_wildcards') + types),
         route_cls('GET', '/_mapping', get_mapping, 'indices:admin/mappings/get',
                   ('local', 'master_timeout', 'ignore_unavailable', 'allow_no_indices', 'expand_wildcards') + types),
         route_cls('POST', '/{index}/_refresh', refresh_index, 'indices:admin/refresh', ()),

@@ -399,7 +399,9 @@ def get_caps(req):
     _warn(req)
     wanted = req.path_params.get('id') or '_all'
     out = {}
-    for config in _stored_configs(req.cluster, sorted(req.cluster.indices)):
+    # Index metadata order (ES iterates the cluster state's index map; creation order here, which the YAML tests' list
+    # matches rely on).
+    for config in _stored_configs(req.cluster, list(req.cluster.indices)):
         if wanted in ('_all', '*') or simple_match(wanted, config['index_pattern']):
             out.setdefault(config['index_pattern'], {'rollup_jobs': []})['rollup_jobs'].append(_job_caps(config))
     return out
@@ -408,7 +410,9 @@ def get_caps(req):
 def get_index_caps(req):
     """GET <index>/_rollup/data: keyed by rollup index; a missing concrete index is ES's 404."""
     _warn(req)
-    expression = req.path_params['index']
+    expression = req.path_params.get('index', '_all')
+    if expression == '_all':
+        expression = '*'
     for item in expression.split(','):
         if '*' not in item and item not in req.cluster.indices:
             raise EsError(404, 'index_not_found_exception', 'no such index [%s]' % item,

@@ -118,12 +118,15 @@ def _rollup_routes():
 def _rollup_index_caps_routes(pers):
     """GET <index>/_rollup/data (6.x: <index>/_xpack/rollup/data; 7.x and 8.x compat-7 also the deprecated form)."""
     action = rollup.ACTIONS['index_caps']
-    if pers.xpack_paths_only:
-        return [Route('GET', '/{index}/_xpack/rollup/data', rollup.get_index_caps, action, (), 'rollup')]
-    out = [Route('GET', '/{index}/_rollup/data', rollup.get_index_caps, action, (), 'rollup')]
-    if pers.major in (7, 8):
-        out.append(Route('GET', '/{index}/_xpack/rollup/data', rollup.get_index_caps, action, (), 'rollup',
-                         deprecated_of='/{index}/_rollup/data'))
+    out = []
+    for index in ('{index}', '_all'):  # `_all` is an index expression here, not an API name
+        if pers.xpack_paths_only:
+            out.append(Route('GET', '/%s/_xpack/rollup/data' % index, rollup.get_index_caps, action, (), 'rollup'))
+            continue
+        out.append(Route('GET', '/%s/_rollup/data' % index, rollup.get_index_caps, action, (), 'rollup'))
+        if pers.major in (7, 8):
+            out.append(Route('GET', '/%s/_xpack/rollup/data' % index, rollup.get_index_caps, action, (), 'rollup',
+                             deprecated_of='/%s/_rollup/data' % index))
     return out
 
 

@@ -42,7 +42,6 @@ SKIPPED_TESTS = {
     ('ml/jobs_crud.yml', 'Test job with rules'): 'detector custom_rules normalisation is not emulated',
     ('ml/jobs_crud.yml', 'Test function shortcut expansion'): 'function shortcut expansion is not emulated',
     ('ml/jobs_crud.yml', 'Test put job with datafeed with indices options in params'): 'indices_options query params on put datafeed',
-    ('ml/start_stop_datafeed.yml', 'Test start given field without mappings'): 'needs field mappings checks of datafeed queries',
     ('ml/jobs_get_stats.yml', 'Test reading v54 data counts and model size stats'): 'indexes raw documents into .ml-anomalies-*',
     ('ml/jobs_get_stats.yml', 'Test no exception on get job stats with missing index'): 'deletes the internal .ml-anomalies-* index',
 }
