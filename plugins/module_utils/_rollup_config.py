@@ -224,8 +224,7 @@ class RollupIndexCleanup(object):
                              if job_id not in deleted_ids and (facts.get('config') or {}).get('rollup_index') == index)
             meta = read_index_meta(self.client, index)
             if not meta.exists:
-                entries[index] = dict(index=index, job_ids=job_ids, state_before=ABSENT, state_after=ABSENT,
-                                           changed=False)
+                entries[index] = dict(index=index, job_ids=job_ids, state_before=ABSENT, state_after=ABSENT, changed=False)
                 continue
             if not meta.readable:
                 problems.append('rollup index %s cannot be read to check which jobs it holds (%s; needs the index '
