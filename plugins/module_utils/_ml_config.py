@@ -157,6 +157,9 @@ def restore_request(job_id, config, datafeed_config):
         raise ValueError("config.job_id %r differs from job_id %r" % (named, job_id))
     body = job_put_config(config)
     body.pop('job_id', None)
+    if datafeed_config is None and isinstance(config.get('datafeed_config'), dict):
+        # A job config as GET returns it on 7.15+ embeds its datafeed: restore that too.
+        datafeed_config = config['datafeed_config']
     datafeed_id = feed_body = None
     if datafeed_config is not None:
         if not isinstance(datafeed_config, dict) or not datafeed_config:
@@ -190,6 +193,7 @@ class MlJobConfigAdapter(Adapter):
         self.datafeed_config = datafeed_config
         self._api = api
         self.upgrade_mode = False
+        self.feeds_by_id = {}
         self.created = []
 
     @property
@@ -239,6 +243,10 @@ class MlJobConfigAdapter(Adapter):
                               'desired': self.job_id})
             else:
                 actions.append('create_datafeed')
+        if found and facts is None:
+            raise PlanError('ML job %s cannot be created with datafeed %s: that datafeed belongs to another job (nothing '
+                            'was changed; give another datafeed_config.datafeed_id): %s'
+                            % (self.job_id, self.datafeed_id, describe_differences(found)), [self.job_id], differences=found)
         if found:
             raise PlanError('ML job %s exists and differs from config (nothing was changed; delete it first to '
                             're-create it, or change config): %s' % (self.job_id, describe_differences(found)),

@@ -37,8 +37,9 @@ options:
     description:
       - The job configuration, as the create-job API takes it (RV(esops.jobs.ml_job_info#module:jobs[].put_config)).
       - Fields only Elasticsearch sets (C(create_time), C(job_version), C(model_snapshot_id), C(finished_time),
-        C(job_type), C(blocked), C(deleting), the embedded C(datafeed_config)) are ignored, so a configuration
-        as the get-jobs API returns it works too.
+        C(job_type), C(blocked), C(deleting)) are ignored, so a configuration as the get-jobs API returns it works
+        too. Its embedded C(datafeed_config) (Elasticsearch 7.15 and later) is used as O(datafeed_config) when that
+        option is not given.
     type: dict
     required: true
   datafeed_config:

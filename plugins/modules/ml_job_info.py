@@ -41,9 +41,10 @@ options:
       - Also return each job's configuration as the create-job API takes it (RV(jobs[].put_config)) and its
         datafeed's as the create-datafeed API takes it (RV(jobs[].datafeed.put_config)), for backups that
         M(esops.jobs.ml_job) can restore.
-      - The fields only Elasticsearch sets are left out, the same ones C(exclude_generated=true) leaves out
+      - The fields only Elasticsearch sets are left out, as C(exclude_generated=true) leaves them out
         (C(create_time), C(job_version), C(model_snapshot_id), the datafeed's C(authorization), ...), on every
-        version and from the same requests. The defaults Elasticsearch filled in are kept.
+        version and from the same requests. Unlike C(exclude_generated), the defaults Elasticsearch filled in and
+        C(custom_settings.created_by) are kept, so that a restored job equals the saved one.
     type: bool
     default: false
 notes:

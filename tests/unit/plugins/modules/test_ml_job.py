@@ -63,6 +63,15 @@ def test_a_config_as_get_returns_it_restores_too():
     assert not failed and result['actions'] == ['create_job', 'create_datafeed']
 
 
+def test_the_datafeed_embedded_in_a_7_15_get_config_is_restored_too():
+    es = FakeConfigEs().add_job('web').add_datafeed('datafeed-web', 'web')
+    job = dict(es.jobs['web'], datafeed_config=dict(es.datafeeds['datafeed-web']))
+    target = FakeConfigEs()
+    failed, result = run(target, config=job)
+    assert not failed and result['actions'] == ['create_job', 'create_datafeed']
+    assert result['datafeed_id'] == 'datafeed-web'
+
+
 def test_present_and_different_fails_before_any_change_listing_the_differences():
     es = FakeConfigEs().add_job('web', analysis_config={'bucket_span': '1h', 'detectors': [{'function': 'count'}]})
     job, _feed = saved()
@@ -102,6 +111,8 @@ def test_datafeed_id_taken_by_another_job_fails_before_any_change():
     es = FakeConfigEs().add_job('other').add_datafeed('datafeed-web', 'other')
     failed, result = run(es, config=job, datafeed_config=feed)
     assert failed and result['differences'] == [{'object': 'datafeed', 'path': 'job_id', 'current': 'other', 'desired': 'web'}]
+    assert result['msg'].startswith('ML job web cannot be created with datafeed datafeed-web: that datafeed belongs to '
+                                    'another job (nothing was changed')
     assert es.mutations() == []
 
 
