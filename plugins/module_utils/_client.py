@@ -233,6 +233,7 @@ class ElasticsearchClient(object):
         self._open = opener or default_opener()
         self._host_index = 0
         self._info = None
+        self._info_error = None
         self.request_count = 0
 
     @classmethod
@@ -276,21 +277,51 @@ class ElasticsearchClient(object):
     # -- cluster facts -------------------------------------------------------------------------
 
     def info(self):
+        if self._info is None and self._info_error is not None:
+            raise self._info_error   # read once per run: a refused GET / is not asked again
         if self._info is None:
-            response = self.request('GET', '/', ok_statuses=(403,))
-            if response.status == 403:
-                # GET / needs cluster:monitor/main, which an ML- or rollup-only role may lack.
-                self._info = self._version_from_ml_info(response)
-                return self._info
-            body = response.body
-            if not isinstance(body, dict) or 'version' not in body:
-                raise ElasticsearchError('GET / did not answer like Elasticsearch (no version in the response)')
-            distribution = body['version'].get('distribution')
-            if distribution and distribution != 'elasticsearch':
-                raise ElasticsearchError('the cluster is %s %s, not Elasticsearch; it is not supported'
-                                         % (distribution, body['version'].get('number')))
-            self._info = body
+            try:
+                self._info = self._read_info()
+            except ElasticsearchError as exc:
+                self._info_error = exc
+                raise
         return self._info
+
+    def _read_info(self):
+        response = self.request('GET', '/', ok_statuses=(403,))
+        if response.status == 403:
+            # GET / needs cluster:monitor/main, which an ML- or rollup-only role may lack.
+            return self._version_from_ml_info(response)
+        body = response.body
+        if not isinstance(body, dict) or 'version' not in body:
+            raise ElasticsearchError('GET / did not answer like Elasticsearch (no version in the response)')
+        distribution = body['version'].get('distribution')
+        if distribution and distribution != 'elasticsearch':
+            raise ElasticsearchError('the cluster is %s %s, not Elasticsearch; it is not supported'
+                                     % (distribution, body['version'].get('number')))
+        return body
+
+    def cluster_identity(self, read=True):
+        """``{'uuid', 'name', 'version'}`` of the cluster, from the run's one GET / (made now if ``read``).
+
+        ``uuid``/``name`` are None when GET / was refused (no ``monitor`` privilege: nothing else a
+        manage_ml/manage_rollup user may call names the cluster) or answered ``_na_`` (the cluster state is not
+        recovered yet, ``ClusterState.UNKNOWN_UUID``); ``version`` is None when no version could be read.
+        """
+        if read and self._info is None and self._info_error is None:
+            try:
+                self.info()
+            except ElasticsearchError:
+                pass
+        info = self._info or {}
+        uuid = info.get('cluster_uuid')
+        name = info.get('cluster_name')
+        number = (info.get('version') or {}).get('number')
+        return {
+            'uuid': to_text(uuid) if uuid and uuid != '_na_' else None,
+            'name': to_text(name) if name else None,
+            'version': to_text(number) if number else None,
+        }
 
     def _version_from_ml_info(self, forbidden):
         """Read the version from ML info (``native_code.version``), which ``monitor_ml`` may read."""

@@ -26,10 +26,12 @@ ABSENT = 'absent'
 class PlanError(Exception):
     """The request cannot be met safely from the current states (for example a failed job without force)."""
 
-    def __init__(self, message, job_ids=None):
+    def __init__(self, message, job_ids=None, **facts):
         super(PlanError, self).__init__(message)
         self.message = message
         self.job_ids = list(job_ids or [])
+        #: extra result keys for the failure (for example ``differences``)
+        self.facts = facts
 
 
 class StateError(Exception):
@@ -125,6 +127,13 @@ class Adapter(object):
         """Extra per-object facts for the result (datafeed, node, ...)."""
         return {}
 
+    def diff_view(self, job_id, facts, side):
+        """What ``diff`` shows of one present object on ``side`` ('before' or 'after'): its state by default."""
+        return facts.get('state', ABSENT)
+
+    def extra_result(self, result, observed):
+        """Add what the adapter did beside the per-object steps (for example deleted indices) to ``result``."""
+
 
 class Converger(object):
     def __init__(self, module, adapter):
@@ -144,6 +153,7 @@ class Converger(object):
         except PlanError as exc:
             # _result() carries its own summary msg; the failure's msg must replace it, not collide with it.
             result = self._result(before, before, [])
+            result.update(exc.facts)
             result.update(msg=exc.message, failed_jobs=exc.job_ids)
             self.module.fail_json(**result)
         except ElasticsearchError as exc:
@@ -241,14 +251,15 @@ class Converger(object):
                 entry['changed'] = entry['changed'] and entry['state_before'] != entry['state_after']
             entry.update(self.adapter.describe(job_id, facts_before, facts_after))
             jobs.append(entry)
-        key = self.adapter.id_key
         changed = any(j['changed'] for j in jobs) if observed else bool(steps)
         result = {'changed': changed, self.adapter.result_key: jobs, 'msg': self._summary(jobs)}
         if self.module._diff:
-            result['diff'] = dict(
-                before=dict((j[key], j['state_before']) for j in jobs if j['state_before'] != ABSENT),
-                after=dict((j[key], j['state_after']) for j in jobs if j['state_after'] != ABSENT),
-            )
+            diff_before = dict((job_id, self.adapter.diff_view(job_id, facts, 'before'))
+                               for job_id, facts in before.items() if (facts or {}).get('state', ABSENT) != ABSENT)
+            diff_after = dict((job_id, self.adapter.diff_view(job_id, facts, 'after'))
+                              for job_id, facts in after.items() if (facts or {}).get('state', ABSENT) != ABSENT)
+            result['diff'] = dict(before=diff_before, after=diff_after)
+        self.adapter.extra_result(result, observed)
         return result
 
     def _summary(self, jobs):

@@ -13,13 +13,18 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.esops.jobs.plugins.module_utils._ml import MlApi, fits_one_line
+from ansible_collections.esops.jobs.plugins.module_utils._ml_config import datafeed_put_config, job_put_config
 
 # What the result shows of each job's stats, when every job's stats are read (a long job_id list).
 INFO_FIELDS = ('job_id', 'state', 'node.name', 'assignment_explanation', 'open_time')
 
 
-def gather_jobs(client, job_ids, allow_no_match=True, api=None):
-    """Return ``{'jobs': [...], 'upgrade_mode': bool or None}``; raises ElasticsearchError."""
+def gather_jobs(client, job_ids, allow_no_match=True, api=None, include_put_config=False):
+    """Return ``{'jobs': [...], 'upgrade_mode': bool or None}``; raises ElasticsearchError.
+
+    ``include_put_config``: each job gets ``put_config`` and its datafeed ``put_config`` (_ml_config), from the
+    same reads.
+    """
     api = api or MlApi(client)
     stats = api.job_stats_of(job_ids, allow_no_match=allow_no_match, fields_of_all=INFO_FIELDS)
     configs = {}
@@ -33,6 +38,8 @@ def gather_jobs(client, job_ids, allow_no_match=True, api=None):
         for feed in api.get_datafeeds('_all', allow_no_match=True):
             feeds_by_job[feed.get('job_id')] = dict(datafeed_id=feed['datafeed_id'],
                                                     state=feed_states.get(feed['datafeed_id'], 'stopped'))
+            if include_put_config:
+                feeds_by_job[feed.get('job_id')]['put_config'] = datafeed_put_config(feed)
     jobs = []
     for entry in stats:
         job_id = entry['job_id']
@@ -49,6 +56,8 @@ def gather_jobs(client, job_ids, allow_no_match=True, api=None):
             open_time=entry.get('open_time'),
             config=config,
         ))
+        if include_put_config:
+            jobs[-1]['put_config'] = job_put_config(config)
     upgrade_mode = None
     if api.has_upgrade_mode:
         upgrade_mode = bool((api.info() or {}).get('upgrade_mode'))

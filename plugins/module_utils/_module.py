@@ -91,6 +91,19 @@ class EsopsModule(AnsibleModule):
                 self.fail_json(msg='retries must be zero or more')
         return self._client
 
+    def exit_json(self, **result):
+        """Every result names the cluster it came from (``cluster``), read once per run."""
+        if self._client is not None:
+            result.setdefault('cluster', self._client.cluster_identity(read=True))
+        super(EsopsModule, self).exit_json(**result)
+
+    def fail_json(self, msg, **result):
+        """A failure names the cluster too once GET / was read; it never makes a request for it."""
+        client = getattr(self, '_client', None)
+        if client is not None and client.cluster_identity(read=False)['version'] is not None:
+            result.setdefault('cluster', client.cluster_identity(read=False))
+        super(EsopsModule, self).fail_json(msg=msg, **result)
+
     def duration(self, option):
         """Parse a duration option, failing the module with a clear message when it is malformed."""
         try:

@@ -24,6 +24,7 @@ from ansible_collections.esops.jobs.plugins.module_utils._client import RETRY_ST
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
     ABSENT, Adapter, PlanError, Poller, StateError, Step, WaitTimeout)
 from ansible_collections.esops.jobs.plugins.module_utils._rollup import ROLLUP_STATES, RollupApi
+from ansible_collections.esops.jobs.plugins.module_utils._rollup_config import RollupIndexCleanup
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
 try:
@@ -131,6 +132,7 @@ class RollupJobReader(object):
         self.tokens = list(tokens)
         self.ids = None
         self.missing = []
+        self.all_jobs = OrderedDict()
         self._api = None
 
     @property
@@ -146,6 +148,7 @@ class RollupJobReader(object):
             job_id, facts = job_facts(wrapper)
             if job_id is not None:
                 by_id[job_id] = facts
+        self.all_jobs = by_id
         if self.ids is None:
             self.ids, self.missing = resolve_selector(self.tokens, by_id)
         return OrderedDict((job_id, by_id[job_id]) for job_id in self.ids if job_id in by_id)
@@ -158,13 +161,15 @@ class RollupJobAdapter(Adapter):
     nouns = 'rollup jobs'
 
     def __init__(self, client, desired, tokens, force=False, wait=True, timeout=30.0, poller=None,
-                 max_workers=MAX_WORKERS):
+                 max_workers=MAX_WORKERS, delete_rollup_index=False):
         super(RollupJobAdapter, self).__init__(client, desired, poller or Poller())
         self.reader = RollupJobReader(client, tokens)
         self.force = force
         self.wait = wait
         self.timeout = timeout
         self.max_workers = max(1, int(max_workers))
+        # state=absent only (the module refuses it otherwise): also delete the jobs' own rollup indices.
+        self.index_cleanup = RollupIndexCleanup(client, self.poller, timeout) if delete_rollup_index else None
 
     @property
     def api(self):
@@ -192,6 +197,8 @@ class RollupJobAdapter(Adapter):
         if problems:
             raise PlanError('; '.join(message for _job_id, message in problems),
                             job_ids=[job_id for job_id, _message in problems])
+        if self.index_cleanup is not None:
+            self.index_cleanup.plan(current, self.reader.all_jobs, list(current) + list(self.missing))
         return steps
 
     def _plan_one(self, job_id, state):
@@ -244,6 +251,10 @@ class RollupJobAdapter(Adapter):
         if errors:
             raise StateError('; '.join(to_text(error) for _job_id, error in errors),
                              job_ids=[job_id for job_id, _error in errors])
+        if self.index_cleanup is not None and self.index_cleanup.pending():
+            # Only once every job is deleted, and gone: then the index holds nobody's live job.
+            self.index_cleanup.apply(self.reader.read, list(per_job), deadline)
+            return list(per_job)
         return [job_id for job_id, (confirmed, _error) in outcomes.items() if confirmed]
 
     def _run_safely(self, job_id, steps, deadline):
@@ -376,6 +387,10 @@ class RollupJobAdapter(Adapter):
                     hint = ' (it was started again after it was read; run again, with force=true to stop it first)'
                 raise StateError('rollup job %s cannot be deleted: HTTP %s %s%s' % (job_id, exc.status, detail, hint),
                                  [job_id])
+
+    def extra_result(self, result, observed):
+        if self.index_cleanup is not None:
+            self.index_cleanup.report(result, observed)
 
     # -- wait ----------------------------------------------------------------------------------
 

@@ -215,6 +215,24 @@ timed_out_jobs:
   returned: on timeout
   type: list
   elements: str
+cluster:
+  description:
+    - The cluster the task ran against, from C(GET /).
+    - C(uuid) and C(name) are null when the user may not call C(GET /) (no cluster privilege C(monitor));
+      C(version) then comes from the ML info API when the user may read it, else it is null too.
+  returned: always, and on failures once the cluster was read
+  type: dict
+  contains:
+    uuid:
+      description: C(cluster_uuid); null when unknown.
+      type: str
+    name:
+      description: C(cluster_name); null when unknown.
+      type: str
+    version:
+      description: The Elasticsearch version; null when unknown.
+      type: str
+  sample: {uuid: dGhpc2lzYXV1aWQxMjM0, name: prod-eu, version: 8.19.3}
 '''
 
 from ansible.module_utils.common.text.converters import to_native

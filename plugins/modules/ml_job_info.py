@@ -36,6 +36,17 @@ options:
       - Sent as C(allow_no_jobs) to Elasticsearch before 7.10 and as C(allow_no_match) from 7.10.
     type: bool
     default: true
+  include_put_config:
+    description:
+      - Also return each job's configuration as the create-job API takes it (RV(jobs[].put_config)) and its
+        datafeed's as the create-datafeed API takes it (RV(jobs[].datafeed.put_config)), for backups that
+        M(esops.jobs.ml_job) can restore.
+      - The fields only Elasticsearch sets are left out, as C(exclude_generated=true) leaves them out
+        (C(create_time), C(job_version), C(model_snapshot_id), the datafeed's C(authorization), ...), on every
+        version and from the same requests. Unlike C(exclude_generated), the defaults Elasticsearch filled in and
+        C(custom_settings.created_by) are kept, so that a restored job equals the saved one.
+    type: bool
+    default: false
 notes:
   - Job states come from the job stats API, the only place Elasticsearch reports them.
   - While ML upgrade mode is on, opened jobs still say V(opened) but RV(jobs[].node) is null, and
@@ -69,6 +80,20 @@ EXAMPLES = r'''
       {{ ml.jobs | selectattr('datafeed') | map(attribute='datafeed')
          | selectattr('state', 'eq', 'started') | map(attribute='datafeed_id') | list }}
     upgrade_mode_before: "{{ ml.upgrade_mode }}"
+
+- name: Save the configurations of the web jobs and their datafeeds (restorable with esops.jobs.ml_job)
+  esops.jobs.ml_job_info:
+    job_id: web-*
+    include_put_config: true
+  register: web
+
+- name: Write one backup file per job
+  ansible.builtin.copy:
+    dest: "/var/backups/es/{{ item.job_id }}.json"
+    content: "{{ {'job': item.put_config, 'datafeed': item.datafeed.put_config | default(none)} | to_nice_json }}"
+    mode: "0640"
+  loop: "{{ web.jobs }}"
+  delegate_to: localhost
 
 - name: Read the jobs of one group
   esops.jobs.ml_job_info:
@@ -115,6 +140,12 @@ jobs:
           description: V(stopped), V(starting), V(started) or V(stopping).
           type: str
           sample: started
+        put_config:
+          description: The datafeed configuration as the create-datafeed API takes it, with its C(datafeed_id)
+            and C(job_id); give it to O(esops.jobs.ml_job#module:datafeed_config).
+          returned: with O(include_put_config=true)
+          type: dict
+          sample: {datafeed_id: datafeed-web-latency, job_id: web-latency, indices: [web-*], query: {match_all: {}}}
     node:
       description: The name of the node the job runs on; null when it is not assigned to a node.
       type: str
@@ -132,11 +163,40 @@ jobs:
       description: The job configuration exactly as the get-jobs API returns it (null if the job was deleted
         between the two reads).
       type: dict
+    put_config:
+      description:
+        - The job configuration as the create-job API takes it (see O(include_put_config)), with its C(job_id);
+          give it to O(esops.jobs.ml_job#module:config) to re-create the job. The datafeed is in
+          RV(jobs[].datafeed.put_config), not in here.
+        - Null if the job was deleted between the two reads.
+      returned: with O(include_put_config=true)
+      type: dict
+      sample: {job_id: web-latency, groups: [web], analysis_config: {bucket_span: 15m, detectors: [{function: mean, field_name: latency}]},
+               data_description: {time_field: "@timestamp", time_format: epoch_ms}, analysis_limits: {model_memory_limit: 64mb},
+               results_index_name: shared, allow_lazy_open: false}
 upgrade_mode:
   description: Whether ML upgrade mode is enabled; null on clusters older than 6.7, which have no upgrade mode.
   returned: always
   type: bool
   sample: false
+cluster:
+  description:
+    - The cluster the task ran against, from C(GET /).
+    - C(uuid) and C(name) are null when the user may not call C(GET /) (no cluster privilege C(monitor));
+      C(version) then comes from the ML info API when the user may read it, else it is null too.
+  returned: always, and on failures once the cluster was read
+  type: dict
+  contains:
+    uuid:
+      description: C(cluster_uuid); null when unknown.
+      type: str
+    name:
+      description: C(cluster_name); null when unknown.
+      type: str
+    version:
+      description: The Elasticsearch version; null when unknown.
+      type: str
+  sample: {uuid: dGhpc2lzYXV1aWQxMjM0, name: prod-eu, version: 8.19.3}
 '''
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
@@ -149,6 +209,7 @@ def argument_spec():
     return generate_argspec(
         job_id=dict(type='list', elements='str', default=['_all']),
         allow_no_match=dict(type='bool', default=True),
+        include_put_config=dict(type='bool', default=False),
     )
 
 
@@ -159,7 +220,8 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     try:
-        result = gather_jobs(module.client, job_ids, allow_no_match=module.params['allow_no_match'])
+        result = gather_jobs(module.client, job_ids, allow_no_match=module.params['allow_no_match'],
+                             include_put_config=module.params['include_put_config'])
     except ElasticsearchError as exc:
         module.fail_from_error(exc)
     module.exit_json(changed=False, **result)

@@ -112,6 +112,24 @@ diff:
   returned: when diff mode is on
   type: dict
   sample: {before: {upgrade_mode: false}, after: {upgrade_mode: true}}
+cluster:
+  description:
+    - The cluster the task ran against, from C(GET /).
+    - C(uuid) and C(name) are null when the user may not call C(GET /) (no cluster privilege C(monitor));
+      C(version) then comes from the ML info API when the user may read it, else it is null too.
+  returned: always, and on failures once the cluster was read
+  type: dict
+  contains:
+    uuid:
+      description: C(cluster_uuid); null when unknown.
+      type: str
+    name:
+      description: C(cluster_name); null when unknown.
+      type: str
+    version:
+      description: The Elasticsearch version; null when unknown.
+      type: str
+  sample: {uuid: dGhpc2lzYXV1aWQxMjM0, name: prod-eu, version: 8.19.3}
 '''
 
 from ansible_collections.esops.jobs.plugins.module_utils._ml_upgrade import run

@@ -31,6 +31,12 @@ options:
     type: list
     elements: str
     default: [_all]
+  include_put_config:
+    description:
+      - Also return each job's configuration as the create-rollup-job API takes it (RV(jobs[].put_config)), for
+        backups that M(esops.jobs.rollup_job) can restore.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - esops.jobs.connection
   - esops.jobs.auth
@@ -73,6 +79,22 @@ EXAMPLES = r'''
 - name: Report it
   ansible.builtin.debug:
     msg: "legacy-metrics exists: {{ 'legacy-metrics' in (legacy.jobs | map(attribute='job_id')) }}"
+
+- name: Save the nightly jobs' configurations (restorable with esops.jobs.rollup_job)
+  esops.jobs.rollup_job_info:
+    hosts: https://es.example.com:9200
+    api_key: "{{ es_api_key }}"
+    job_id: nightly-*
+    include_put_config: true
+  register: nightly_saved
+
+- name: Write one backup file per job
+  ansible.builtin.copy:
+    dest: "/var/backups/es/rollup-{{ item.job_id }}.json"
+    content: "{{ item.put_config | to_nice_json }}"
+    mode: "0640"
+  loop: "{{ nightly_saved.jobs }}"
+  delegate_to: localhost
 
 - name: Show how many documents the nightly jobs processed
   esops.jobs.rollup_job_info:
@@ -131,6 +153,16 @@ jobs:
           - {field: temperature, metrics: [min, max, sum]}
         timeout: 20s
         page_size: 1000
+    put_config:
+      description:
+        - The job configuration as the create-rollup-job API takes it, with its C(id); give it to
+          O(esops.jobs.rollup_job#module:config) to re-create the job. Rollup configurations hold no generated
+          field, so it equals RV(jobs[].config).
+      type: dict
+      returned: with O(include_put_config=true)
+      sample: {id: nightly-sensors, index_pattern: sensor-*, rollup_index: sensor_rollup, cron: "0 0 1 * * ?",
+               groups: {date_histogram: {field: timestamp, calendar_interval: 1h, time_zone: UTC}},
+               metrics: [{field: temperature, metrics: [min, max, sum]}], timeout: 20s, page_size: 1000}
     status:
       description:
         - The job status exactly as Elasticsearch returns it; C(job_state) is the same as RV(jobs[].state).
@@ -170,17 +202,39 @@ error_type:
   returned: on failure, when Elasticsearch refused the request
   type: str
   sample: security_exception
+cluster:
+  description:
+    - The cluster the task ran against, from C(GET /).
+    - C(uuid) and C(name) are null when the user may not call C(GET /) (no cluster privilege C(monitor));
+      C(version) then comes from the ML info API when the user may read it, else it is null too.
+  returned: always, and on failures once the cluster was read
+  type: dict
+  contains:
+    uuid:
+      description: C(cluster_uuid); null when unknown.
+      type: str
+    name:
+      description: C(cluster_name); null when unknown.
+      type: str
+    version:
+      description: The Elasticsearch version; null when unknown.
+      type: str
+  sample: {uuid: dGhpc2lzYXV1aWQxMjM0, name: prod-eu, version: 8.19.3}
 '''
 
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._module import EsopsModule, generate_argspec
+from ansible_collections.esops.jobs.plugins.module_utils._rollup_config import rollup_put_config
 from ansible_collections.esops.jobs.plugins.module_utils._rollup_job import RollupJobReader, missing_message, validate_rollup_ids
 
 
 def argument_spec():
-    return generate_argspec(job_id=dict(type='list', elements='str', default=['_all']))
+    return generate_argspec(
+        job_id=dict(type='list', elements='str', default=['_all']),
+        include_put_config=dict(type='bool', default=False),
+    )
 
 
 def main():
@@ -196,6 +250,9 @@ def main():
         module.fail_from_error(exc)
     jobs = [dict(job_id=job_id, state=facts['state'], config=facts['config'], status=facts['status'], stats=facts['stats'])
             for job_id, facts in current.items()]
+    if module.params['include_put_config']:
+        for job in jobs:
+            job['put_config'] = rollup_put_config(job['config'])
     if reader.missing:
         module.fail_json(msg=missing_message(reader.missing), failed_jobs=reader.missing, changed=False, jobs=jobs)
     module.exit_json(changed=False, jobs=jobs)

@@ -49,7 +49,7 @@ options:
         the jobs again until they are gone (Elasticsearch 6.x may still list a deleted job for a moment).
       - An V(aborting) job is already being deleted; it fails the task for V(started) and V(stopped), and
         for V(absent) the task waits until it is gone (reported as changed).
-      - The rollup index and the data already rolled up are never deleted.
+      - The rollup index and the data already rolled up are kept, unless O(delete_rollup_index=true).
     type: str
     choices: [started, stopped, absent]
     default: stopped
@@ -58,6 +58,23 @@ options:
       - With O(state=absent), stop jobs that are not stopped, wait until they are V(stopped) (within
         O(timeout), even with O(wait=false)), then delete them.
       - With other states it has no effect, and the task shows a warning.
+    type: bool
+    default: false
+  delete_rollup_index:
+    description:
+      - With O(state=absent), also delete each deleted job's own rollup index (C(config.rollup_index)), with
+        the data rolled up in it, once the jobs are gone.
+      - An index is only deleted when it holds nothing but the rollups of jobs this task deletes. When it is
+        also the rollup index of a job that is not deleted, or still holds the rollups of a job deleted earlier
+        (the rollup index mapping keeps every job that wrote to it, C(_meta._rollup)), the task fails before
+        any change, naming those jobs. To delete such an index anyway, list those jobs in O(job_id) too; a job
+        deleted earlier is simply already absent.
+      - Needs the index privileges C(view_index_metadata) (to read which jobs the index holds, before any change)
+        and C(delete_index) (or C(manage)) on the rollup index, beside C(manage_rollup).
+      - Only allowed with O(state=absent). Check mode reads the indices and predicts their deletion.
+      - A rollup index that no longer exists is reported unchanged. When the jobs are already gone (a run that
+        deleted them and then failed on the index), their rollup index is not known any more; the failure
+        message of that run names it.
     type: bool
     default: false
   timeout:
@@ -116,6 +133,15 @@ EXAMPLES = r'''
     job_id: legacy-metrics
     state: absent
     force: true
+
+- name: Retire a rollup job and its own rollup index (refused if the index holds other jobs' rollups)
+  esops.jobs.rollup_job_state:
+    hosts: https://es.example.com:9200
+    api_key: "{{ es_api_key }}"
+    job_id: legacy-metrics
+    state: absent
+    force: true
+    delete_rollup_index: true
 
 - name: Preview which rollup jobs would be stopped, with the connection set once for the block
   module_defaults:
@@ -187,10 +213,35 @@ jobs:
       returned: always
       sample: [stop, delete]
 diff:
-  description: The jobs' states before and after (predicted in check mode); deleted jobs are left out of C(after).
+  description:
+    - The jobs' states before and after (predicted in check mode); deleted jobs are left out of C(after).
+    - With O(delete_rollup_index=true), each rollup index is an entry C(index/<name>) (V(present)) too.
   returned: when diff mode is on
   type: dict
-  sample: {before: {nightly-sensors: started}, after: {nightly-sensors: stopped}}
+  sample: {before: {nightly-sensors: started, index/sensors-rollup: present}, after: {}}
+rollup_indices:
+  description: The rollup indices of the deleted jobs and what happened to them (predicted in check mode).
+  returned: with O(delete_rollup_index=true), when the plan was made
+  type: list
+  elements: dict
+  contains:
+    index:
+      description: The rollup index name.
+      type: str
+    job_ids:
+      description: The jobs of this task whose rollup index it is.
+      type: list
+      elements: str
+    state_before:
+      description: V(present), or V(absent) when it no longer existed.
+      type: str
+    state_after:
+      description: V(absent) once deleted; V(present) when the task failed before deleting it.
+      type: str
+    changed:
+      description: Whether it was (or would be) deleted.
+      type: bool
+  sample: [{index: sensors-rollup, job_ids: [nightly-sensors], state_before: present, state_after: absent, changed: true}]
 failed_jobs:
   description: Ids of the jobs that caused the failure (missing ids, wrong states, refused requests).
   returned: on failure
@@ -213,6 +264,24 @@ error_type:
   returned: on failure, when Elasticsearch refused a request
   type: str
   sample: security_exception
+cluster:
+  description:
+    - The cluster the task ran against, from C(GET /).
+    - C(uuid) and C(name) are null when the user may not call C(GET /) (no cluster privilege C(monitor));
+      C(version) then comes from the ML info API when the user may read it, else it is null too.
+  returned: always, and on failures once the cluster was read
+  type: dict
+  contains:
+    uuid:
+      description: C(cluster_uuid); null when unknown.
+      type: str
+    name:
+      description: C(cluster_name); null when unknown.
+      type: str
+    version:
+      description: The Elasticsearch version; null when unknown.
+      type: str
+  sample: {uuid: dGhpc2lzYXV1aWQxMjM0, name: prod-eu, version: 8.19.3}
 '''
 
 from ansible.module_utils.common.text.converters import to_native
@@ -227,6 +296,7 @@ def argument_spec():
         job_id=dict(type='list', elements='str', required=True),
         state=dict(type='str', choices=['started', 'stopped', 'absent'], default='stopped'),
         force=dict(type='bool', default=False),
+        delete_rollup_index=dict(type='bool', default=False),
     )
     options.update(wait_argspec('30s'))
     return generate_argspec(**options)
@@ -242,8 +312,11 @@ def main():
     state = module.params['state']
     if module.params['force'] and state != 'absent':
         module.warn('force has no effect with state=%s; it only applies to state=absent' % state)
+    if module.params['delete_rollup_index'] and state != 'absent':
+        module.fail_json(msg='delete_rollup_index=true needs state=absent (it deletes the rollup index of deleted jobs)')
     adapter = RollupJobAdapter(module.client, state, tokens, force=module.params['force'],
-                               wait=module.params['wait'], timeout=timeout)
+                               wait=module.params['wait'], timeout=timeout,
+                               delete_rollup_index=module.params['delete_rollup_index'])
     Converger(module, adapter).run(wait=module.params['wait'], timeout=timeout)
 
 

@@ -850,3 +850,49 @@ def test_default_opener_reuses_contexts_when_ansible_core_can():
 def test_default_opener_falls_back_to_open_url_without_make_context(monkeypatch):
     monkeypatch.setattr(_client, 'make_context', None)
     assert _client.default_opener() is _client.open_url
+
+
+# ---------------------------------------------------------------------------------------- cluster identity
+
+def test_cluster_identity_comes_from_the_one_get_root():
+    info = dict(ES_INFO, cluster_uuid='dGhpc2lzYXV1aWQxMjM0', cluster_name='prod-eu')
+    opener = FakeOpener((200, info))
+    client = make_client(opener)
+    assert client.version == (8, 19, 3)
+    assert client.cluster_identity() == {'uuid': 'dGhpc2lzYXV1aWQxMjM0', 'name': 'prod-eu', 'version': '8.19.3'}
+    assert client.cluster_identity() == client.cluster_identity(read=False)
+    assert opener.urls == ['http://es1:9200/']
+
+
+def test_cluster_identity_reads_get_root_when_nothing_did_yet():
+    opener = FakeOpener((200, dict(ES_INFO, cluster_uuid='u1')))
+    client = make_client(opener)
+    assert client.cluster_identity(read=False) == {'uuid': None, 'name': None, 'version': None}
+    assert opener.urls == []
+    assert client.cluster_identity() == {'uuid': 'u1', 'name': 'c', 'version': '8.19.3'}
+
+
+def test_cluster_identity_unrecovered_cluster_uuid_is_null():
+    # ClusterState.UNKNOWN_UUID: GET / answers "_na_" until the cluster state is recovered.
+    client = make_client(FakeOpener((200, dict(ES_INFO, cluster_uuid='_na_'))))
+    assert client.cluster_identity()['uuid'] is None
+
+
+def test_cluster_identity_without_monitor_has_version_only():
+    opener = FakeOpener((403, FORBIDDEN_MAIN),
+                        (200, {'defaults': {}, 'upgrade_mode': False, 'native_code': {'version': '8.19.3'}}))
+    client = make_client(opener)
+    assert client.cluster_identity() == {'uuid': None, 'name': None, 'version': '8.19.3'}
+
+
+def test_a_refused_get_root_is_asked_once_per_run():
+    forbidden_ml = {'error': {'type': 'security_exception', 'reason': 'action [cluster:monitor/xpack/ml/info/get] ...'},
+                    'status': 403}
+    opener = FakeOpener((403, FORBIDDEN_MAIN), (403, forbidden_ml))
+    client = make_client(opener)
+    with pytest.raises(ElasticsearchError):
+        client.version
+    with pytest.raises(ElasticsearchError):
+        client.version
+    assert client.cluster_identity() == {'uuid': None, 'name': None, 'version': None}
+    assert opener.urls == ['http://es1:9200/', 'http://es1:9200/_ml/info']

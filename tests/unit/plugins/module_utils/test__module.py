@@ -239,3 +239,65 @@ def test_module_mutually_exclusive_are_kept(monkeypatch):
         EsopsModule(argument_spec=generate_argspec(a=dict(type='str'), b=dict(type='str')), mutually_exclusive=[('a', 'b')])
     assert 'mutually exclusive' in info.value.result['msg'] and 'a|b' in info.value.result['msg']
     assert _module.CONNECTION_MUTUALLY_EXCLUSIVE  # the module's own list was added to, not replaced
+
+
+# ---------------------------------------------------------------------------------------- cluster in every result
+
+class _IdentityClient(object):
+    def __init__(self, identity, read_ok=True):
+        self.identity = identity
+        self.reads = []
+        self.read_ok = read_ok
+
+    def cluster_identity(self, read=True):
+        self.reads.append(read)
+        if read or self.read_ok:
+            return dict(self.identity)
+        return {'uuid': None, 'name': None, 'version': None}
+
+
+def _real_exits(monkeypatch):
+    """Undo the autouse fixture for EsopsModule and capture AnsibleModule's own exits instead."""
+    monkeypatch.undo()
+    monkeypatch.setattr(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': {'job_id': 'a'}})))
+    monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
+
+    def exit_json(self, **result):
+        raise Exited(result)
+
+    def fail_json(self, msg, **result):
+        result['msg'] = msg
+        raise Failed(result)
+
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+    spec = generate_argspec(job_id=dict(type='str', required=True))
+    return EsopsModule(argument_spec=spec, supports_check_mode=True)
+
+
+def test_every_result_names_the_cluster(monkeypatch):
+    module = _real_exits(monkeypatch)
+    module._client = _IdentityClient({'uuid': 'u1', 'name': 'prod', 'version': '8.19.3'})
+    with pytest.raises(Exited) as info:
+        module.exit_json(changed=False)
+    assert info.value.result['cluster'] == {'uuid': 'u1', 'name': 'prod', 'version': '8.19.3'}
+
+
+def test_a_failure_names_the_cluster_only_when_already_read(monkeypatch):
+    module = _real_exits(monkeypatch)
+    module._client = _IdentityClient({'uuid': 'u1', 'name': 'prod', 'version': '8.19.3'}, read_ok=False)
+    with pytest.raises(Failed) as info:
+        module.fail_json(msg='boom')
+    assert 'cluster' not in info.value.result
+    assert module._client.reads == [False]   # no request made for it on the failure path
+    module._client.read_ok = True
+    with pytest.raises(Failed) as info:
+        module.fail_json(msg='boom')
+    assert info.value.result['cluster']['uuid'] == 'u1'
+
+
+def test_a_module_without_a_client_reports_no_cluster(monkeypatch):
+    module = _real_exits(monkeypatch)
+    with pytest.raises(Exited) as info:
+        module.exit_json(changed=False)
+    assert 'cluster' not in info.value.result

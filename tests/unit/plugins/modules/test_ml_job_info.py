@@ -49,3 +49,19 @@ def test_bad_id():
     es = cluster()
     failed, result = run_module(ml_job_info.main, dict(job_id='Web'), es)
     assert failed and result['msg'].startswith("job_id: 'Web' is not a valid id") and es.calls == []
+
+
+@pytest.mark.parametrize('version', ['6.8.23', '8.19.3'])
+def test_include_put_config_returns_putable_job_and_datafeed_configs_from_the_same_reads(version):
+    es = cluster(version)
+    _failed, plain = run_module(ml_job_info.main, {}, es)
+    reads = len(es.calls)
+    failed, result = run_module(ml_job_info.main, {'include_put_config': True}, es)
+    assert not failed
+    assert len(es.calls) - reads == reads   # no extra request
+    web = result['jobs'][1]
+    assert web['config']['job_type'] == 'anomaly_detector'          # the raw config is unchanged
+    assert web['put_config'] == {'job_id': 'web', 'groups': ['g1'], 'analysis_config': {'bucket_span': '15m'}}
+    assert web['datafeed']['put_config'] == {'datafeed_id': 'datafeed-web', 'job_id': 'web', 'indices': ['idx']}
+    assert result['jobs'][0]['datafeed'] is None
+    assert 'put_config' not in plain['jobs'][1] and 'put_config' not in plain['jobs'][1]['datafeed']
