@@ -36,7 +36,7 @@ RUNNER := $(PY) tests/integration/run_integration.py --collection $(COLLECTION)
 MODULES = $(sort $(basename $(filter-out _%,$(notdir $(wildcard plugins/modules/*.py)))))
 
 .PHONY: help venv build-tree prime sanity units fidelity reliability integration molecule lint \
-        bench demo emulator changelog-lint docs-check test clean
+        bench demo emulator changelog changelog-lint docs-check test clean
 
 help:
 	@echo "make demo          emulator + playbooks/demo.yml (fresh machine: this is all you need)"
@@ -117,8 +117,20 @@ lint: build-tree
 	if [ -z "$$paths" ]; then echo "lint: no roles/ or playbooks/ yet: skipping"; exit 0; fi; \
 	$(VENV)/bin/ansible-lint --profile production --strict $$paths
 
-changelog-lint: venv
+# Fragments are linted; changelogs/changelog.yaml must be valid and CHANGELOG.md generated from it.
+# keep_fragments is true, so `make changelog` (= antsibull-changelog release for galaxy.yml's version) can run
+# again for an existing version: it adds new fragments to that release and refreshes edited ones.
+changelog-lint: build-tree
 	$(VENV)/bin/antsibull-changelog lint
+	$(VENV)/bin/antsibull-changelog lint-changelog-yaml --strict changelogs/changelog.yaml
+	@out=$$(mktemp); trap 'rm -f $$out' EXIT; \
+	$(VENV)/bin/antsibull-changelog generate --output $$out --output-format md; \
+	cmp -s $$out CHANGELOG.md || { echo "changelog-lint: CHANGELOG.md is not generated from changelogs/changelog.yaml: run make changelog" >&2; exit 1; }; \
+	pending=$$(cd changelogs/fragments && for f in *.yml; do grep -qxF "      - $$f" ../changelog.yaml || echo $$f; done); \
+	if [ -n "$$pending" ]; then echo "changelog-lint: fragments not in any release yet (make changelog folds them into $$(sed -n 's/^version: //p' galaxy.yml)):" $$pending; fi
+
+changelog: build-tree
+	$(VENV)/bin/antsibull-changelog release --refresh-fragments
 
 # ---------------------------------------------------------------- pytest suites run from the repo root
 
