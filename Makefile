@@ -36,7 +36,7 @@ RUNNER := $(PY) tests/integration/run_integration.py --collection $(COLLECTION)
 MODULES = $(sort $(basename $(filter-out _%,$(notdir $(wildcard plugins/modules/*.py)))))
 
 .PHONY: help venv build-tree prime sanity units fidelity reliability integration molecule lint \
-        bench demo emulator changelog changelog-lint docs-check test clean
+        bench demo dist emulator changelog changelog-lint docs-check test clean
 
 help:
 	@echo "make demo          emulator + playbooks/demo.yml (fresh machine: this is all you need)"
@@ -173,6 +173,38 @@ demo: build-tree
 
 emulator: venv
 	$(PY) -m tests.emulator --port $${PORT:-9200} --es-version $(DEMO_ES_VERSION)
+
+# ---------------------------------------------------------------- the artifact
+
+# Build the Galaxy artifact from galaxy.yml's manifest allow-list, refuse it when it carries a file no user
+# needs (DIST_FORBIDDEN), install it into a scratch path and run the demo playbook from the installed copy
+# (tests/dist/smoke.yml: modules, then the packaged maintenance_enter/exit playbooks by FQCN; nothing from
+# this checkout on ANSIBLE_COLLECTIONS_PATH) against an emulator.
+DIST        := $(BUILD)/dist
+DIST_VERSION = $(shell sed -n 's/^version: *//p' galaxy.yml)
+DIST_FORBIDDEN := (^|/)(\.[^/]+|__pycache__|esops-backups|tests|benchmarks|extensions|\.plugin-cache\.yaml)(/|$$)|\.(pyc|pyo|swp|bak|orig|rej|tar\.gz)$$|~$$|^(Makefile|requirements-dev\.txt|docs/design\.md|galaxy\.yml|CONTRIBUTING\.md)$$|esops-maintenance-window
+
+dist: build-tree
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	$(VENV)/bin/ansible-galaxy collection build --output-path $(DIST) .
+	@artifact=$(DIST)/esops-jobs-$(DIST_VERSION).tar.gz; \
+	files=$$(tar -tzf $$artifact | sed 's|^\./||'); \
+	bad=$$(grep -E '$(DIST_FORBIDDEN)' <<<"$$files" | grep -vxE 'MANIFEST\.json|FILES\.json' || true); \
+	if [ -n "$$bad" ]; then echo "dist: $$artifact must not contain:" $$bad >&2; exit 1; fi; \
+	for need in README.md CHANGELOG.md COPYING meta/runtime.yml meta/execution-environment.yml \
+	            changelogs/changelog.yaml docs/docsite/links.yml plugins/modules/ml_job_state.py; do \
+	  grep -qxF "$$need" <<<"$$files" || { echo "dist: $$artifact lacks $$need" >&2; exit 1; }; done; \
+	echo "dist: $$artifact: $$(grep -vc '/$$' <<<"$$files") files, $$(du -k $$artifact | cut -f1) KiB"
+	ANSIBLE_COLLECTIONS_PATH=$(DIST)/collections $(VENV)/bin/ansible-galaxy collection install --offline \
+	  -p $(DIST)/collections $(DIST)/esops-jobs-$(DIST_VERSION).tar.gz
+	@deps=$$($(VENV)/bin/ansible-builder introspect $(DIST)/collections); \
+	grep -qx 'python: \[\]' <<<"$$deps" && grep -qx 'system: \[\]' <<<"$$deps" || \
+	  { echo "$$deps"; echo "dist: ansible-builder finds dependencies: meta/execution-environment.yml says there are none" >&2; exit 1; }; \
+	echo "dist: ansible-builder introspect: no Python or system dependencies"
+	$(RUNNER) with-es --es-version $(DEMO_ES_VERSION) -- bash -c 'cd $(DIST) && \
+	  ANSIBLE_COLLECTIONS_PATH=$(DIST)/collections ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
+	  exec $(VENV)/bin/ansible-playbook $(CURDIR)/tests/dist/smoke.yml -e es_url="$$ES_URL" -e state_file=$(DIST)/window.json'
+	@test -f $(DIST)/window.json || { echo "dist: the packaged maintenance_enter playbook wrote no state file" >&2; exit 1; }
 
 # ---------------------------------------------------------------- all of it
 
