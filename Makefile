@@ -36,7 +36,7 @@ RUNNER := $(PY) tests/integration/run_integration.py --collection $(COLLECTION)
 MODULES = $(sort $(basename $(filter-out _%,$(notdir $(wildcard plugins/modules/*.py)))))
 
 .PHONY: help venv build-tree prime sanity units fidelity reliability integration molecule lint \
-        bench demo dist emulator changelog changelog-lint docs-check test clean
+        bench demo dist emulator changelog changelog-lint docs-check docsite test clean
 
 help:
 	@echo "make demo          emulator + playbooks/demo.yml (fresh machine: this is all you need)"
@@ -131,6 +131,19 @@ changelog-lint: build-tree
 
 changelog: build-tree
 	$(VENV)/bin/antsibull-changelog release --refresh-fragments
+
+# The documentation site as antsibull-docs builds it for docs.ansible.com: lint-collection-docs checks
+# docs/docsite/links.yml, extra-docs.yml, the guides under docs/docsite/rst/ and (--plugin-docs) every module's and
+# role's documentation markup; then the collection's RST pages (plugins, roles, guides) are generated into
+# .build/docsite (a full Sphinx HTML build needs antsibull's Sphinx extension and theme: not worth CI's time).
+docsite: build-tree
+	cd $(COLLECTION) && $(VENV)/bin/antsibull-docs lint-collection-docs --plugin-docs .
+	rm -rf $(BUILD)/docsite && mkdir -p $(BUILD)/docsite
+	$(VENV)/bin/antsibull-docs collection --use-current --squash-hierarchy --fail-on-error \
+	  --dest-dir $(BUILD)/docsite esops.jobs
+	@for guide in $$(sed -n 's/^ *- \([a-z_]*\)$$/\1/p' docs/docsite/extra-docs.yml); do \
+	  test -s $(BUILD)/docsite/docsite/$$guide.rst || { echo "docsite: guide $$guide was not built" >&2; exit 1; }; done; \
+	echo "docsite: $$(ls $(BUILD)/docsite/*.rst $(BUILD)/docsite/docsite/*.rst | wc -l) pages in $(BUILD)/docsite"
 
 # ---------------------------------------------------------------- pytest suites run from the repo root
 
