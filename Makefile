@@ -237,6 +237,10 @@ dist: build-tree
 	echo "dist: $$artifact: $$(grep -vc '/$$' <<<"$$files") files, $$(du -k $$artifact | cut -f1) KiB"
 	ANSIBLE_COLLECTIONS_PATH=$(DIST)/collections $(VENV)/bin/ansible-galaxy collection install --offline \
 	  -p $(DIST)/collections $(DIST)/esops-jobs-$(DIST_VERSION).tar.gz
+	@cd $(DIST)/collections/ansible_collections/esops/jobs && \
+	for link in $$(grep -oE '\]\([^)#]+' README.md | sed 's/^](//' | grep -vE '^[a-z]+:' || true); do \
+	  test -e "$$link" || { echo "dist: README.md links to $$link, which the artifact does not have" >&2; exit 1; }; \
+	done; echo "dist: every relative link in README.md resolves in the installed artifact"
 	@deps=$$($(VENV)/bin/ansible-builder introspect $(DIST)/collections); \
 	grep -qx 'python: \[\]' <<<"$$deps" && grep -qx 'system: \[\]' <<<"$$deps" || \
 	  { echo "$$deps"; echo "dist: ansible-builder finds dependencies: meta/execution-environment.yml says there are none" >&2; exit 1; }; \
