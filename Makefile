@@ -36,11 +36,11 @@ RUNNER := $(PY) tests/integration/run_integration.py --collection $(COLLECTION)
 MODULES = $(sort $(basename $(filter-out _%,$(notdir $(wildcard plugins/modules/*.py)))))
 
 .PHONY: help venv build-tree prime sanity units fidelity reliability integration molecule lint \
-        bench demo dist emulator actionlint changelog changelog-lint docs-check docsite integration-docker test clean
+        bench demo dist emulator actionlint changelog changelog-lint docs-check docsite integration-docker python-floor test clean
 
 help:
 	@echo "make demo          emulator + playbooks/demo.yml (fresh machine: this is all you need)"
-	@echo "make test          everything CI runs: changelog-lint actionlint sanity units docs-check docsite lint"
+	@echo "make test          everything CI runs: changelog-lint actionlint sanity python-floor units docs-check docsite lint"
 	@echo "                   dist fidelity reliability integration molecule"
 	@echo "make sanity|units|docs-check|lint|changelog-lint|fidelity|reliability"
 	@echo "make integration   [ES_VERSIONS='8.19.3'] [TARGETS=...] or ES_URL=https://... for a real cluster"
@@ -83,6 +83,29 @@ mkdir -p $(PYTHONS); for v in $(MODULE_PYTHONS); do \
   else echo "sanity: python$$v is not installed here: compile/import skip it"; fi; \
 done
 endef
+
+# On Pythons below the floor (ansible-core 2.16 still runs modules on 2.7, 3.6 and 3.7) every module must fail with one
+# line, not a traceback: ansible-core FLOOR_CORE in its own venv runs each module on each FLOOR_PYTHONS version found
+# (pyenv, or pythonX.Y on PATH; one not installed is named and skipped, none at all fails). The oldest and newest
+# of them by default (3.6 passes too: make python-floor FLOOR_PYTHONS='2.7 3.6 3.7'). tests/python_floor/check.sh.
+# Measured here: ~12 s of CPU, plus ~8 s once for the venv.
+FLOOR_CORE    ?= 2.16.19
+FLOOR_PYTHONS ?= 2.7 3.7
+FLOOR_VENV    := $(BUILD)/core-floor-$(FLOOR_CORE)
+
+$(FLOOR_VENV)/.stamp:
+	test -x $(FLOOR_VENV)/bin/python || $(PYTHON_BOOT) -m venv $(FLOOR_VENV)
+	$(FLOOR_VENV)/bin/python -m pip install --quiet "ansible-core==$(FLOOR_CORE)"
+	touch $@
+
+python-floor: build-tree $(FLOOR_VENV)/.stamp
+	@pythons=; for v in $(FLOOR_PYTHONS); do \
+	  p=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v.*/bin/python$$v 2>/dev/null | sort -V | tail -1 || true); \
+	  if [ -z "$$p" ] && python$$v -c '' 2>/dev/null; then p=$$(command -v python$$v); fi; \
+	  if [ -n "$$p" ]; then pythons="$$pythons $$p"; else echo "python-floor: python$$v is not installed here: skipped"; fi; \
+	done; \
+	if [ -z "$$pythons" ]; then echo "python-floor: none of $(FLOOR_PYTHONS) is installed: nothing checked" >&2; exit 1; fi; \
+	bash tests/python_floor/check.sh $(FLOOR_VENV)/bin $$pythons
 
 # --venv: each sanity test gets its own cached venv (~/.ansible/test/venv) with ansible-test's pinned
 # tools, so .venv's ansible-lint/yamllint pins never fight them. Measured here: 41 s the first time,
@@ -254,7 +277,7 @@ dist: build-tree
 # ---------------------------------------------------------------- all of it
 
 # Cheap and static first, then the suites that start servers.
-test: changelog-lint actionlint sanity units docs-check docsite lint dist fidelity reliability integration molecule
+test: changelog-lint actionlint sanity python-floor units docs-check docsite lint dist fidelity reliability integration molecule
 	@echo "make test: all suites passed"
 
 clean:
