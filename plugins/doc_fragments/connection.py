@@ -9,6 +9,10 @@ __metaclass__ = type
 class ModuleDocFragment(object):
 
     DOCUMENTATION = r'''
+requirements:
+  - Python 3.8 or later on the managed node (the host the module runs on, usually C(localhost)); nothing else to
+    install there, the modules talk to Elasticsearch with Python's standard library. On an older Python the module
+    fails with one line naming the interpreter.
 options:
   hosts:
     description:

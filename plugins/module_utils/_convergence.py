@@ -13,7 +13,10 @@ __metaclass__ = type
 
 import time
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
+try:
+    from concurrent.futures import ThreadPoolExecutor
+except ImportError:  # Python 2: EsopsModule fails with one line (unsupported_python) before anything runs
+    ThreadPoolExecutor = None
 
 from ansible.module_utils.common.text.converters import to_native
 
@@ -68,11 +71,13 @@ class Step(object):
 class Poller(object):
     """Bounded polling with backoff: starts fast so short transitions return promptly."""
 
-    def __init__(self, initial=0.1, factor=1.5, maximum=2.0, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, initial=0.1, factor=1.5, maximum=2.0, clock=None, sleep=time.sleep):
         self.initial = initial
         self.factor = factor
         self.maximum = maximum
-        self.clock = clock
+        # Looked up here, not in the signature: importing this file must work on Python 2 (no time.monotonic)
+        # so that EsopsModule can refuse it with one line.
+        self.clock = clock or time.monotonic
         self.sleep = sleep
 
     def remaining(self, deadline):

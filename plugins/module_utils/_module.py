@@ -6,6 +6,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import sys
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
@@ -14,6 +15,23 @@ from ansible.module_utils.six.moves.urllib.parse import unquote, urlsplit
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchClient, ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._time import parse_duration
+
+# The oldest managed-node Python the collection supports: tests/config.yml (python_requires), every module's
+# ``requirements`` and the README say the same, and ansible-test compiles and imports the modules on each
+# Python from this one up. ansible-core 2.16 still runs modules on Python 2.7 and 3.6, 2.17 on 3.7.
+MIN_PYTHON = (3, 8)
+
+
+def unsupported_python(version_info=None, executable=None):
+    """One line naming the managed node's Python when it is older than MIN_PYTHON; None when it is supported."""
+    version = tuple(version_info or sys.version_info)[:3]
+    if version[:2] >= MIN_PYTHON:
+        return None
+    return ('esops.jobs needs Python %s or later on the managed node, but %s is Python %s: '
+            'set ansible_python_interpreter to a newer Python'
+            % ('.'.join(str(part) for part in MIN_PYTHON), executable or sys.executable or 'the interpreter',
+               '.'.join(str(part) for part in version)))
+
 
 CONNECTION_MUTUALLY_EXCLUSIVE = [
     ('api_key', 'bearer_token'),
@@ -66,6 +84,8 @@ class EsopsModule(AnsibleModule):
         kwargs['mutually_exclusive'] = list(kwargs.get('mutually_exclusive') or []) + CONNECTION_MUTUALLY_EXCLUSIVE
         kwargs['required_together'] = list(kwargs.get('required_together') or []) + CONNECTION_REQUIRED_TOGETHER
         super(EsopsModule, self).__init__(*args, **kwargs)
+        if unsupported_python():
+            self.fail_json(msg=unsupported_python())
         self._client = None
         # A password written into a hosts URL is as secret as ``password``: mask it (as written and decoded)
         # in every result, including the module invocation echoed at -vvv.

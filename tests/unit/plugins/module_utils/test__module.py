@@ -301,3 +301,24 @@ def test_a_module_without_a_client_reports_no_cluster(monkeypatch):
     with pytest.raises(Exited) as info:
         module.exit_json(changed=False)
     assert 'cluster' not in info.value.result
+
+
+# ---------------------------------------------------------------------------------------- managed-node Python
+
+@pytest.mark.parametrize('version', [(2, 7, 18), (3, 6, 15), (3, 7, 16)])
+def test_unsupported_python_is_one_line_naming_the_interpreter(version):
+    msg = _module.unsupported_python(version, '/usr/bin/python')
+    assert msg == ('esops.jobs needs Python 3.8 or later on the managed node, but /usr/bin/python is Python %s: '
+                   'set ansible_python_interpreter to a newer Python' % '.'.join(str(part) for part in version))
+
+
+@pytest.mark.parametrize('version', [(3, 8, 0), (3, 11, 7), (3, 14, 0), (4, 0, 0)])
+def test_supported_python_passes(version):
+    assert _module.unsupported_python(version) is None
+
+
+def test_module_on_unsupported_python_fails_before_anything_runs(monkeypatch):
+    monkeypatch.setattr(_module.sys, 'version_info', (2, 7, 18, 'final', 0))
+    msg = fails(monkeypatch, {'job_id': 'a'})
+    assert msg.startswith('esops.jobs needs Python 3.8 or later on the managed node, but ')
+    assert '\n' not in msg

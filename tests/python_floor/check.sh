@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Run by `make python-floor`: every module, run by ansible-core FLOOR_CORE (the oldest the collection claims, which
+# still runs modules on Python 2.7 and 3.6 and 3.7) on each Python older than the collection's floor (3.8), must fail
+# with exactly one line naming the interpreter, never with a traceback (an ImportError before the fix).
+# Usage: check.sh ANSIBLE_BIN_DIR PYTHON...   (ANSIBLE_COLLECTIONS_PATH points at the collection)
+set -euo pipefail
+bin=$1; shift
+declare -A args=(
+  [ml_job_info]=''
+  [ml_job_state]='job_id=a'
+  [ml_datafeed_state]='datafeed_id=a state=stopped'
+  [ml_upgrade_mode]='enabled=true'
+  [rollup_job_info]=''
+  [rollup_job_state]='job_id=a state=stopped'
+)
+checked=0
+for python in "$@"; do
+  version=$("$python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
+  for module in "${!args[@]}"; do
+    out=$(ANSIBLE_STDOUT_CALLBACK=json "$bin/ansible" localhost -i localhost, -c local -o \
+          -e ansible_python_interpreter="$python" -m "esops.jobs.$module" \
+          -a "hosts=http://127.0.0.1:9 retries=0 ${args[$module]}" 2>&1 || true)
+    want="esops.jobs needs Python 3.8 or later on the managed node, but $python is Python $version: set ansible_python_interpreter to a newer Python"
+    if ! grep -qF "\"msg\": \"$want\"" <<<"$out" || grep -q 'Traceback' <<<"$out"; then
+      echo "python-floor: esops.jobs.$module on Python $version did not fail with the one-line message:" >&2
+      echo "$out" | head -20 >&2
+      exit 1
+    fi
+    checked=$((checked + 1))
+  done
+  echo "python-floor: Python $version: every module fails with one line"
+done
+echo "python-floor: $checked passed, 0 failed"
