@@ -106,9 +106,12 @@ def converge_fixture(es, failed_job=False):
         es.call('POST', '/_emulator/ml/fleet-web/_fail', {'reason': 'fleet scenario: emulated failure'})
 
 
-def bench_fixture(es, jobs=5):
-    """N open ML jobs in group `bench` (what the benchmark's document declares opened)."""
-    for index in range(jobs):
+BENCH_JOBS = 5
+
+
+def bench_fixture(es, failed_job=False):  # pylint: disable=unused-argument
+    """BENCH_JOBS closed ML jobs bench-<n> in group `bench` (benchmarks/fleet.py opens them)."""
+    for index in range(BENCH_JOBS):
         es.call('PUT', '%s/anomaly_detectors/bench-%d' % (es.ml, index), {
             'groups': ['bench'], 'analysis_config': {'bucket_span': '15m', 'detectors': [{'function': 'count'}]},
             'data_description': {'time_field': 'timestamp'}})
