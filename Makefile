@@ -143,7 +143,7 @@ demo: build-tree
 	  bash -c 'exec $(VENV)/bin/ansible-playbook playbooks/demo.yml -e es_url="$$ES_URL"'
 	@echo "=== A small fleet: three emulated clusters (6.8, 7.17, 9.1) and an unreachable one, converged to playbooks/desired/demo.yml"
 	$(RUNNER) with-fleet --versions 6.8.23,7.17.28,9.1.5 --unreachable down-1 -- \
-	  bash -c 'exec $(VENV)/bin/ansible-playbook -i "$$FLEET_INVENTORY" playbooks/demo_fleet.yml'
+	  bash -c 'exec $(VENV)/bin/ansible-playbook -i "$$FLEET_INVENTORY" playbooks/demo_fleet.yml --diff'
 
 emulator: venv
 	$(PY) -m tests.emulator --port $${PORT:-9200} --es-version $(DEMO_ES_VERSION)

@@ -27,7 +27,6 @@ import time
 from benchmarks import harness
 
 
-
 def _load_fleet_helper():
     """tests/integration/fleet.py (tests/integration is not a package: ansible-test owns that tree)."""
     spec = importlib.util.spec_from_file_location('esops_fleet', os.path.join(harness.REPO, 'tests', 'integration', 'fleet.py'))
@@ -156,7 +155,7 @@ def render(r):
          r['all']['counts']['converged'] == r['clusters'] and not r['all']['not_closed']),
         ('no-op run: at most 2 requests per cluster, every cluster in sync',
          'at most %d (%s); %s' % (max_requests, ', '.join(sorted(set(x for v in r['noop']['requests'].values() for x in v))),
-                                   r['noop']['counts']),
+                                  r['noop']['counts']),
          max_requests <= 2 and r['noop']['counts']['in_sync'] == r['clusters']),
     ]
     lines = [

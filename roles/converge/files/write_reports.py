@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 # Copyright (c) esops.jobs contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Write one cluster's converge reports atomically: stdin is {"files": {"<path>": "<text>", ...}}.
