@@ -18,6 +18,10 @@
     Emulators get cluster.name from --cluster-name (with-es) or EMULATOR_CLUSTER_NAME (default
     elasticsearch, ES's default) and a random cluster_uuid each start.
 
+    run_integration.py --collection DIR with-fleet [--versions V,V,...] [--unreachable NAME] [--failed-job NAME] -- COMMAND...
+        Run COMMAND with FLEET_DIR and FLEET_INVENTORY in its environment: one emulator per version with the
+        converge fixture and an inventory of group `fleet` (tests/integration/fleet.py), stopped after it.
+
 The emulator is started from the repository root, so it is always the checkout's own code.
 """
 
@@ -299,6 +303,25 @@ def cmd_with_es(args):
         return subprocess.call(command, env=env)
 
 
+def cmd_with_fleet(args):
+    command = args.command[1:] if args.command[:1] == ['--'] else args.command
+    if not command:
+        sys.exit('with-fleet: no command given')
+    fleet = os.path.join(REPO_ROOT, 'tests', 'integration', 'fleet.py')
+    build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(args.collection))))
+    fleet_dir = os.path.join(build, 'fleet')
+    start = [sys.executable, fleet, 'start', '--dir', fleet_dir, '--versions', args.versions]
+    for option in ('unreachable', 'failed_job'):
+        if getattr(args, option):
+            start += ['--' + option.replace('_', '-'), getattr(args, option)]
+    subprocess.check_call(start, cwd=REPO_ROOT)
+    try:
+        env = dict(os.environ, FLEET_DIR=fleet_dir, FLEET_INVENTORY=os.path.join(fleet_dir, 'inventory.yml'))
+        return subprocess.call(command, env=env)
+    finally:
+        subprocess.call([sys.executable, fleet, 'stop', '--dir', fleet_dir], cwd=REPO_ROOT)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--collection', required=True, help='the build tree: .../ansible_collections/esops/jobs')
@@ -310,12 +333,19 @@ def main():
     with_es.add_argument('--pid-file')
     with_es.add_argument('--cluster-name', help="the emulator's cluster.name (default: $EMULATOR_CLUSTER_NAME or elasticsearch)")
     with_es.add_argument('command', nargs=argparse.REMAINDER)
+    with_fleet = sub.add_parser('with-fleet')
+    with_fleet.add_argument('--versions', default='6.8.23,7.17.28,9.1.5')
+    with_fleet.add_argument('--unreachable')
+    with_fleet.add_argument('--failed-job')
+    with_fleet.add_argument('command', nargs=argparse.REMAINDER)
     args = parser.parse_args()
     if args.action == 'integration':
         return cmd_integration(args)
     if args.action == 'with-es':
         return cmd_with_es(args)
-    parser.error('choose integration or with-es')
+    if args.action == 'with-fleet':
+        return cmd_with_fleet(args)
+    parser.error('choose integration, with-es or with-fleet')
     return 2
 
 
