@@ -421,6 +421,7 @@ def get_index_caps(req):
             out.setdefault(name, {'rollup_jobs': []})['rollup_jobs'].append(_job_caps(config))
     return out
 
+
 def _job_view(req, job):
     status = {'job_state': job['state']}
     if req.pers.rollup_upgraded_doc_id:

@@ -58,8 +58,9 @@ def test_7x_refuses_doc_wrapper_unless_include_type_name(emu_factory, version):
     assert es('GET', '/typed').body['typed']['mappings'] == PROPS
     assert es('GET', '/typed/_mapping?include_type_name=true').body == {'typed': {'mappings': {'_doc': PROPS}}}
     resp = es('PUT', '/other', {'mappings': {'mytype': PROPS}})
-    assert resp.status == 400 and err(resp)[1].startswith('Failed to parse mapping [_doc]: Root mapping definition has '
-                                                         'unsupported parameters:  [mytype : {properties=')
+    assert resp.status == 400
+    assert err(resp)[1].startswith('Failed to parse mapping [_doc]: Root mapping definition has unsupported parameters:  '
+                                   '[mytype : {properties=')
 
 
 @pytest.mark.parametrize('version', ['8.19.3', '9.1.5'])
