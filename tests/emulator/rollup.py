@@ -12,7 +12,7 @@ from . import mappings
 from .cron import next_fire_epoch
 from .errors import EsError, RawResponse, bad_request, not_found
 from .state import NODE_ID, parse_bool, parse_time_value, random_base64_uuid, simple_match
-from .xcontent import check_fields, failed_to_build, failed_to_parse, ParseError
+from .xcontent import ParseError, check_fields, failed_to_build, failed_to_parse, wrong_type
 
 DEPRECATION = 'The rollup functionality will be removed in Elasticsearch 10.0. See docs for more information.'
 ACTIONS = {
@@ -130,9 +130,7 @@ def _parse_object(req, obj, parser_name, fields, path):
     check_fields(req, obj, parser_name, fields, path)
     for key, value in obj.items():
         if _token(value) not in _ACCEPTS[fields[key]]:
-            from .xcontent import _prefix  # pylint: disable=import-outside-toplevel
-            raise ParseError(_prefix(req, path + (key,), True) + "[%s] %s doesn't support values of type: %s"
-                             % (parser_name, key, _token(value)))
+            raise wrong_type(req, parser_name, key, path + (key,), _token(value))
 
 
 def _nested(req, parent, field, path, parse):
@@ -422,6 +420,7 @@ def get_index_caps(req):
         for config in _stored_configs(req.cluster, [name]):
             out.setdefault(name, {'rollup_jobs': []})['rollup_jobs'].append(_job_caps(config))
     return out
+
 
 def _job_view(req, job):
     status = {'job_state': job['state']}

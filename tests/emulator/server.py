@@ -34,6 +34,7 @@ class Request:
         self.path_params = path_params
         self.compat7 = compat7
         self.uri = uri
+        self.raw = b''  # the body as sent: strict parsers report Jackson [line:col] locations from it (xcontent.py)
         self.warnings = []
         self.principal = None
 
@@ -300,7 +301,7 @@ class Handler(BaseHTTPRequestHandler):
                     raise EsError(400, 'x_content_parse_exception' if pers.major >= 7 else 'parse_exception',
                                   '[1:1] Unexpected character: was expecting a JSON value') from None
             req = Request(app, method, path, params, body, bool(raw), self.headers, path_params, compat7, uri)
-            req.raw = raw  # strict parsers report Jackson [line:col] locations (xcontent.py)
+            req.raw = raw
             if route.deprecated_of:
                 # RestController deprecated-route warning carries the templates, not the concrete ids (§1.4).
                 req.warn('[%s %s] is deprecated! Use [%s %s] instead.' % (route.method, route.template, route.method, route.deprecated_of))

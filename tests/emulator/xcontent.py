@@ -129,6 +129,11 @@ def check_fields(req, obj, parser_name, known, path=()):
         raise ParseError(_prefix(req, path + (key,), pers.unknown_field_at_value) + reason)
 
 
+def wrong_type(req, parser_name, field, path, token):
+    """ObjectParser: a declared field whose value token its ValueType does not accept (reported at the value)."""
+    return ParseError(_prefix(req, path, True) + "[%s] %s doesn't support values of type: %s" % (parser_name, field, token))
+
+
 def failed_to_parse(req, parser_name, field, path, cause):
     """ObjectParser.parseValue's wrapper around an error inside a field's value."""
     return ParseError(_prefix(req, path, False) + '[%s] failed to parse field [%s]' % (parser_name, field), caused_by=cause)

@@ -45,7 +45,7 @@ def test_68_wants_typed_mappings(emu_factory):
     assert resp.status == 400 and err(resp)[1].endswith('unsupported parameters:  [_rollup : {x={}}]')
 
 
-@pytest.mark.parametrize('version', ['7.13.4', '7.17.28'])
+@pytest.mark.parametrize('version', ['7.13.4', '7.14.2', '7.17.28'])
 def test_7x_refuses_doc_wrapper_unless_include_type_name(emu_factory, version):
     es = Client(emu_factory(version))
     resp = es('PUT', '/typed', {'mappings': {'_doc': PROPS}})
@@ -58,8 +58,9 @@ def test_7x_refuses_doc_wrapper_unless_include_type_name(emu_factory, version):
     assert es('GET', '/typed').body['typed']['mappings'] == PROPS
     assert es('GET', '/typed/_mapping?include_type_name=true').body == {'typed': {'mappings': {'_doc': PROPS}}}
     resp = es('PUT', '/other', {'mappings': {'mytype': PROPS}})
-    assert resp.status == 400 and err(resp)[1].startswith('Failed to parse mapping [_doc]: Root mapping definition has '
-                                                         'unsupported parameters:  [mytype : {properties=')
+    assert resp.status == 400
+    assert err(resp)[1].startswith('Failed to parse mapping [_doc]: Root mapping definition has unsupported parameters:  '
+                                   '[mytype : {properties=')
 
 
 @pytest.mark.parametrize('version', ['8.19.3', '9.1.5'])
@@ -83,7 +84,7 @@ def _job(es, base, job_id, analysis):
     assert es('POST', '%s/anomaly_detectors/%s/_open' % (base, job_id)).status == 200
 
 
-@pytest.mark.parametrize('version', ['6.8.23', '7.13.4', '7.17.28', '8.19.3', '9.1.5'])
+@pytest.mark.parametrize('version', ['6.8.23', '7.13.4', '7.14.2', '7.17.28', '8.19.3', '9.1.5'])
 def test_datafeed_start_needs_the_jobs_fields_mapped(emu_factory, version):
     es = Client(emu_factory(version))
     base = '/_xpack/ml' if version.startswith('6') else '/_ml'
@@ -123,3 +124,14 @@ def test_datafeed_start_needs_the_jobs_fields_mapped(emu_factory, version):
     _job(es, base, 'text-time', {'detectors': [{'function': 'count'}]})
     assert err(start('text-time-feed', 'text-time', indices=['text-time'])) == (
         'status_exception', '[text-time-feed] cannot retrieve time field [time] because it is not aggregatable')
+
+
+@pytest.mark.parametrize('version', ['6.8.23', '7.13.4', '7.14.2', '7.17.28', '8.19.3', '9.1.5'])
+def test_head_and_delete_index(emu_factory, version):
+    es = Client(emu_factory(version))
+    es.create_index('idx', {'time': {'type': 'date'}})
+    assert es('HEAD', '/idx').status == 200
+    assert es('DELETE', '/idx').body == {'acknowledged': True}
+    assert es('HEAD', '/idx').status == 404
+    resp = es('DELETE', '/idx')
+    assert resp.status == 404 and err(resp) == ('index_not_found_exception', 'no such index [idx]')
