@@ -531,10 +531,12 @@ def _delete_job_async(req, job_id, force):
 # ------------------------------------------------------------------ datafeeds
 
 def _datafeed_view(req, config, exclude_generated=False):
-    """DatafeedConfig.toXContent: `authorization` only without exclude_generated."""
+    """DatafeedConfig.toXContent with exclude_generated leaves out what ES generated: authorization, the computed
+    query_delay and chunking_config (datafeeds_crud.yml "Test get datafeed for export")."""
     view = dict(config)
     if exclude_generated:
-        view.pop('authorization', None)
+        for key in ('authorization', 'query_delay', 'chunking_config'):
+            view.pop(key, None)
     return view
 
 
@@ -576,9 +578,12 @@ def _datafeed_config(req, df_id, body, prefix=()):
     aggregations = body.get('aggregations', body.get('aggs'))
     if aggregations is not None:
         config['aggregations'] = aggregations
-    for key in ('script_fields', 'runtime_mappings', 'max_empty_searches'):
+    for key in ('script_fields', 'runtime_mappings'):
         if key in body:
             config[key] = body[key]
+    # DatafeedConfig.Builder.setMaxEmptySearches: -1 means "not set" and is not written.
+    if body.get('max_empty_searches', -1) != -1:
+        config['max_empty_searches'] = body['max_empty_searches']
     if req.pers.datafeed_indices_options:
         config['indices_options'] = ml_config.indices_options(req, body.get('indices_options'))
     if req.security is not None and req.principal is not None and req.pers.datafeed_authorization:

@@ -198,11 +198,15 @@ _WILDCARD_ORDER = ('open', 'closed', 'hidden')
 def indices_options(req, body_value):
     """IndicesOptions as a datafeed stores it (7.7+): request parameters win over the body (RestPutDatafeedAction
     reads IndicesOptions.fromRequest with the body's options as defaults); expand_wildcards in enum order
-    (IndicesOptions.toXContent writes the WildcardStates EnumSet)."""
+    (IndicesOptions.toXContent writes the WildcardStates EnumSet); the `ignore_throttled` parameter is deprecated
+    from 7.16 (IndicesOptions.IGNORE_THROTTLED_DEPRECATION_MESSAGE, datafeeds_crud.yml)."""
     options = {'expand_wildcards': ['open'], 'ignore_unavailable': False, 'allow_no_indices': True, 'ignore_throttled': True}
     for key, value in (body_value or {}).items():
         if key in options:
             options[key] = value
+    if 'ignore_throttled' in req.params and req.pers.ignore_throttled_deprecated:
+        req.warn('[ignore_throttled] parameter is deprecated because frozen indices have been deprecated. '
+                 'Consider cold or frozen tiers in place of frozen indices.')
     for key in INDICES_OPTION_PARAMS:
         if key in req.params:
             options[key] = req.params[key] if key == 'expand_wildcards' else req.bool_param(key)

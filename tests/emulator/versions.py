@@ -125,6 +125,10 @@ class Personality:
         return self.at_least(7, 7)  # DatafeedConfig.INDICES_OPTIONS + the PUT datafeed indices-options parameters
 
     @property
+    def ignore_throttled_deprecated(self):
+        return self.at_least(7, 16)  # ES API spec: ignore_throttled @deprecated 7.16.0 (frozen indices)
+
+    @property
     def datafeed_authorization(self):
         return self.at_least(7, 11)  # DatafeedConfig `authorization` [I for the first minor]
 

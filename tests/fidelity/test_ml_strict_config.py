@@ -278,3 +278,23 @@ def test_invalid_datafeed_query(emu_factory):
     assert error['caused_by']['type'] == 'status_exception' and error['caused_by']['reason'] == 'Datafeed query is not parsable'
     assert 'no_such_query' in error['root_cause'][0]['reason']
     assert es('GET', '/_ml/datafeeds/d1').status == 404
+
+
+# ---------------------------------------------------------------- after ml/datafeeds_crud.yml (commit 190176da)
+
+@pytest.mark.parametrize('version,warns', (('7.13.4', False), ('7.17.0', True), ('9.1.0', True)))
+def test_datafeed_put_details(emu_factory, version, warns):
+    es = Client(emu_factory(version))
+    es.put_job('j1')
+    es('PUT', '/data', {})
+    # security headers are never accepted in a body (only the lenient, internal parser knows them)
+    resp = es('PUT', '/_ml/datafeeds/d1', {'job_id': 'j1', 'indices': ['data'], 'headers': {'a': 'b'}})
+    assert resp.status == 400 and 'unknown field [headers]' in err(resp)[1]
+    resp = es('PUT', '/_ml/datafeeds/d1?ignore_throttled=false', {'job_id': 'j1', 'indices': ['data'], 'max_empty_searches': -1})
+    assert resp.status == 200
+    assert 'max_empty_searches' not in resp.body
+    assert any('[ignore_throttled] parameter is deprecated' in w for w in resp.warnings()) is warns
+    exported = es('GET', '/_ml/datafeeds/d1?exclude_generated=true').body['datafeeds'][0]
+    assert exported['indices'] == ['data']
+    assert 'query_delay' not in exported and 'chunking_config' not in exported
+    assert 'chunking_config' in es('GET', '/_ml/datafeeds/d1').body['datafeeds'][0]
