@@ -208,6 +208,7 @@ def put_job(req):
         if group in cluster.ml_jobs:
             raise ml_config.unique_names_error(group)
     config['create_time'] = now_ms()
+    ml_config.fill_categorization_analyzer(req.pers, analysis)
     config['analysis_config'] = analysis
     config['analysis_limits'] = limits
     config['data_description'] = data_description
@@ -481,7 +482,6 @@ def _delete_job_now(req, job_id, force):
 
 def delete_job(req):
     check_upgrade_mode(req, 'delete_job')
-    cluster = req.cluster
     job_id = req.path_params['job_id']
     force = req.bool_param('force')
     if not req.bool_param('wait_for_completion', True):
@@ -754,9 +754,12 @@ def ml_info(req):
     default_mml = '1gb'
     if max_bytes is not None and max_bytes < (ml_config.DEFAULT_MODEL_MEMORY_MB << 20):
         default_mml = max_text
-    info = {'defaults': {'anomaly_detectors': {'categorization_analyzer': {'char_filter': ['first_line_with_letters'] if pers.major >= 8 else [],
-                                                                           'tokenizer': 'ml_standard' if pers.major >= 8 else 'ml_classic',
-                                                                           'filter': [{'type': 'stop', 'stopwords': ['Monday', 'Tuesday']}]},
+    if pers.standard_categorization_analyzer:
+        analyzer = ml_config.standard_categorization_analyzer(pers)
+    else:
+        # CategorizationAnalyzerConfig.buildDefaultCategorizationAnalyzer: ml_classic and the date words
+        analyzer = {'tokenizer': 'ml_classic', 'filter': [{'type': 'stop', 'stopwords': list(ml_config.DATE_WORDS)}]}
+    info = {'defaults': {'anomaly_detectors': {'categorization_analyzer': analyzer,
                                                'model_memory_limit': default_mml, 'categorization_examples_limit': 4,
                                                'model_snapshot_retention_days': 10, 'daily_model_snapshot_retention_after_days': 1},
                          'datafeeds': {'scroll_size': 1000}},

@@ -149,6 +149,30 @@ def _detector_description(det):
     return text
 
 
+# CategorizationAnalyzerConfig.Builder.addDateWordsTokenFilter
+DATE_WORDS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday',
+              'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun',
+              'January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November',
+              'December', 'Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec', 'GMT', 'UTC']
+
+
+def standard_categorization_analyzer(pers, filters=()):
+    """CategorizationAnalyzerConfig.buildStandardCategorizationAnalyzer (7.14+): the job's categorization_filters become
+    pattern_replace char filters after the first-line char filter (first_non_blank_line in 7.x, first_line_with_letters
+    in 8.x+ [I for the switch version]), the ml_standard tokenizer and the date-words stop filter."""
+    first_line = 'first_line_with_letters' if pers.major >= 8 else 'first_non_blank_line'
+    return {'char_filter': [first_line] + [{'type': 'pattern_replace', 'pattern': f} for f in filters],
+            'tokenizer': 'ml_standard', 'filter': [{'type': 'stop', 'stopwords': list(DATE_WORDS)}]}
+
+
+def fill_categorization_analyzer(pers, analysis):
+    """JobManager.putJob (7.14+): a categorization job without an analyzer gets the standard one, which takes over
+    its categorization_filters (AnalysisConfig forbids both together)."""
+    if pers.standard_categorization_analyzer and analysis.get('categorization_field_name') \
+            and analysis.get('categorization_analyzer') is None:
+        analysis['categorization_analyzer'] = standard_categorization_analyzer(pers, analysis.pop('categorization_filters', None) or ())
+
+
 # ---------------------------------------------------------------- job-level checks
 
 def validate_groups(job_id, groups):
@@ -170,7 +194,7 @@ def unique_names_error(name):
 def analysis_limits(cluster, body):
     """Job.Builder.validateAnalysisLimitsAndSetDefaults with xpack.ml.max_model_memory_limit."""
     limits = dict(body or {})
-    max_text, max_bytes = max_model_memory_limit(cluster)
+    _max_text, max_bytes = max_model_memory_limit(cluster)
     if 'model_memory_limit' in limits:
         given = parse_bytes(limits['model_memory_limit'])
         mml_mb = given >> 20
@@ -183,7 +207,6 @@ def analysis_limits(cluster, body):
         mml_mb = DEFAULT_MODEL_MEMORY_MB
         if max_bytes is not None and (max_bytes >> 20) < mml_mb:
             mml_mb = max_bytes >> 20
-    del max_text
     limits['model_memory_limit'] = '%dmb' % mml_mb
     limits.setdefault('categorization_examples_limit', 4)
     return limits

@@ -133,6 +133,10 @@ class Personality:
         return self.at_least(7, 11)  # DatafeedConfig `authorization` [I for the first minor]
 
     @property
+    def standard_categorization_analyzer(self):
+        return self.at_least(7, 14)  # CategorizationAnalyzerConfig.buildStandardCategorizationAnalyzer ("7.14 or above")
+
+    @property
     def job_blocked(self):
         return self.at_least(7, 14)  # Job.BLOCKED ({reason, task_id}) while a delete/reset/revert runs
 

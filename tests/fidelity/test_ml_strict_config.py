@@ -298,3 +298,20 @@ def test_datafeed_put_details(emu_factory, version, warns):
     assert exported['indices'] == ['data']
     assert 'query_delay' not in exported and 'chunking_config' not in exported
     assert 'chunking_config' in es('GET', '/_ml/datafeeds/d1').body['datafeeds'][0]
+
+
+@pytest.mark.parametrize('version,first_line', (('7.13.4', None), ('7.17.0', 'first_non_blank_line'), ('8.19.0', 'first_line_with_letters')))
+def test_categorization_job_gets_the_standard_analyzer(emu_factory, version, first_line):
+    """jobs_crud.yml "Test update job": from 7.14 the filters move into the stored standard analyzer."""
+    es = Client(emu_factory(version))
+    analysis = {'detectors': [{'function': 'count', 'by_field_name': 'mlcategory'}], 'categorization_field_name': 'message',
+                'categorization_filters': ['cat1.*']}
+    stored = es.put_job('j1', analysis_config=analysis).body['analysis_config']
+    assert stored == es('GET', '/_ml/anomaly_detectors/j1').body['jobs'][0]['analysis_config']
+    if first_line is None:
+        assert stored['categorization_filters'] == ['cat1.*'] and 'categorization_analyzer' not in stored
+        return
+    assert 'categorization_filters' not in stored
+    analyzer = stored['categorization_analyzer']
+    assert analyzer['char_filter'] == [first_line, {'type': 'pattern_replace', 'pattern': 'cat1.*'}]
+    assert analyzer['tokenizer'] == 'ml_standard' and len(analyzer['filter']) == 1 and 'GMT' in analyzer['filter'][0]['stopwords']
