@@ -151,12 +151,13 @@ def _validate_id(job_id, kind='job_id'):
 
 
 def put_job(req):
+    # The REST handler parses the body (Job.STRICT_PARSER: unknown fields, then AnalysisConfig.Builder.build() inside
+    # setAnalysisConfig) before the transport action and its filters (upgrade mode, license) run.
+    parsing.JOB.check(req, req.body or {})
     check_upgrade_mode(req, 'put_job')
     cluster = req.cluster
     cluster.check_ml_license()
     job_id = req.path_params['job_id']
-    # Job.STRICT_PARSER first: unknown fields, then AnalysisConfig.Builder.build() inside setAnalysisConfig.
-    parsing.JOB.check(req, req.body or {})
     body = dict(req.body or {})
     analysis_body = body.get('analysis_config')
     if analysis_body:
@@ -392,11 +393,11 @@ def _begin_close(cluster, job):
 
 
 def close_job(req):
+    if req.has_body:
+        parsing.CLOSE_JOB.check(req, req.body or {})
     check_upgrade_mode(req, 'close')
     cluster = req.cluster
     pers = req.pers
-    if req.has_body:
-        parsing.CLOSE_JOB.check(req, req.body or {})
     allow = allow_no_match_value(req, 'allow_no_jobs')
     force = flag(req, 'force')
     timeout_text = option(req, 'timeout') or '30m'
@@ -601,9 +602,9 @@ def _create_datafeed(req, df_id, body):
 
 
 def put_datafeed(req):
+    parsing.DATAFEED.check(req, req.body or {})   # REST parsing comes before the action filters
     check_upgrade_mode(req, 'put_datafeed')
     req.cluster.check_ml_license()
-    parsing.DATAFEED.check(req, req.body or {})
     body = dict(req.body or {})
     df_id = req.path_params['datafeed_id']
     if 'datafeed_id' in body and body['datafeed_id'] != df_id:
@@ -711,10 +712,10 @@ def start_datafeed(req):
 
 
 def stop_datafeed(req):
-    check_upgrade_mode(req, 'stop_datafeed')
-    cluster = req.cluster
     if req.has_body:
         parsing.STOP_DATAFEED.check(req, req.body or {})
+    check_upgrade_mode(req, 'stop_datafeed')
+    cluster = req.cluster
     allow = allow_no_match_value(req, 'allow_no_datafeeds')
     force = flag(req, 'force')
     timeout_text = option(req, 'timeout') or '5m'    # StopDatafeedAction.DEFAULT_TIMEOUT (§2.7)

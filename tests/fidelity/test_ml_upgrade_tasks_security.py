@@ -133,3 +133,13 @@ def test_no_authorization_without_security(emu_factory):
     es = Client(emu_factory('8.19.0'))
     es.put_job('j1')
     assert 'authorization' not in es.put_datafeed('d1', 'j1').body
+
+
+def test_body_parse_errors_come_before_the_upgrade_mode_filter(emu_factory):
+    """The REST layer parses the body before the transport action filters run."""
+    es = Client(emu_factory('8.19.0'))
+    es('POST', '/_ml/set_upgrade_mode?enabled=true')
+    resp = es('PUT', '/_ml/anomaly_detectors/j1', {'analysis_config': {'detectors': [{'function': 'count'}]}, 'bogus': 1})
+    assert resp.status == 400 and resp.body['error']['type'] == 'x_content_parse_exception'
+    resp = es('PUT', '/_ml/anomaly_detectors/j1', {'analysis_config': {'detectors': [{'function': 'count'}]}})
+    assert resp.status == 429
