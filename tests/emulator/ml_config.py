@@ -89,7 +89,7 @@ def build_analysis_config(pers, body):
     bucket_span = analysis.get('bucket_span', '5m')
     span_seconds = parse_time_value(bucket_span, 'bucket_span')
     prune = analysis.get('model_prune_window')
-    if prune is not None and pers.at_least(8, 0):
+    if prune is not None and pers.model_prune_window:
         prune_seconds = parse_time_value(prune, 'model_prune_window')
         if span_seconds and prune_seconds % span_seconds != 0:
             raise status_400('model_prune_window [%s] must be a multiple of bucket_span [%s]'
@@ -106,9 +106,9 @@ def build_analysis_config(pers, body):
     analysis['detectors'] = [_detector(det, index) for index, det in enumerate(analysis['detectors'])]
     analysis.setdefault('bucket_span', '5m')
     analysis.setdefault('influencers', [])
-    if pers.at_least(8, 0):
+    if pers.model_prune_window:
         analysis.setdefault('model_prune_window', '30d')
-    if analysis.get('categorization_field_name') and pers.at_least(7, 9):
+    if analysis.get('categorization_field_name') and pers.per_partition_categorization:
         # perPartitionCategorizationConfig is written whenever categorization is used (AnalysisConfig.toXContent).
         analysis.setdefault('per_partition_categorization', {'enabled': False, 'stop_on_warn': False})
     return analysis
@@ -238,7 +238,7 @@ def indices_options(req, body_value):
     for item in (wildcards.split(',') if isinstance(wildcards, str) else wildcards):
         item = item.strip()
         if item == 'all':
-            states.update(_WILDCARD_ORDER if req.pers.at_least(7, 7) else ('open', 'closed'))
+            states.update(_WILDCARD_ORDER if req.pers.hidden_wildcard_state else ('open', 'closed'))
         elif item in _WILDCARD_ORDER:
             states.add(item)
         elif item != 'none':

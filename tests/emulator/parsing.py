@@ -207,6 +207,7 @@ def _at(req, path, key):
 # Job.java / AnalysisConfig.java / Detector.java / DataDescription.java / AnalysisLimits.java / ModelPlotConfig.java /
 # DetectionRule.java / RuleCondition.java / FilterRef.java / DatafeedConfig.java / ChunkingConfig.java /
 # DelayedDataCheckConfig.java in x-pack/plugin/core/.../xpack/core/ml (STRICT_PARSER; branches 6.8, 7.17, 8.19, 9.1).
+# A field's `since`/`until` is the version that added/removed it (the same versions as the gates in versions.py).
 
 FILTER_REF = Parser('filter_ref', {'filter_id': Field(), 'filter_type': Field()})
 RULE_CONDITION = Parser('rule_condition', {'applies_to': Field(), 'operator': Field(), 'value': Field()})

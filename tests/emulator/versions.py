@@ -133,6 +133,18 @@ class Personality:
         return self.at_least(7, 11)  # DatafeedConfig `authorization` [I for the first minor]
 
     @property
+    def model_prune_window(self):
+        return self.at_least(8, 0)  # AnalysisConfig.MODEL_PRUNE_WINDOW, default 30d in GET (jobs_crud.yml)
+
+    @property
+    def per_partition_categorization(self):
+        return self.at_least(7, 9)  # AnalysisConfig.PER_PARTITION_CATEGORIZATION
+
+    @property
+    def hidden_wildcard_state(self):
+        return self.at_least(7, 7)  # IndicesOptions.WildcardStates.HIDDEN: expand_wildcards=all includes hidden
+
+    @property
     def standard_categorization_analyzer(self):
         return self.at_least(7, 14)  # CategorizationAnalyzerConfig.buildStandardCategorizationAnalyzer ("7.14 or above")
 
