@@ -23,12 +23,19 @@ def main(argv=None):
     parser.add_argument('--close-seconds', type=float, default=0.5, help='time a job stays closing')
     parser.add_argument('--stop-seconds', type=float, default=0.5,
                         help='time a datafeed stays stopping, a rollup indexing run lasts, and a rollup job stays stopping')
+    parser.add_argument('--upgrade-mode-seconds', type=float, default=0.2,
+                        help='time a set_upgrade_mode request takes (a second request meanwhile is refused with 429)')
+    parser.add_argument('--delete-seconds', type=float, default=0.2,
+                        help='time an asynchronous job deletion (wait_for_completion=false) runs')
+    parser.add_argument('--ml-max-model-memory-limit', default=None,
+                        help='the node setting xpack.ml.max_model_memory_limit (e.g. 2gb); unset by default, as in ES')
     args = parser.parse_args(argv)
     try:
         personality = Personality(args.es_version)
     except ValueError as exc:
         parser.error(str(exc))
-    cluster = Cluster(personality, Timings(args.open_seconds, args.close_seconds, args.stop_seconds), args.cluster_name)
+    timings = Timings(args.open_seconds, args.close_seconds, args.stop_seconds, args.upgrade_mode_seconds, args.delete_seconds)
+    cluster = Cluster(personality, timings, args.cluster_name, args.ml_max_model_memory_limit)
     app = App(cluster, args.security)
     context = None
     if args.tls_dir:

@@ -4,7 +4,7 @@ import time
 
 from . import mappings
 from .errors import EsError
-from .state import NODE_NAME, parse_bool, random_base64_uuid
+from .state import NODE_NAME, parse_bool, parse_time_value, random_base64_uuid
 
 _INDEX_FORBIDDEN = set('\\/*?"<>| ,#:')
 
@@ -136,18 +136,31 @@ def authenticate(req):
 # ---- tasks / cluster settings (used by delete wait_for_completion=false and the YAML tests) ----
 
 def get_task(req):
+    """TransportGetTaskAction: a running task → `completed: false` with its task info; a finished one is read back
+    from the task result index → `completed: true` with `response` or `error`. `wait_for_completion=true` waits
+    (up to `timeout`, default 30s) for a running task."""
     task_id = req.path_params['task_id']
-    result = req.cluster.tasks.get(task_id)
+    cluster = req.cluster
+    result = cluster.tasks.get(task_id)
     if result is None:
         raise EsError(404, 'resource_not_found_exception', 'task [%s] isn\'t running and hasn\'t stored its results' % task_id)
+    if req.bool_param('wait_for_completion') and not result.get('completed', True):
+        timeout_text = req.params.get('timeout', '30s')
+        if not cluster.wait_for(lambda: result['completed'], parse_time_value(timeout_text)):
+            raise EsError(500 if req.pers.major < 9 else 429, 'elasticsearch_timeout_exception',
+                          'Timed out waiting for completion of task [%s]' % task_id)
     node, _sep, number = task_id.partition(':')
+    running = int(result['running_nanos']) if result.get('completed') and 'running_nanos' in result else \
+        int((time.monotonic() - result.get('started', time.monotonic())) * 1e9)
     task = {'node': node, 'id': int(number), 'type': 'transport', 'action': result['action'],
-            'start_time_in_millis': int(time.time() * 1000), 'running_time_in_nanos': 0,
+            'start_time_in_millis': result.get('start_ms', int(time.time() * 1000)), 'running_time_in_nanos': running,
             'cancellable': False, 'headers': {}}
-    body = {'completed': True, 'task': task}
+    if result.get('description'):
+        task['description'] = result['description']
+    body = {'completed': bool(result.get('completed', True)), 'task': task}
     if 'response' in result:
         body['response'] = result['response']
-    else:
+    elif 'error' in result:
         body['error'] = result['error']
     return body
 
@@ -161,7 +174,9 @@ def put_cluster_settings(req):
             req.cluster.persistent_settings.pop(key, None)
         else:
             req.cluster.persistent_settings[key] = str(value).lower() if isinstance(value, bool) else str(value)
-    return {'acknowledged': True, 'persistent': _nest(persistent), 'transient': _nest(transient)}
+    # ClusterUpdateSettingsResponse lists the settings that were set; a null resets a setting and is not listed.
+    return {'acknowledged': True, 'persistent': _nest({k: v for k, v in persistent.items() if v is not None}),
+            'transient': _nest({k: v for k, v in transient.items() if v is not None})}
 
 
 def _nest(flat):

@@ -73,9 +73,13 @@ class Emulator:
 
 @contextlib.contextmanager
 def running_emulator(es_version='8.19.0', security=False, tls_dir=None, close_seconds=0.5, stop_seconds=0.5, open_seconds=0.2,
-                     cluster_name=None):
+                     cluster_name=None, **ml_options):
+    """ml_options: upgrade_mode_seconds, delete_seconds, ml_max_model_memory_limit (the matching --options)."""
     cmd = [sys.executable, '-m', 'tests.emulator', '--port', '0', '--es-version', es_version,
            '--close-seconds', str(close_seconds), '--stop-seconds', str(stop_seconds), '--open-seconds', str(open_seconds)]
+    for name, value in sorted(ml_options.items()):
+        if value is not None:
+            cmd.extend(['--' + name.replace('_', '-'), str(value)])
     if cluster_name is not None:
         cmd.extend(['--cluster-name', cluster_name])
     if security:

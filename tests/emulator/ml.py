@@ -3,16 +3,13 @@
 import re
 import time
 
-from . import mappings
+from . import mappings, ml_config, parsing
 from .errors import EsError, bad_request, conflict, datafeed_not_found, job_not_found, too_many
 from .state import NODE_ID, NODE_NAME, parse_bool, parse_time_value, simple_match
 
 UPGRADE_EXPLANATION = 'persistent task cannot be assigned while upgrade mode is enabled.'
 MACHINE_MEMORY = 17179869184
 MAX_JOB_MB = int(MACHINE_MEMORY * 0.3 / 1048576)   # default xpack.ml.max_machine_memory_percent = 30
-_ID_RE = re.compile(r'^[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?$')
-_BYTE_UNITS = (('pb', 1 << 50), ('tb', 1 << 40), ('gb', 1 << 30), ('mb', 1 << 20), ('kb', 1 << 10),
-               ('p', 1 << 50), ('t', 1 << 40), ('g', 1 << 30), ('m', 1 << 20), ('k', 1 << 10), ('b', 1))
 
 ACTIONS = {
     'put_job': 'cluster:admin/xpack/ml/job/put',
@@ -39,23 +36,15 @@ def now_ms():
     return int(time.time() * 1000)
 
 
-def _mb(value, field='model_memory_limit'):
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return int(value)
-    text = str(value).strip().lower()
-    for unit, factor in _BYTE_UNITS:
-        if text.endswith(unit):
-            try:
-                return int(float(text[:-len(unit)]) * factor) // (1 << 20)
-            except ValueError:
-                break
-    raise bad_request('failed to parse setting [%s] with value [%s] as a size in bytes: unit is missing or unrecognized'
-                      % (field, value), 'parse_exception')
-
-
 def check_upgrade_mode(req, key):
-    if key in UPGRADE_BLOCKED and req.cluster.upgrade_mode:
-        raise too_many('Cannot perform %s action while upgrade mode is enabled' % ACTIONS[key])
+    if not req.cluster.upgrade_mode:
+        return
+    if req.pers.upgrade_mode_action_filter:
+        if key in UPGRADE_BLOCKED:
+            raise too_many('Cannot perform %s action while upgrade mode is enabled' % ACTIONS[key])
+    elif key == 'open':
+        # Before the action filter only TransportOpenJobAction refused (makeCurrentlyBeingUpgradedException).
+        raise too_many('Cannot open jobs when upgrade mode is enabled')
 
 
 def option(req, name):
@@ -63,6 +52,14 @@ def option(req, name):
     if req.has_body:
         return (req.body or {}).get(name)
     return req.params.get(name)
+
+
+def flag(req, name, default=False):
+    """A boolean option: from the body when there is one, else RestRequest.paramAsBoolean (bare `?force` = true)."""
+    if req.has_body:
+        value = (req.body or {}).get(name)
+        return default if value is None else parse_bool(value, name)
+    return req.bool_param(name, default)
 
 
 def allow_no_match_value(req, legacy_name):
@@ -147,74 +144,56 @@ def _node(req):
 
 # ------------------------------------------------------------------ put / get jobs
 
-def _detector_description(det):
-    func = det.get('function', '')
-    text = func
-    if det.get('field_name'):
-        text += '(%s)' % det['field_name']
-    for key, word in (('by_field_name', 'by'), ('over_field_name', 'over'), ('partition_field_name', 'partitionfield=')):
-        if det.get(key):
-            text += (' %s%s' % (word, det[key]) if word.endswith('=') else ' %s %s' % (word, det[key]))
-    return text
-
-
 def _validate_id(job_id, kind='job_id'):
-    if not _ID_RE.match(job_id) or len(job_id) > 64:
+    if not ml_config.is_valid_id(job_id) or len(job_id) > 64:
         raise bad_request("Invalid %s; '%s' can contain lowercase alphanumeric (a-z and 0-9), hyphens or underscores; "
                           "must start and end with alphanumeric" % (kind, job_id))
 
 
 def put_job(req):
+    # The REST handler parses the body (Job.STRICT_PARSER: unknown fields, then AnalysisConfig.Builder.build() inside
+    # setAnalysisConfig) before the transport action and its filters (upgrade mode, license) run.
+    parsing.JOB.check(req, req.body or {})
     check_upgrade_mode(req, 'put_job')
     cluster = req.cluster
     cluster.check_ml_license()
     job_id = req.path_params['job_id']
     body = dict(req.body or {})
+    analysis_body = body.get('analysis_config')
+    if analysis_body:
+        try:
+            analysis = ml_config.build_analysis_config(req.pers, analysis_body)
+        except EsError as err:
+            raise parsing.wrap_built(req, 'job_details', 'analysis_config', err) from None
     if 'job_id' in body and body['job_id'] != job_id:
         raise bad_request("Inconsistent job_id; '%s' specified in the body differs from '%s' specified as a URL argument"
                           % (body['job_id'], job_id))
+    if not analysis_body:
+        raise EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: An analysis_config must be set;')
     _validate_id(job_id)
+    groups = body.get('groups', [])
+    ml_config.validate_groups(job_id, groups)
     if job_id in cluster.ml_jobs or job_id in _job_groups(cluster):
         raise EsError(400, 'resource_already_exists_exception',
                       "The job cannot be created with the Id '%s'. The Id is already used." % job_id)
     for illegal in ('model_snapshot_id', 'create_time', 'finished_time', 'job_version'):
         if illegal in body:
             raise bad_request('The job is configured with fields [%s] that are illegal to set at job creation' % illegal)
-    analysis = dict(body.get('analysis_config') or {})
-    if not analysis:
-        raise EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: An analysis_config must be set;')
-    detectors = []
     seen = set()
-    for index, det in enumerate(analysis.get('detectors') or []):
-        det = dict(det)
-        det.setdefault('detector_description', _detector_description(det))
+    for det in analysis['detectors']:
         key = tuple(sorted((k, str(v)) for k, v in det.items() if k not in ('detector_description', 'detector_index')))
         if key in seen:
             raise bad_request('Duplicate detectors are not allowed: [%s]' % det['detector_description'])
         seen.add(key)
-        det['detector_index'] = index
-        detectors.append(det)
-    if not detectors:
-        raise bad_request('No detectors configured')
     data_description = dict(body.get('data_description') or {})
     data_description.setdefault('time_field', 'time')
     data_description.setdefault('time_format', 'epoch_ms')
     time_field = data_description['time_field']
-    for det in detectors:
+    for det in analysis['detectors']:
         for key in ('field_name', 'by_field_name', 'over_field_name', 'partition_field_name'):
             if det.get(key) == time_field:
                 raise bad_request('data_description.time_field may not be used in the analysis_config')
-    analysis['detectors'] = detectors
-    analysis.setdefault('bucket_span', '5m')
-    analysis.setdefault('influencers', [])
-    if req.pers.at_least(8, 0):
-        analysis.setdefault('model_prune_window', '30d')
-    limits = dict(body.get('analysis_limits') or {})
-    mml = _mb(limits.get('model_memory_limit', 1024))
-    if mml < 1:
-        raise bad_request('model_memory_limit must be at least 1 MiB. Value = %s' % limits.get('model_memory_limit'))
-    limits['model_memory_limit'] = '%dmb' % mml
-    limits.setdefault('categorization_examples_limit', 4)
+    limits = ml_config.analysis_limits(cluster, body.get('analysis_limits'))
     retention = body.get('model_snapshot_retention_days', 10)
     daily = body.get('daily_model_snapshot_retention_after_days', 1 if retention >= 1 else retention)
     if daily < 0:
@@ -224,13 +203,13 @@ def put_job(req):
                           'model_snapshot_retention_days [%s]' % (daily, retention), 'status_exception')
     config = {'job_id': job_id, 'job_type': 'anomaly_detector', 'job_version': req.pers.number}
     for key in ('groups', 'description'):
-        if key in body:
+        if body.get(key):
             config[key] = body[key]
-    for group in body.get('groups', []):
+    for group in groups:
         if group in cluster.ml_jobs:
-            raise EsError(400, 'resource_already_exists_exception', 'job and group names must be unique but job [%s] and group [%s] have the same name'
-                          % (group, group))
+            raise ml_config.unique_names_error(group)
     config['create_time'] = now_ms()
+    ml_config.fill_categorization_analyzer(req.pers, analysis)
     config['analysis_config'] = analysis
     config['analysis_limits'] = limits
     config['data_description'] = data_description
@@ -242,13 +221,16 @@ def put_job(req):
     config['daily_model_snapshot_retention_after_days'] = daily
     config['results_index_name'] = body.get('results_index_name', 'shared')
     config['allow_lazy_open'] = bool(body.get('allow_lazy_open', False))
-    cluster.ml_jobs[job_id] = {'config': config, 'task': None, 'deleting': False}
-    response = dict(config)
+    df_body = None
     if 'datafeed_config' in body:
         df_body = dict(body['datafeed_config'])
         df_id = df_body.pop('datafeed_id', job_id)
         df_body['job_id'] = job_id
-        response['datafeed_config'] = _create_datafeed(req, df_id, df_body)
+        df_config = _datafeed_config(req, df_id, df_body, prefix=('datafeed_config',))
+    cluster.ml_jobs[job_id] = {'config': config, 'task': None, 'deleting': False}
+    response = dict(config)
+    if df_body is not None:
+        response['datafeed_config'] = _store_datafeed(req, df_config)
     return response
 
 
@@ -257,22 +239,26 @@ def _job_view(req, job_id, exclude_generated):
     config = dict(job['config'])
     if job.get('finished_time') is not None:
         config['finished_time'] = job['finished_time']
-    if req.pers.job_has_datafeed_config:
-        df = datafeed_for_job(req.cluster, job_id)
-        if df is not None:
-            config['datafeed_config'] = _datafeed_view(df['config'], exclude_generated)
+    df = datafeed_for_job(req.cluster, job_id) if req.pers.job_has_datafeed_config else None
+    # Job.doXContentBody: 7.x writes datafeed_config only without exclude_generated (a TODO moved it out in 8.0).
+    if df is not None and not (exclude_generated and req.pers.exclude_generated_drops_datafeed_config):
+        config['datafeed_config'] = _datafeed_view(req, df['config'], exclude_generated)
     if job['deleting']:
         config['deleting'] = True
+        if req.pers.job_blocked and job.get('delete_task'):
+            config['blocked'] = {'reason': 'delete', 'task_id': job['delete_task']}
     if exclude_generated:
         for key in ('create_time', 'finished_time', 'job_version', 'model_snapshot_id', 'job_type', 'deleting'):
             config.pop(key, None)
+        if isinstance(config.get('custom_settings'), dict):
+            config['custom_settings'] = {k: v for k, v in config['custom_settings'].items() if k != 'created_by'}
     return config
 
 
 def get_jobs(req):
     allow = allow_no_match_value(req, 'allow_no_jobs')
     ids = expand_jobs(req, req.path_params.get('job_id'), allow)
-    exclude = parse_bool(req.params.get('exclude_generated', 'false'), 'exclude_generated')
+    exclude = req.bool_param('exclude_generated')
     jobs = [_job_view(req, job_id, exclude) for job_id in ids]
     return {'count': len(jobs), 'jobs': jobs}
 
@@ -332,7 +318,7 @@ def open_job(req):
     if cluster.persistent_settings.get('cluster.persistent_tasks.allocation.enable') == 'none':
         raise too_many('Cannot open jobs because persistent task assignment is disabled by the '
                        '[cluster.persistent_tasks.allocation.enable] setting')
-    mml = _mb(job['config']['analysis_limits']['model_memory_limit'])
+    mml = ml_config.parse_bytes(job['config']['analysis_limits']['model_memory_limit']) >> 20
     fits = mml <= MAX_JOB_MB
     if not fits and not job['config'].get('allow_lazy_open'):
         raise too_many('Could not open job because no ML nodes with sufficient capacity were found', None)
@@ -407,11 +393,13 @@ def _begin_close(cluster, job):
 
 
 def close_job(req):
+    if req.has_body:
+        parsing.CLOSE_JOB.check(req, req.body or {})
     check_upgrade_mode(req, 'close')
     cluster = req.cluster
     pers = req.pers
     allow = allow_no_match_value(req, 'allow_no_jobs')
-    force = parse_bool(option(req, 'force') or False, 'force')
+    force = flag(req, 'force')
     timeout_text = option(req, 'timeout') or '30m'
     timeout = parse_time_value(timeout_text)
     expr = req.path_params['job_id']
@@ -462,23 +450,29 @@ def close_job(req):
 
 # ------------------------------------------------------------------ delete job
 
-def _delete_job_now(req, job_id, force):
+def _check_delete(req, job_id, force):
+    """TransportDeleteJobAction's refusals, before anything is removed."""
     cluster = req.cluster
-    pers = req.pers
     job = cluster.ml_jobs.get(job_id)
     if job is None:
         raise job_not_found(job_id)
     df = datafeed_for_job(cluster, job_id)
-    if df is not None and not pers.delete_job_removes_datafeed:
+    if df is not None and not req.pers.delete_job_removes_datafeed:
         raise conflict('Cannot delete job [%s] because datafeed [%s] refers to it' % (job_id, df['config']['datafeed_id']))
     if not force and job['task'] is not None:
         raise conflict('Cannot delete job [%s] because the job is %s' % (job_id, job_state(job)))
-    if df is not None:
+    if df is not None and df['task'] is not None and not force:
         # 7.15+: the job's datafeed is deleted first, with the same force (§2.8).
-        if df['task'] is not None and not force:
-            cause = conflict('Cannot delete datafeed [%s] while its status is %s' % (df['config']['datafeed_id'], datafeed_state(df)))
-            raise EsError(409, 'status_exception', 'failed to delete job [%s] as its datafeed [%s] could not be deleted'
-                          % (job_id, df['config']['datafeed_id']), caused_by=cause)
+        cause = conflict('Cannot delete datafeed [%s] while its status is %s' % (df['config']['datafeed_id'], datafeed_state(df)))
+        raise EsError(409, 'status_exception', 'failed to delete job [%s] as its datafeed [%s] could not be deleted'
+                      % (job_id, df['config']['datafeed_id']), caused_by=cause)
+    return job, df
+
+
+def _delete_job_now(req, job_id, force):
+    cluster = req.cluster
+    job, df = _check_delete(req, job_id, force)
+    if df is not None:
         _stop_datafeed_task(cluster, df, True)
         del cluster.datafeeds[df['config']['datafeed_id']]
     if job['task'] is not None and job['task'].get('handle'):
@@ -490,41 +484,81 @@ def _delete_job_now(req, job_id, force):
 def delete_job(req):
     check_upgrade_mode(req, 'delete_job')
     job_id = req.path_params['job_id']
-    force = parse_bool(req.params.get('force', 'false'), 'force')
-    wait = parse_bool(req.params.get('wait_for_completion', 'true'), 'wait_for_completion')
-    if not wait:
-        # The action runs as a task; its outcome is stored as the task result (§2.8).
-        task_id = req.cluster.next_task_id()
-        full_id = '%s:%d' % (NODE_ID, task_id)
-        try:
-            _delete_job_now(req, job_id, force)
-            req.cluster.tasks[full_id] = {'response': {'acknowledged': True}}
-        except EsError as err:
-            req.cluster.tasks[full_id] = {'error': err.body()['error']}
-        req.cluster.tasks[full_id]['action'] = ACTIONS['delete_job']
-        return {'task': full_id}
+    force = req.bool_param('force')
+    if not req.bool_param('wait_for_completion', True):
+        return _delete_job_async(req, job_id, force)
     _delete_job_now(req, job_id, force)
     return {'acknowledged': True}
 
 
+def _delete_job_async(req, job_id, force):
+    """RestDeleteJobAction with wait_for_completion=false: the action runs locally as a task and the response is
+    `{"task": "<node id>:<task id>"}` at once; TransportDeleteJobAction marks the job as deleting (7.14+ also
+    `blocked: {reason: delete, task_id}`, Job.Blocked) and removes it `--delete-seconds` later; the outcome is stored
+    as the task result (GET _tasks/<id>, TransportGetTaskAction)."""
+    cluster = req.cluster
+    full_id = '%s:%d' % (NODE_ID, cluster.next_task_id())
+    task = {'action': ACTIONS['delete_job'], 'description': 'delete-job-%s' % job_id, 'start_ms': now_ms(),
+            'started': time.monotonic(), 'completed': False}
+    cluster.tasks[full_id] = task
+
+    def finish(response=None, error=None):
+        task['completed'] = True
+        task['running_nanos'] = int((time.monotonic() - task['started']) * 1e9)
+        if error is not None:
+            task['error'] = error.body()['error']
+        else:
+            task['response'] = response
+
+    try:
+        job, _df = _check_delete(req, job_id, force)
+    except EsError as err:
+        finish(error=err)
+        return {'task': full_id}
+    job['deleting'] = True
+    job['delete_task'] = full_id
+
+    def run(_when):
+        if cluster.ml_jobs.get(job_id) is not job:
+            finish({'acknowledged': True})
+            return
+        _delete_job_now(req, job_id, True)
+        finish({'acknowledged': True})
+
+    cluster.schedule(cluster.timings.delete_seconds, run)
+    return {'task': full_id}
+
+
 # ------------------------------------------------------------------ datafeeds
 
-def _datafeed_view(config, exclude_generated=False):
+def _datafeed_view(req, config, exclude_generated=False):
+    """DatafeedConfig.toXContent with exclude_generated leaves out what ES generated: authorization, the computed
+    query_delay and chunking_config (datafeeds_crud.yml "Test get datafeed for export")."""
     view = dict(config)
     if exclude_generated:
-        view.pop('authorization', None)
+        for key in ('authorization', 'query_delay', 'chunking_config'):
+            view.pop(key, None)
     return view
 
 
-def _create_datafeed(req, df_id, body):
+def _datafeed_config(req, df_id, body, prefix=()):
+    """Validate a datafeed body and build the stored config (not stored yet)."""
     cluster = req.cluster
+    query = body.get('query')
+    if query is not None:
+        try:
+            ml_config.validate_query(req, query, prefix)
+        except EsError as err:
+            if prefix:
+                raise parsing.wrap_built(req, 'job_details', prefix[0], err, value=True) from None
+            raise
     _validate_id(df_id, 'datafeed_id')
     if df_id in cluster.datafeeds:
         raise EsError(400, 'resource_already_exists_exception', 'A datafeed with id [%s] already exists' % df_id)
     job_id = body.get('job_id')
     if not job_id:
         raise EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: [job_id] must be set;')
-    if job_id not in cluster.ml_jobs:
+    if job_id not in cluster.ml_jobs and not prefix:
         raise job_not_found(job_id)
     existing = datafeed_for_job(cluster, job_id)
     if existing is not None:
@@ -536,20 +570,39 @@ def _create_datafeed(req, df_id, body):
     if not indices:
         raise EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: [indices] cannot be empty;')
     config = {'datafeed_id': df_id, 'job_id': job_id, 'query_delay': body.get('query_delay', '60000ms'),
-              'indices': indices, 'query': body.get('query', {'match_all': {'boost': 1.0}}),
+              'indices': indices, 'query': query if query is not None else {'match_all': {'boost': 1.0}},
               'scroll_size': body.get('scroll_size', 1000), 'chunking_config': body.get('chunking_config', {'mode': 'auto'}),
               'delayed_data_check_config': body.get('delayed_data_check_config', {'enabled': True})}
-    for key in ('frequency', 'aggregations', 'script_fields', 'runtime_mappings', 'max_empty_searches'):
+    if 'frequency' in body:
+        config['frequency'] = body['frequency']
+    # DatafeedConfig declares `aggs` as a synonym and always writes `aggregations`.
+    aggregations = body.get('aggregations', body.get('aggs'))
+    if aggregations is not None:
+        config['aggregations'] = aggregations
+    for key in ('script_fields', 'runtime_mappings'):
         if key in body:
             config[key] = body[key]
-    if req.pers.at_least(7, 7):
-        config['indices_options'] = body.get('indices_options', {'expand_wildcards': ['open'], 'ignore_unavailable': False,
-                                                                 'allow_no_indices': True, 'ignore_throttled': True})
-    cluster.datafeeds[df_id] = {'config': config, 'task': None}
+    # DatafeedConfig.Builder.setMaxEmptySearches: -1 means "not set" and is not written.
+    if body.get('max_empty_searches', -1) != -1:
+        config['max_empty_searches'] = body['max_empty_searches']
+    if req.pers.datafeed_indices_options:
+        config['indices_options'] = ml_config.indices_options(req, body.get('indices_options'))
+    if req.security is not None and req.principal is not None and req.pers.datafeed_authorization:
+        config['authorization'] = req.security.datafeed_authorization(req.principal)
     return config
 
 
+def _store_datafeed(req, config):
+    req.cluster.datafeeds[config['datafeed_id']] = {'config': config, 'task': None}
+    return _datafeed_view(req, config)
+
+
+def _create_datafeed(req, df_id, body):
+    return _store_datafeed(req, _datafeed_config(req, df_id, body))
+
+
 def put_datafeed(req):
+    parsing.DATAFEED.check(req, req.body or {})   # REST parsing comes before the action filters
     check_upgrade_mode(req, 'put_datafeed')
     req.cluster.check_ml_license()
     body = dict(req.body or {})
@@ -567,7 +620,8 @@ def expand_datafeeds(req, expr, allow):
 def get_datafeeds(req):
     allow = allow_no_match_value(req, 'allow_no_datafeeds')
     ids = expand_datafeeds(req, req.path_params.get('datafeed_id'), allow)
-    feeds = [_datafeed_view(req.cluster.datafeeds[i]['config']) for i in ids]
+    exclude = req.bool_param('exclude_generated')
+    feeds = [_datafeed_view(req, req.cluster.datafeeds[i]['config'], exclude) for i in ids]
     return {'count': len(feeds), 'datafeeds': feeds}
 
 
@@ -697,10 +751,12 @@ def _check_field_mappings(cluster, df_id, df_config, job_config):
 
 
 def stop_datafeed(req):
+    if req.has_body:
+        parsing.STOP_DATAFEED.check(req, req.body or {})
     check_upgrade_mode(req, 'stop_datafeed')
     cluster = req.cluster
     allow = allow_no_match_value(req, 'allow_no_datafeeds')
-    force = parse_bool(option(req, 'force') or False, 'force')
+    force = flag(req, 'force')
     timeout_text = option(req, 'timeout') or '5m'    # StopDatafeedAction.DEFAULT_TIMEOUT (§2.7)
     timeout = parse_time_value(timeout_text)
     ids = expand_datafeeds(req, req.path_params['datafeed_id'], allow)
@@ -719,7 +775,7 @@ def delete_datafeed(req):
     check_upgrade_mode(req, 'delete_datafeed')
     cluster = req.cluster
     df_id = req.path_params['datafeed_id']
-    force = parse_bool(req.params.get('force', 'false'), 'force')
+    force = req.bool_param('force')
     df = cluster.datafeeds.get(df_id)
     if df is None:
         raise datafeed_not_found(df_id)
@@ -734,16 +790,28 @@ def delete_datafeed(req):
 
 def ml_info(req):
     pers = req.pers
-    info = {'defaults': {'anomaly_detectors': {'categorization_analyzer': {'char_filter': ['first_line_with_letters'] if pers.major >= 8 else [],
-                                                                           'tokenizer': 'ml_standard' if pers.major >= 8 else 'ml_classic',
-                                                                           'filter': [{'type': 'stop', 'stopwords': ['Monday', 'Tuesday']}]},
-                                               'model_memory_limit': '1gb', 'categorization_examples_limit': 4,
+    max_text, max_bytes = ml_config.max_model_memory_limit(req.cluster)
+    default_mml = '1gb'
+    if max_bytes is not None and max_bytes < (ml_config.DEFAULT_MODEL_MEMORY_MB << 20):
+        default_mml = max_text
+    if pers.standard_categorization_analyzer:
+        analyzer = ml_config.standard_categorization_analyzer(pers)
+    else:
+        # CategorizationAnalyzerConfig.buildDefaultCategorizationAnalyzer: ml_classic and the date words
+        analyzer = {'tokenizer': 'ml_classic', 'filter': [{'type': 'stop', 'stopwords': list(ml_config.DATE_WORDS)}]}
+    info = {'defaults': {'anomaly_detectors': {'categorization_analyzer': analyzer,
+                                               'model_memory_limit': default_mml, 'categorization_examples_limit': 4,
                                                'model_snapshot_retention_days': 10, 'daily_model_snapshot_retention_after_days': 1},
                          'datafeeds': {'scroll_size': 1000}},
             'upgrade_mode': req.cluster.upgrade_mode,
             'native_code': {'version': pers.number, 'build_hash': pers.build_hash[:12]},
             'limits': {'max_single_ml_node_processors': 2, 'total_ml_processors': 2,
                        'effective_max_model_memory_limit': '%dmb' % MAX_JOB_MB, 'total_ml_memory': '%dmb' % MAX_JOB_MB}}
+    if max_bytes is not None:
+        # TransportMlInfoAction.limits(): the setting as given, and it caps the effective limit.
+        info['limits']['max_model_memory_limit'] = max_text
+        if max_bytes < (MAX_JOB_MB << 20):
+            info['limits']['effective_max_model_memory_limit'] = max_text
     if pers.major < 7:
         del info['limits']['max_single_ml_node_processors']
         del info['limits']['total_ml_processors']
@@ -751,17 +819,35 @@ def ml_info(req):
 
 
 def set_upgrade_mode(req):
+    """TransportSetUpgradeModeAction: one request at a time (isRunning); the same value again is a no-op; otherwise
+    the flag is written to the cluster state at once, then the request waits while tasks are unassigned (enable) or
+    reassigned (disable), here `--upgrade-mode-seconds`. A request arriving meanwhile gets 429."""
     cluster = req.cluster
-    enabled = parse_bool(req.params.get('enabled', 'false'), 'enabled')
-    parse_time_value(req.params.get('timeout', '30s'))
+    enabled = req.bool_param('enabled')
+    timeout_text = req.params.get('timeout', '30s')
+    timeout = parse_time_value(timeout_text)
     if cluster.upgrade_mode_changing:
-        cause = EsError(500, 'illegal_state_exception', 'Attempted to set [upgrade_mode] to [%s] from [%s] while previous request was processing.'
-                        % (str(enabled).lower(), str(cluster.upgrade_mode).lower()))
         if req.pers.upgrade_mode_feature_message:
-            raise too_many('Cannot change [upgrade_mode] for feature name [machine_learning]. Previous request is still being processed.', cause)
+            cause = EsError(500, 'illegal_state_exception', 'Attempted to set [upgrade_mode] for feature name [machine_learning] '
+                            'to [%s] from [%s] while previous request was processing.'
+                            % (str(enabled).lower(), str(cluster.upgrade_mode).lower()))
+            raise too_many('Cannot change [upgrade_mode] for feature name [machine_learning]. Previous request is still being '
+                           'processed.', cause)
+        cause = EsError(500, 'illegal_state_exception', 'Attempted to set [upgrade_mode] to [%s] from [%s] while previous request '
+                        'was processing.' % (str(enabled).lower(), str(cluster.upgrade_mode).lower()))
         raise too_many('Cannot change [upgrade_mode]. Previous request is still being processed.', cause)
-    # Setting the current value again is a no-op (§2.9); stats then show the unassignment explanation.
+    if enabled == cluster.upgrade_mode:
+        return {'acknowledged': True}
     cluster.upgrade_mode = enabled
+    cluster.upgrade_mode_changing = True
+
+    def done(_when):
+        cluster.upgrade_mode_changing = False
+
+    cluster.schedule(cluster.timings.upgrade_mode_seconds, done)
+    if not cluster.wait_for(lambda: not cluster.upgrade_mode_changing, timeout):
+        raise EsError(req.pers.timeout_status, 'elasticsearch_timeout_exception',
+                      'java.util.concurrent.TimeoutException: Timed out after [%s]' % timeout_text)
     return {'acknowledged': True}
 
 

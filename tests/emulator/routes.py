@@ -55,11 +55,26 @@ def _with(base, *extra):
     return params
 
 
-def _get_jobs_params(pers, compat7):
-    out = _legacy('allow_no_jobs')(pers, compat7)
-    if pers.at_least(7, 11):
-        out.add('exclude_generated')
-    return out
+def _get_params(legacy_name):
+    def params(pers, compat7):
+        out = _legacy(legacy_name)(pers, compat7)
+        if pers.exclude_generated:
+            out.add('exclude_generated')
+        return out
+    return params
+
+
+_INDICES_OPTIONS = ('ignore_unavailable', 'allow_no_indices', 'ignore_throttled', 'expand_wildcards')
+
+
+def _put_datafeed_params(pers, _compat7):
+    # RestPutDatafeedAction reads IndicesOptions.fromRequest (rest-api-spec ml.put_datafeed.json).
+    return set(_INDICES_OPTIONS) if pers.datafeed_indices_options else set()
+
+
+def _put_job_params(pers, _compat7):
+    # RestPutJobAction: the same parameters, for the datafeed_config a job body may carry (ml.put_job.json).
+    return set(_INDICES_OPTIONS) if pers.job_has_datafeed_config else set()
 
 
 def _delete_job_params(pers, _compat7):
@@ -76,19 +91,21 @@ def _stop_rollup_params(pers, _compat7):
 def _ml_routes(pers):
     jobs_legacy = _legacy('allow_no_jobs')
     feeds_legacy = _legacy('allow_no_datafeeds')
+    get_jobs_params = _get_params('allow_no_jobs')
+    get_feeds_params = _get_params('allow_no_datafeeds')
     ad = '/anomaly_detectors'
     specs = [
-        ('PUT', ad + '/{job_id}', ml.put_job, 'put_job', (), False),
-        ('GET', ad, ml.get_jobs, 'get_jobs', _get_jobs_params, False),
-        ('GET', ad + '/{job_id}', ml.get_jobs, 'get_jobs', _get_jobs_params, False),
+        ('PUT', ad + '/{job_id}', ml.put_job, 'put_job', _put_job_params, False),
+        ('GET', ad, ml.get_jobs, 'get_jobs', get_jobs_params, False),
+        ('GET', ad + '/{job_id}', ml.get_jobs, 'get_jobs', get_jobs_params, False),
         ('GET', ad + '/_stats', ml.job_stats, 'job_stats', jobs_legacy, False),
         ('GET', ad + '/{job_id}/_stats', ml.job_stats, 'job_stats', jobs_legacy, False),
         ('POST', ad + '/{job_id}/_open', ml.open_job, 'open', ('timeout',), True),
         ('POST', ad + '/{job_id}/_close', ml.close_job, 'close', _with(jobs_legacy, 'force', 'timeout'), True),
         ('DELETE', ad + '/{job_id}', ml.delete_job, 'delete_job', _delete_job_params, False),
-        ('PUT', '/datafeeds/{datafeed_id}', ml.put_datafeed, 'put_datafeed', (), False),
-        ('GET', '/datafeeds', ml.get_datafeeds, 'get_datafeeds', feeds_legacy, False),
-        ('GET', '/datafeeds/{datafeed_id}', ml.get_datafeeds, 'get_datafeeds', feeds_legacy, False),
+        ('PUT', '/datafeeds/{datafeed_id}', ml.put_datafeed, 'put_datafeed', _put_datafeed_params, False),
+        ('GET', '/datafeeds', ml.get_datafeeds, 'get_datafeeds', get_feeds_params, False),
+        ('GET', '/datafeeds/{datafeed_id}', ml.get_datafeeds, 'get_datafeeds', get_feeds_params, False),
         ('GET', '/datafeeds/_stats', ml.datafeed_stats, 'datafeed_stats', feeds_legacy, False),
         ('GET', '/datafeeds/{datafeed_id}/_stats', ml.datafeed_stats, 'datafeed_stats', feeds_legacy, False),
         ('POST', '/datafeeds/{datafeed_id}/_start', ml.start_datafeed, 'start_datafeed', ('start', 'end', 'timeout'), True),

@@ -188,6 +188,14 @@ class Security:
             response['authentication'] = self.authenticate_view(Principal(user, USERS[user], 'realm'))
         return 200, response
 
+    @staticmethod
+    def datafeed_authorization(principal):
+        """What a datafeed records about who last put it (ES API spec ml/_types/Authorization.ts DatafeedAuthorization;
+        docs ml-get-datafeed "authorization"): the API key's id and name, otherwise the user's roles."""
+        if principal.kind == 'api_key':
+            return {'api_key': {'id': principal.api_key['id'], 'name': principal.api_key['name']}}
+        return {'roles': sorted(principal.roles)}
+
     def authenticate_view(self, principal):
         realm = {'realm': {'name': 'reserved' if principal.username == 'elastic' else 'default_native',
                            'type': 'reserved' if principal.username == 'elastic' else 'native'}}

@@ -9,10 +9,11 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import control, rollup
+from . import control, parsing, rollup
 from .errors import EsError, RawResponse
 from .routes import GLOBAL_PARAMS, build_routes
 from .security import Security
+from .state import parse_bool
 
 _COMPAT_RE = re.compile(r'application/vnd\.elasticsearch\+(?:json|x-ndjson)\s*;\s*compatible-with\s*=\s*(\d+)', re.I)
 
@@ -20,8 +21,10 @@ _COMPAT_RE = re.compile(r'application/vnd\.elasticsearch\+(?:json|x-ndjson)\s*;\
 class Request:
     """What a handler sees."""
 
-    def __init__(self, app, method, path, params, body, has_body, headers, path_params, compat7, uri):
+    def __init__(self, app, method, path, params, body, has_body, headers, path_params, compat7, uri, raw=b''):
         self.app = app
+        self.raw = raw  # the body as sent: strict parsers report Jackson [line:col] locations from it
+        self._locator = None
         self.cluster = app.cluster
         self.pers = app.pers
         self.security = app.security
@@ -34,12 +37,24 @@ class Request:
         self.path_params = path_params
         self.compat7 = compat7
         self.uri = uri
-        self.raw = b''  # the body as sent: strict parsers report Jackson [line:col] locations from it (xcontent.py)
         self.warnings = []
         self.principal = None
 
     def warn(self, message):
         self.warnings.append(message)
+
+    def body_locator(self):
+        """Positions of the body's keys and values, for parse errors (computed on first use)."""
+        if self._locator is None and self.raw:
+            self._locator = parsing.locate(self.raw)
+        return self._locator
+
+    def bool_param(self, name, default=False):
+        """RestRequest.paramAsBoolean: absent → default; a bare `?name` (empty value) → true; else strictly
+        true/false (server/.../rest/RestRequest.java, Booleans.parseBoolean)."""
+        if name not in self.params:
+            return default
+        return parse_bool(self.params[name], name)
 
 
 def _similarity(a, b):
@@ -300,8 +315,7 @@ class Handler(BaseHTTPRequestHandler):
                 except ValueError:
                     raise EsError(400, 'x_content_parse_exception' if pers.major >= 7 else 'parse_exception',
                                   '[1:1] Unexpected character: was expecting a JSON value') from None
-            req = Request(app, method, path, params, body, bool(raw), self.headers, path_params, compat7, uri)
-            req.raw = raw
+            req = Request(app, method, path, params, body, bool(raw), self.headers, path_params, compat7, uri, raw)
             if route.deprecated_of:
                 # RestController deprecated-route warning carries the templates, not the concrete ids (§1.4).
                 req.warn('[%s %s] is deprecated! Use [%s %s] instead.' % (route.method, route.template, route.method, route.deprecated_of))

@@ -62,10 +62,12 @@ def simple_match(pattern, value):
 
 
 class Timings:
-    def __init__(self, open_seconds=0.2, close_seconds=0.5, stop_seconds=0.5):
+    def __init__(self, open_seconds=0.2, close_seconds=0.5, stop_seconds=0.5, upgrade_mode_seconds=0.2, delete_seconds=0.2):
         self.open_seconds = open_seconds
         self.close_seconds = close_seconds
         self.stop_seconds = stop_seconds
+        self.upgrade_mode_seconds = upgrade_mode_seconds
+        self.delete_seconds = delete_seconds
 
 
 class Handle:
@@ -81,12 +83,14 @@ class Handle:
 class Cluster:
     """All mutable state; every access happens under `lock` after `tick()`."""
 
-    def __init__(self, personality, timings, cluster_name='elasticsearch'):
+    def __init__(self, personality, timings, cluster_name='elasticsearch', ml_max_model_memory_limit=None):
         self.personality = personality
         self.timings = timings
         # Each emulated cluster is a new cluster: a random cluster_uuid like ES's, which survives /_emulator/reset
         # (a reset wipes the data, not the cluster). cluster_name defaults to ES's `cluster.name` default.
         self.cluster_name = cluster_name
+        # xpack.ml.max_model_memory_limit from the node's settings (--ml-max-model-memory-limit); cluster settings win.
+        self.ml_max_model_memory_limit = ml_max_model_memory_limit
         self.lock = threading.RLock()
         # Condition.wait() releases every recursion level of the RLock, so handlers may wait while "holding" it.
         self.cond = threading.Condition(self.lock)

@@ -106,6 +106,60 @@ class Personality:
         return self.at_least(7, 15)  # §2.4.3
 
     @property
+    def unknown_field_suggestions(self):
+        # ObjectParser's ErrorOnUnknown (SuggestingErrorOnUnknown, "did you mean") replaced 6.x's
+        # "..., parser not found" text; 7.7 is the first personality boundary after it [I for the exact minor].
+        return self.at_least(7, 7)
+
+    @property
+    def exclude_generated(self):
+        return self.at_least(7, 11)  # ml.get_jobs / ml.get_datafeeds `exclude_generated` (rest-api-spec, §2.4.3)
+
+    @property
+    def exclude_generated_drops_datafeed_config(self):
+        # Job.doXContentBody (branch 7.17) writes datafeed_config inside the not-exclude_generated branch; 8.0 moved it out.
+        return self.major == 7
+
+    @property
+    def datafeed_indices_options(self):
+        return self.at_least(7, 7)  # DatafeedConfig.INDICES_OPTIONS + the PUT datafeed indices-options parameters
+
+    @property
+    def ignore_throttled_deprecated(self):
+        return self.at_least(7, 16)  # ES API spec: ignore_throttled @deprecated 7.16.0 (frozen indices)
+
+    @property
+    def datafeed_authorization(self):
+        return self.at_least(7, 11)  # DatafeedConfig `authorization` [I for the first minor]
+
+    @property
+    def model_prune_window(self):
+        return self.at_least(8, 0)  # AnalysisConfig.MODEL_PRUNE_WINDOW, default 30d in GET (jobs_crud.yml)
+
+    @property
+    def per_partition_categorization(self):
+        return self.at_least(7, 9)  # AnalysisConfig.PER_PARTITION_CATEGORIZATION
+
+    @property
+    def hidden_wildcard_state(self):
+        return self.at_least(7, 7)  # IndicesOptions.WildcardStates.HIDDEN: expand_wildcards=all includes hidden
+
+    @property
+    def standard_categorization_analyzer(self):
+        return self.at_least(7, 14)  # CategorizationAnalyzerConfig.buildStandardCategorizationAnalyzer ("7.14 or above")
+
+    @property
+    def job_blocked(self):
+        return self.at_least(7, 14)  # Job.BLOCKED ({reason, task_id}) while a delete/reset/revert runs
+
+    @property
+    def upgrade_mode_action_filter(self):
+        """7.8+: MlUpgradeModeActionFilter refuses every ML mutation with 429 `Cannot perform <action> action while
+        upgrade mode is enabled`; before, only open job refused (429 `Cannot open jobs when upgrade mode is enabled`,
+        TransportOpenJobAction / SetUpgradeModeIT at 7.7)."""
+        return self.at_least(7, 8)
+
+    @property
     def upgrade_mode_feature_message(self):
         return self.major >= 9  # §2.9
 

@@ -233,7 +233,7 @@ def test_delete_wait_for_completion_false(es):
     es.put_job('j1')
     resp = es('DELETE', '/_ml/anomaly_detectors/j1?wait_for_completion=false')
     assert resp.status == 200 and list(resp.body) == ['task'] and ':' in resp.body['task']
-    task = es('GET', '/_tasks/' + resp.body['task']).body
+    task = es('GET', '/_tasks/' + resp.body['task'] + '?wait_for_completion=true').body
     assert task['completed'] is True and task['response'] == {'acknowledged': True}
     assert es('GET', '/_ml/anomaly_detectors/j1').status == 404
 
