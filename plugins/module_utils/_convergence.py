@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
-from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
+from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration, server_timeout
 
 ABSENT = 'absent'
 
@@ -50,17 +50,17 @@ class WaitTimeout(Exception):
 
 
 class Step(object):
-    """One planned transition of one object."""
+    """One planned transition of one object (a job, a datafeed, a rollup job)."""
 
-    def __init__(self, job_id, action, before, after, **details):
-        self.job_id = job_id
+    def __init__(self, object_id, action, before, after, **details):
+        self.object_id = object_id
         self.action = action
         self.before = before
         self.after = after
         self.details = details
 
     def __repr__(self):
-        return 'Step(%r, %r, %r -> %r)' % (self.job_id, self.action, self.before, self.after)
+        return 'Step(%r, %r, %r -> %r)' % (self.object_id, self.action, self.before, self.after)
 
 
 class Poller(object):
@@ -125,6 +125,16 @@ class Adapter(object):
         """Extra per-object facts for the result (datafeed, node, ...)."""
         return {}
 
+    def moved_besides_state(self, object_id):
+        """After a failure: True when something of this object other than its state was changed (for example the
+        job's datafeed was stopped before its close failed), so the result counts it as changed."""
+        return False
+
+    def server_timeout(self, deadline, cap=None):
+        """The ``timeout`` for a request Elasticsearch waits on: the time left before ``deadline`` (see
+        _time.server_timeout), at most ``cap`` seconds."""
+        return server_timeout(self.poller.remaining(deadline), cap)
+
 
 class Converger(object):
     def __init__(self, module, adapter):
@@ -149,13 +159,13 @@ class Converger(object):
         except ElasticsearchError as exc:
             self.module.fail_from_error(exc)
 
-        changed_ids = unique(step.job_id for step in steps)
+        changed_ids = unique(step.object_id for step in steps)
         predicted = OrderedDict((job_id, dict(facts)) for job_id, facts in before.items())
         for step in steps:
             if step.after == ABSENT:
-                predicted.pop(step.job_id, None)
+                predicted.pop(step.object_id, None)
             else:
-                predicted.setdefault(step.job_id, {})['state'] = step.after
+                predicted.setdefault(step.object_id, {})['state'] = step.after
 
         if self.module.check_mode or not steps:
             self.module.exit_json(**self._result(before, predicted, steps))
@@ -225,7 +235,7 @@ class Converger(object):
         counts as changed only if its state really moved (a refused or unsent request changed nothing)."""
         actions = OrderedDict()
         for step in steps:
-            actions.setdefault(step.job_id, []).append(step.action)
+            actions.setdefault(step.object_id, []).append(step.action)
         jobs = []
         for job_id in unique(list(before) + list(after)):
             facts_before = before.get(job_id)
@@ -238,7 +248,8 @@ class Converger(object):
                 actions=actions.get(job_id, []),
             )
             if observed:
-                entry['changed'] = entry['changed'] and entry['state_before'] != entry['state_after']
+                entry['changed'] = entry['changed'] and (entry['state_before'] != entry['state_after']
+                                                         or self.adapter.moved_besides_state(job_id))
             entry.update(self.adapter.describe(job_id, facts_before, facts_after))
             jobs.append(entry)
         key = self.adapter.id_key

@@ -13,13 +13,11 @@ __metaclass__ = type
 import re
 from collections import OrderedDict
 
-from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError, quote_path
+from ansible_collections.esops.jobs.plugins.module_utils._client import quote_path
+from ansible_collections.esops.jobs.plugins.module_utils._convergence import PlanError, StateError
+from ansible_collections.esops.jobs.plugins.module_utils._errors import ClassifyingClient, NotFound
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
-JOB_STATES = ('closed', 'closing', 'opened', 'opening', 'failed')
-DATAFEED_STATES = ('stopped', 'stopping', 'started', 'starting')
-# The message of the 500 a close answers when its wait for the persistent task runs out; the close goes on (§2.5.4).
-CLOSE_TIMEOUT_MARKER = 'Timed out when waiting for persistent tasks'
 # MlStrings.VALID_ID_CHAR_PATTERN + ID_LENGTH_LIMIT: job, group and datafeed ids ('.' is accepted but undocumented).
 ML_ID_RE = re.compile(r'^[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?$')
 ML_ID_PATTERN_RE = re.compile(r'^[a-z0-9_.*-]+$')
@@ -63,6 +61,25 @@ def fits_one_line(ids):
     return len(chunk_ids(ids)) <= 1
 
 
+def refuse_in_upgrade_mode(upgrade_mode, steps, hint, noun, nouns):
+    """The plan check both ML adapters share: while upgrade mode is on, ES answers 429 to every open, close, delete,
+    start and stop (MlUpgradeModeActionFilter), so a plan that needs one of them is refused before the first request,
+    and check mode predicts that refusal. ``upgrade_mode`` comes from MlApi.upgrade_mode(), read only when something
+    has to move; ``wait`` steps send nothing."""
+    mutating = []
+    for step in steps:
+        if step.action != 'wait' and step.object_id not in mutating:
+            mutating.append(step.object_id)
+    if mutating and upgrade_mode:
+        raise PlanError('%s (%s %s would need a request)' % (hint, noun if len(mutating) == 1 else nouns,
+                                                             ', '.join(mutating)), job_ids=mutating)
+
+
+def upgrade_mode_refusal(exc, hint, ids):
+    """The StateError for an UpgradeModeOn answer (upgrade mode was enabled after the plan read it)."""
+    return StateError('%s (Elasticsearch answered: %s)' % (hint, exc.reason or exc.message), job_ids=ids)
+
+
 def validate_ml_ids(tokens, option):
     """Split and check job/group/datafeed id expressions; return the list of tokens.
 
@@ -97,11 +114,18 @@ def validate_ml_ids(tokens, option):
 
 
 class MlApi(object):
-    """Thin, version-aware wrappers around the ML REST endpoints. Every method is one request."""
+    """Thin, version-aware wrappers around the ML REST endpoints. Every method is one request.
+
+    A failed request raises its typed exception from ``_errors`` (NotFound, ServerWaitTimedOut, ...). Nothing is
+    sent until the first call: the cluster version is read when a version rule first needs it.
+    """
 
     def __init__(self, client):
-        self.client = client
-        self.version = client.version
+        self.client = ClassifyingClient(client)
+
+    @property
+    def version(self):
+        return self.client.version
 
     # -- version rules ------------------------------------------------------------------------------
 
@@ -222,7 +246,7 @@ class MlApi(object):
                 selected[entry['datafeed_id']] = entry
         if missing:
             reason = 'No datafeed with id [%s] exists' % ','.join(missing)
-            raise ElasticsearchError('%s (the datafeed_id list is too long for one request line, so it was matched '
+            raise NotFound('%s (the datafeed_id list is too long for one request line, so it was matched '
                                      'against every datafeed)' % reason, status=404,
                                      error_type='resource_not_found_exception', reason=reason)
         return [selected[df_id] for df_id in sorted(selected)]
@@ -253,6 +277,12 @@ class MlApi(object):
 
     def info(self):
         return self.client.request('GET', self.base + '/info').body
+
+    def upgrade_mode(self):
+        """True/False from ML info; None before 6.7 (no upgrade mode there)."""
+        if not self.has_upgrade_mode:
+            return None
+        return bool((self.info() or {}).get('upgrade_mode'))
 
     def set_upgrade_mode(self, enabled, timeout):
         return self.client.request('POST', self.base + '/set_upgrade_mode',

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError, quote_path
+from ansible_collections.esops.jobs.plugins.module_utils._errors import ClassifyingClient
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
 # IndexerState, lowercase on the wire (es-behaviour §3.2).
@@ -14,16 +15,25 @@ ROLLUP_STATES = ('started', 'indexing', 'stopping', 'stopped', 'aborting')
 
 
 class RollupApi(object):
-    """Thin, version-aware wrappers around the rollup REST endpoints. Every method is one request."""
+    """Thin, version-aware wrappers around the rollup REST endpoints. Every method is one request.
+
+    A failed request raises its typed exception from ``_errors``. Nothing is sent until the first call.
+    """
 
     def __init__(self, client):
-        self.client = client
-        try:
-            self.version = client.version
-        except ElasticsearchError as exc:
-            if exc.status != 403:
-                raise
-            self.version = self._version_from_routes(exc)
+        self.client = ClassifyingClient(client)
+        self._version = None
+
+    @property
+    def version(self):
+        if self._version is None:
+            try:
+                self._version = self.client.version
+            except ElasticsearchError as exc:
+                if exc.status != 403:   # GET / needs `monitor`; a rollup-only user gets 403 there
+                    raise
+                self._version = self._version_from_routes(exc)
+        return self._version
 
     def _version_from_routes(self, forbidden):
         """A ``manage_rollup``/``monitor_rollup``-only user may read neither GET / nor ML info.

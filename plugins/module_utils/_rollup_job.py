@@ -226,7 +226,7 @@ class RollupJobAdapter(Adapter):
     def apply(self, steps, deadline):
         per_job = OrderedDict()
         for step in steps:
-            per_job.setdefault(step.job_id, []).append(step)
+            per_job.setdefault(step.object_id, []).append(step)
         outcomes = OrderedDict()
         workers = min(self.max_workers, len(per_job))
         if workers <= 1 or ThreadPoolExecutor is None:

@@ -6,6 +6,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import math
 import re
 
 _UNITS = {
@@ -54,3 +55,16 @@ def format_duration(seconds):
         if whole % size == 0:
             return '%d%s' % (whole // size, unit)
     return '%ds' % whole
+
+
+# Never ask Elasticsearch to wait less than this, even when the module's own deadline is (nearly) spent.
+MIN_SERVER_TIMEOUT = 1.0
+
+
+def server_timeout(remaining, cap=None):
+    """The one rule for the ``timeout`` a request asks Elasticsearch to wait: the time left, in whole seconds
+    rounded up (``timeout: 5m`` sends ``5m``, never ``299998ms``), at least MIN_SERVER_TIMEOUT, at most ``cap``."""
+    seconds = max(MIN_SERVER_TIMEOUT, float(math.ceil(remaining)))
+    if cap is not None:
+        seconds = min(seconds, cap)
+    return seconds

@@ -84,6 +84,10 @@ class FakeEs(object):
     def paths(self, method=None):
         return [p for (m, p, _params) in self.calls if method is None or m == method]
 
+    def state_reads(self):
+        """GET requests other than ML info (read once for upgrade mode when a job has to move)."""
+        return [p for p in self.paths('GET') if not p.endswith('/info')]
+
     # the client interface
 
     def request(self, method, path, params=None, body=None, server_timeout=None, retry=True, ok_statuses=()):
@@ -109,6 +113,8 @@ class FakeEs(object):
 
     def _route(self, method, path, parts, params):
         kind, last = parts[0], (parts[-1] if len(parts) > 2 else None)
+        if kind == 'info' and method == 'GET':
+            return dict(upgrade_mode=self.upgrade_mode, defaults={}, limits={})
         if kind == 'anomaly_detectors':
             handler = {('GET', '_stats'): self._job_stats, ('POST', '_close'): self._close, ('POST', '_open'): self._open,
                        ('DELETE', None): self._delete_job}[(method, last)]
@@ -377,8 +383,8 @@ def test_close_many_on_714_plus_is_one_close_and_no_reread(version):
     es.add_datafeed('df-a', 'a', state='started')
     outcome, result = run(es, 'closed', ['_all'])
     assert outcome == 'ok' and result['changed'] is True
-    assert [m for (m, _p, _q) in es.calls] == ['GET', 'POST']
-    assert closes(es) == [(es.base + '/anomaly_detectors/a,b,d/_close', {'timeout': '1m'})]
+    assert [m for (m, _p, _q) in es.calls] == ['GET', 'GET', 'POST']  # stats, ML info (upgrade mode), one close
+    assert closes(es) == [(es.base + '/anomaly_detectors/a,b,d/_close', {'timeout': '5s'})]
     assert after(result) == {'a': 'closed', 'b': 'closed', 'c': 'closed', 'd': 'closed'}
     assert 'datafeed_id' not in by_id(result)['a']   # not read: 7.14+ closes the datafeed itself
     assert es.states() == {'a': 'closed', 'b': 'closed', 'c': 'closed', 'd': 'closed'}
@@ -397,9 +403,9 @@ def test_close_up_to_713_stops_datafeeds_first_in_one_request(version):
     assert outcome == 'ok' and result['changed'] is True
     assert es.mutations() == [
         ('POST', es.base + '/datafeeds/df-a,df-b/_stop', {'timeout': '1m'}),
-        ('POST', es.base + '/anomaly_detectors/a,b,c/_close', {'timeout': '1m'}),
+        ('POST', es.base + '/anomaly_detectors/a,b,c/_close', {'timeout': '5s'}),
     ]
-    assert es.paths('GET') == [es.base + '/anomaly_detectors/_all/_stats', es.base + '/datafeeds/_all']
+    assert es.state_reads() == [es.base + '/anomaly_detectors/_all/_stats', es.base + '/datafeeds/_all']
     jobs = by_id(result)
     assert jobs['a']['actions'] == ['stop_datafeed', 'close']
     assert (jobs['a']['datafeed_id'], jobs['a']['datafeed_state']) == ('df-a', 'stopped')
@@ -436,8 +442,8 @@ def test_force_failed_force_closes_only_failed_jobs_and_closes_the_rest_graceful
     es = cluster(version, a='failed', b='opened', c='closed')
     outcome, result = run(es, 'closed', ['a', 'b', 'c'], force_failed=True)
     assert outcome == 'ok' and result['changed'] is True
-    assert closes(es) == [(es.base + '/anomaly_detectors/a/_close', {'timeout': '1m', 'force': True}),
-                          (es.base + '/anomaly_detectors/b/_close', {'timeout': '1m'})]
+    assert closes(es) == [(es.base + '/anomaly_detectors/a/_close', {'timeout': '5s', 'force': True}),
+                          (es.base + '/anomaly_detectors/b/_close', {'timeout': '5s'})]
     assert by_id(result)['a']['actions'] == ['force_close']
     assert by_id(result)['b']['actions'] == ['close']
     assert es.states() == {'a': 'closed', 'b': 'closed', 'c': 'closed'}
@@ -448,7 +454,7 @@ def test_force_force_closes_everything_in_one_request(version):
     es = cluster(version, a='failed', b='opened', c='closing')
     outcome, result = run(es, 'closed', ['_all'], force=True)
     assert outcome == 'ok'
-    assert closes(es) == [(es.base + '/anomaly_detectors/a,b,c/_close', {'timeout': '1m', 'force': True})]
+    assert closes(es) == [(es.base + '/anomaly_detectors/a,b,c/_close', {'timeout': '5s', 'force': True})]
     assert es.states() == {'a': 'closed', 'b': 'closed', 'c': 'closed'}
 
 
@@ -575,14 +581,14 @@ def test_groups_and_comma_lists_resolve_through_es(version):
     es.add_job('a', 'opened', groups=['web']).add_job('b', 'opened', groups=['web']).add_job('c', 'opened')
     outcome, result = run(es, 'closed', ['web', 'c'])
     assert outcome == 'ok'
-    assert es.paths('GET')[0] == es.base + '/anomaly_detectors/web,c/_stats'
+    assert es.state_reads()[0] == es.base + '/anomaly_detectors/web,c/_stats'
     assert closes(es)[0][0] == es.base + '/anomaly_detectors/a,b,c/_close'
 
 
 def test_duplicate_tokens_are_sent_once():
     es = cluster('8.19.3', a='closed')
     run(es, 'closed', ['a', 'a'])
-    assert es.paths('GET') == ['/_ml/anomaly_detectors/a/_stats']
+    assert es.state_reads() == ['/_ml/anomaly_detectors/a/_stats']
 
 
 def test_long_selections_are_split_into_short_request_lines():
@@ -627,7 +633,7 @@ def test_a_long_list_leaves_groups_patterns_and_missing_ids_to_elasticsearch():
     outcome, result = run(es, 'closed', ids + ['g1', 'wild-*'])
     assert outcome == 'ok'
     assert sorted(after(result)) == sorted(ids + ['g1-member', 'wild-1'])
-    assert es.paths('GET') == ['/_ml/anomaly_detectors/_all/_stats', '/_ml/anomaly_detectors/g1,wild-*/_stats']
+    assert es.state_reads() == ['/_ml/anomaly_detectors/_all/_stats', '/_ml/anomaly_detectors/g1,wild-*/_stats']
 
     es = with_jobs(FakeEs('8.19.3'), ids, 'opened')
     outcome, result = run(es, 'closed', ids + ['no-such-job'])
@@ -682,7 +688,7 @@ def test_open_confirmed_by_es_needs_no_reread(version):
     es = cluster(version, a='closed', b='closed')
     outcome, result = run(es, 'opened', ['a', 'b'])
     assert outcome == 'ok'
-    assert len(es.paths('GET')) == 1
+    assert len(es.state_reads()) == 1
     assert all(params == {'timeout': '1m'} for (_m, p, params) in es.calls if p.endswith('_open'))
 
 
@@ -817,7 +823,7 @@ def test_absent_from_715_lets_the_job_delete_remove_its_datafeed(version):
     es.add_datafeed('df-a', 'a')
     outcome, result = run(es, 'absent', ['a'])
     assert outcome == 'ok'
-    assert es.paths('GET') == [es.base + '/anomaly_detectors/a/_stats']
+    assert es.state_reads() == [es.base + '/anomaly_detectors/a/_stats']
     assert es.paths('DELETE') == [es.base + '/anomaly_detectors/a']
     assert 'datafeed_id' not in by_id(result)['a']
     assert es.datafeeds == {}

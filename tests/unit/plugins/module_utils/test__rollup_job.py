@@ -142,7 +142,7 @@ def test_plan_for_every_state_pair(state, desired, force):
     if isinstance(expected, list):
         steps = adapter.plan(current)
         assert [s.action for s in steps] == expected
-        assert all(s.job_id == 'j' for s in steps)
+        assert all(s.object_id == 'j' for s in steps)
         if expected:
             assert steps[0].before == state
             assert steps[-1].after == (ABSENT if desired == 'absent' else desired)
