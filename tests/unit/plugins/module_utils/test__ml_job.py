@@ -22,8 +22,9 @@ import pytest
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError, Response, parse_version
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import Converger, Poller
 from ansible_collections.esops.jobs.plugins.module_utils._ml import MAX_IDS_CHARS, chunk_ids
+from ansible_collections.esops.jobs.plugins.module_utils._time import parse_duration
 from ansible_collections.esops.jobs.plugins.module_utils._ml_job import (
-    MAX_PARALLEL_REQUESTS, NO_WAIT_SERVER_TIMEOUT, MlJobAdapter)
+    CLOSE_WAIT_CHUNK, MAX_PARALLEL_REQUESTS, NO_WAIT_SERVER_TIMEOUT, MlJobAdapter)
 from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.engine_fakes import Exited, Failed, FakeClock, FakeModule
 from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.fake_ml_es import check_request_line, filter_jobs
 
@@ -284,9 +285,9 @@ class FakeEs(object):
         return dict(acknowledged=True)
 
 
-def run(es, desired, job_ids, check_mode=False, diff=False, wait=True, timeout=60, **options):
+def run(es, desired, job_ids, check_mode=False, diff=False, wait=True, timeout=60, clock=None, **options):
     """Run the engine with the adapter; return (outcome, result) with outcome 'ok' or 'failed'."""
-    clock = FakeClock()
+    clock = clock or FakeClock()
     poller = Poller(clock=clock.clock, sleep=clock.sleep)
     adapter = MlJobAdapter(es, desired, job_ids, wait=wait, poller=poller, **options)
     try:
@@ -957,3 +958,137 @@ def test_every_close_request_line_is_sent_at_once():
     assert outcome == 'ok', result.get('msg')
     assert len(closes(es)) == len(chunks)
     assert set(after(result).values()) == {'closed'}
+
+
+# ------------------------------------------------------------------ failures during waits (issue 13)
+
+
+class ServerWaitingEs(FakeEs):
+    """A close that runs out of time waits as long as it asked to (on the fake clock), as ES's wait does."""
+
+    def __init__(self, version, clock):
+        FakeEs.__init__(self, version)
+        self.clock = clock
+
+    def _close(self, method, path, parts, params):
+        try:
+            return FakeEs._close(self, method, path, parts, params)
+        except ElasticsearchError as exc:
+            if exc.status == 500:
+                self.clock.now += parse_duration(params['timeout'])
+            raise
+
+
+@pytest.mark.parametrize('version', VERSIONS)
+def test_a_job_failing_while_another_request_closes_it_is_noticed_within_seconds(version):
+    # ES's close waits only for the task to disappear; a failed task never does (TransportCloseJobAction), so one
+    # close carrying the whole budget would hold the run for 30 minutes.
+    clock = FakeClock()
+    es = ServerWaitingEs(version, clock)
+    es.add_job('a', 'closing')
+    es.close_lands_in = 'closing'
+    start = clock.now
+
+    def fails_meanwhile(fake):
+        if clock.now > start:
+            fake.jobs['a']['state'] = 'failed'
+
+    es.on_stats = fails_meanwhile
+    outcome, result = run(es, 'closed', ['a'], timeout=1800, clock=clock)
+    assert outcome == 'failed'
+    assert result['failed_jobs'] == ['a'] and 'job a failed' in result['msg']
+    assert clock.now - start <= 2 * CLOSE_WAIT_CHUNK + 2
+    assert all(parse_duration(params['timeout']) <= CLOSE_WAIT_CHUNK for _p, params in closes(es))
+
+
+@pytest.mark.parametrize('version', VERSIONS)
+def test_a_slow_close_is_asked_again_until_closed(version):
+    clock = FakeClock()
+    es = ServerWaitingEs(version, clock)
+    es.add_job('a', 'opened')
+    es.close_lands_in = 'closing'
+
+    def closes_after_a_while(fake):
+        if clock.now >= 1000.0 + 3 * CLOSE_WAIT_CHUNK:
+            fake.jobs['a']['state'] = 'closed'
+
+    es.on_stats = closes_after_a_while
+    outcome, result = run(es, 'closed', ['a'], timeout=1800, clock=clock)
+    assert outcome == 'ok', result['msg']
+    assert after(result) == {'a': 'closed'}
+    assert 3 <= len(closes(es)) <= 4
+
+
+class CloseFailsOnNodeEs(FakeEs):
+    """ES when the job's close fails on its node: the job is failed, the close answers 500
+    (AutodetectProcessManager.closeJob: serverError "Exception closing autodetect process")."""
+
+    def _close(self, method, path, parts, params):
+        self.jobs['a']['state'] = 'failed'
+        raise self.error(method, path, 500, 'exception', 'Exception closing autodetect process')
+
+
+@pytest.mark.parametrize('version', VERSIONS)
+def test_close_answering_500_for_a_job_that_failed_names_it(version):
+    es = CloseFailsOnNodeEs(version).add_job('a', 'opened')
+    outcome, result = run(es, 'closed', ['a'], timeout=1800)
+    assert outcome == 'failed'
+    assert result['failed_jobs'] == ['a']
+    assert 'job a failed while waiting for it to be closed' in result['msg']
+    assert 'Exception closing autodetect process' in result['msg']
+    assert after(result) == {'a': 'failed'}
+
+
+class OpenFailsEs(FakeEs):
+    """TransportOpenJobAction.JobPredicate: a job that fails while opening ends the open's wait with a 500."""
+
+    def _open(self, method, path, parts, params):
+        self.jobs[parts[1]]['state'] = 'failed'
+        raise self.error(method, path, 500, 'exception',
+                         'Unexpected job state [failed] with reason [boom] while waiting for job to be opened')
+
+
+@pytest.mark.parametrize('version', VERSIONS)
+def test_open_answering_500_for_a_job_that_failed_names_it(version):
+    es = OpenFailsEs(version).add_job('a', 'closed')
+    outcome, result = run(es, 'opened', ['a'])
+    assert outcome == 'failed'
+    assert result['failed_jobs'] == ['a']
+    assert 'job a failed while waiting for it to be opened' in result['msg']
+    assert after(result) == {'a': 'failed'}
+
+
+@pytest.mark.parametrize('check_mode', (True, False))
+def test_a_lazy_job_waiting_for_capacity_is_already_opened(check_mode):
+    es = FakeEs('8.19.3').add_job('big', 'opening', lazy=True)
+    outcome, result = run(es, 'opened', ['big'], check_mode=check_mode)
+    assert outcome == 'ok' and result['changed'] is False
+    assert result['jobs'][0]['actions'] == [] and after(result) == {'big': 'opening'}
+    assert es.mutations() == []
+
+
+@pytest.mark.parametrize('version', VERSIONS)
+@pytest.mark.parametrize('desired, state', [('closed', 'opened'), ('opened', 'closed'), ('absent', 'closed')])
+def test_check_mode_predicts_the_upgrade_mode_refusal(version, desired, state):
+    es = cluster(version, a=state)
+    es.upgrade_mode = True
+    outcome, check = run(es, desired, ['a'], check_mode=True)
+    assert outcome == 'failed' and 'upgrade mode is enabled' in check['msg']
+    assert check['failed_jobs'] == ['a'] and check['changed'] is False
+    outcome, real = run(es, desired, ['a'])
+    assert outcome == 'failed' and real['msg'] == check['msg']
+    assert es.mutations() == []
+
+
+@pytest.mark.parametrize('version', ('6.8.23', '7.13.4'))
+def test_datafeeds_stopped_before_a_failed_close_are_reported_as_changed(version):
+    es = cluster(version, a='opened')
+    es.add_datafeed('df-a', 'a', state='started')
+    es.fault('POST', '/_close$', 403, 'security_exception', 'action [cluster:admin/xpack/ml/job/close] is unauthorized')
+    outcome, result = run(es, 'closed', ['a'])
+    assert outcome == 'failed'
+    assert es.datafeeds['df-a']['state'] == 'stopped'
+    assert result['changed'] is True
+    job = result['jobs'][0]
+    assert job['changed'] is True and job['state_after'] == 'opened'
+    assert (job['datafeed_id'], job['datafeed_state']) == ('df-a', 'stopped')
