@@ -22,10 +22,15 @@ _UNITS = {
 _TIME_RE = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*(nanos|micros|ms|s|m|h|d)?\s*$', re.IGNORECASE)
 
 
-def parse_duration(value, option='timeout'):
-    """Return seconds (float) for an ES time value or a number of seconds.
+# The longest duration any option accepts. Longer values are surely typos, and past about 10^9 s Python's own socket
+# and lock timeouts overflow (timeout: 99999999d was a traceback).
+MAX_DURATION = 7 * 86400.0
 
-    Raises ValueError with a message naming the option, so modules can fail cleanly.
+
+def parse_duration(value, option='timeout'):
+    """Return seconds (float) for an ES time value or a number of seconds, greater than zero and at most 7d.
+
+    The one check for every duration option. Raises ValueError with a one-line message naming the option.
     """
     if isinstance(value, bool):
         raise ValueError('%s must be a duration such as 30s, 5m or a number of seconds, not a boolean' % option)
@@ -40,6 +45,8 @@ def parse_duration(value, option='timeout'):
         seconds = float(match.group(1)) * _UNITS[(match.group(2) or 's').lower()]
     if seconds <= 0:
         raise ValueError('%s must be greater than zero, got %r' % (option, value))
+    if seconds > MAX_DURATION:
+        raise ValueError('%s=%r is too long: at most %s' % (option, value, format_duration(MAX_DURATION)))
     return seconds
 
 

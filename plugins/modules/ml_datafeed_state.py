@@ -79,7 +79,7 @@ options:
   timeout:
     description:
       - How long the whole task may take, including Elasticsearch's own waits and the module's polling, as an
-        Elasticsearch time value (V(30s), V(5m)) or a number of seconds.
+        Elasticsearch time value (V(30s), V(5m)) or a number of seconds, at most V(7d).
       - Every start and stop request carries the time left as its C(timeout) parameter, so Elasticsearch's
         own defaults (20 seconds for start; 5 minutes or 20 seconds for stop, depending on where you read) never
         apply. The default matches the stop default in Elasticsearch's code.

@@ -86,7 +86,7 @@ def test_bad_job_ids_fail_cleanly_naming_the_token(job_id, fragment):
     assert es.calls == []
 
 
-@pytest.mark.parametrize('timeout', ['soon', '0', '-5s', '5 minutes', '1y', True])
+@pytest.mark.parametrize('timeout', ['soon', '0', '-5s', '5 minutes', '1y', True, '99999999d'])
 def test_bad_timeout_fails_cleanly(timeout):
     es = es_with(web='opened')
     failed, result = run(dict(job_id='web', timeout=timeout), es)

@@ -415,6 +415,13 @@ def test_bad_timeout_fails_before_any_request(monkeypatch):
     assert es.calls == []
 
 
+def test_a_huge_timeout_fails_with_one_line(monkeypatch):
+    es = FakeRollupEs('8.19.3')
+    result = fail(monkeypatch, es, job_id='a', timeout='99999999d')
+    assert result['msg'] == "timeout='99999999d' is too long: at most 7d"
+    assert es.calls == []
+
+
 def test_force_with_another_state_warns(monkeypatch):
     es = FakeRollupEs('8.19.3').add('a')
     _result, warnings = run(monkeypatch, es, job_id='a', force=True)
