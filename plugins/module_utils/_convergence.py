@@ -99,8 +99,12 @@ class Adapter(object):
     #: how the result names the list of objects and each object's id
     result_key = 'jobs'
     id_key = 'job_id'
+    #: the states this kind can be asked for (empty: not checked here)
+    desired_states = ()
 
     def __init__(self, client, desired, poller=None):
+        if self.desired_states and desired not in self.desired_states:
+            raise ValueError('state must be one of %s, got %r' % (', '.join(self.desired_states), desired))
         self.client = client
         self.desired = desired
         self.poller = poller or Poller()
@@ -154,7 +158,7 @@ class Converger(object):
         except PlanError as exc:
             # _result() carries its own summary msg; the failure's msg must replace it, not collide with it.
             result = self._result(before, before, [])
-            result.update(msg=exc.message, failed_jobs=exc.job_ids)
+            result.update({'msg': exc.message, self._failed_key: exc.job_ids})
             self.module.fail_json(**result)
         except ElasticsearchError as exc:
             self.module.fail_from_error(exc)
@@ -202,7 +206,7 @@ class Converger(object):
             result.update(
                 msg='timed out after %s waiting for %s to reach %s; last states: %s' % (
                     format_duration(timeout or 0), self._name(late), self.adapter.desired, states),
-                timed_out_jobs=late)
+                **{'timed_out_' + self.adapter.result_key: late})
             self.module.fail_json(**result)
         return self._merge(predicted, current, pending)
 
@@ -223,8 +227,13 @@ class Converger(object):
             after = before
         result = self._result(before, after, steps, observed=True)
         result.update(facts)
-        result.update(msg=message, failed_jobs=failed_ids)
+        result.update({'msg': message, self._failed_key: failed_ids})
         self.module.fail_json(**result)
+
+    @property
+    def _failed_key(self):
+        """``failed_jobs`` (ML and rollup jobs), ``failed_datafeeds``: named after the result's list."""
+        return 'failed_' + self.adapter.result_key
 
     def _name(self, ids):
         noun = self.adapter.noun if len(ids) == 1 else self.adapter.nouns

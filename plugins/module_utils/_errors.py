@@ -101,8 +101,8 @@ def error_class(status, error_type, text):
     if status == 429 and _UPGRADE_MODE_TEXT in text:
         return UpgradeModeOn
     if status == 409 or (status == 500 and 'indexer state is [' in text):
-        # Rollup delete of a running job: 500 with task_failures "indexer state is [STARTED]" (es-behaviour §3.4.4
-        # of TransportDeleteRollupJobAction): a conflict in all but status.
+        # Rollup delete of a running job: 500 with task_failures "indexer state is [STARTED]"
+        # (TransportDeleteRollupJobAction): a conflict in all but status.
         return Conflict
     if status >= 500:
         return ServerError

@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Machine learning APIs, with the path and parameter differences between ES versions.
 
-Version facts come from es-behaviour.md (shared reference): §2.1 paths, §2.4.2 allow_no_jobs,
-§2.5.3 datafeeds and close, §2.8 datafeeds and delete.
+Version facts: ``_xpack/ml`` paths in 6.x (https://www.elastic.co/guide/en/elasticsearch/reference/6.8/ml-apis.html),
+``allow_no_match`` from 7.10 (elastic/elasticsearch#60642), close stops datafeeds from 7.14 (#74257), delete removes the
+datafeed from 7.15 (#76010).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,7 +15,7 @@ import re
 from collections import OrderedDict
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import quote_path
-from ansible_collections.esops.jobs.plugins.module_utils._convergence import PlanError, StateError
+from ansible_collections.esops.jobs.plugins.module_utils._convergence import Adapter, PlanError, StateError, unique
 from ansible_collections.esops.jobs.plugins.module_utils._errors import ClassifyingClient, NotFound
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
@@ -136,12 +137,12 @@ class MlApi(object):
 
     @property
     def close_stops_datafeeds(self):
-        """7.14+: closing a job stops its started datafeed itself (es-behaviour §2.5.3)."""
+        """7.14+: closing a job stops its started datafeed itself (elastic/elasticsearch#74257)."""
         return self.version >= (7, 14, 0)
 
     @property
     def delete_removes_datafeed(self):
-        """7.15+: deleting a job deletes its datafeed first (es-behaviour §2.8)."""
+        """7.15+: deleting a job deletes its datafeed first (elastic/elasticsearch#76010)."""
         return self.version >= (7, 15, 0)
 
     @property
@@ -149,7 +150,7 @@ class MlApi(object):
         return self.version >= (6, 7, 0)
 
     def _allow_no_match(self, kind, value):
-        # allow_no_jobs/allow_no_datafeeds until 7.9; allow_no_match from 7.10 (es-behaviour §2.4.2).
+        # allow_no_jobs/allow_no_datafeeds until 7.9; allow_no_match from 7.10 (elastic/elasticsearch#60642).
         if value is None:
             return {}
         if self.version >= (7, 10, 0):
@@ -288,3 +289,16 @@ class MlApi(object):
         return self.client.request('POST', self.base + '/set_upgrade_mode',
                                    params={'enabled': bool(enabled), 'timeout': format_duration(timeout)},
                                    server_timeout=timeout).body
+
+
+class MlAdapter(Adapter):
+    """What the ML job and datafeed adapters share: the API, the user's selection tokens (order kept, duplicates
+    dropped), ``allow_no_match``, and ML upgrade mode (read by the first read() only when something has to move)."""
+
+    def __init__(self, client, desired, tokens, allow_no_match=True, poller=None, api=None):
+        super(MlAdapter, self).__init__(client, desired, poller=poller)
+        self.api = api or MlApi(client)
+        self.tokens = unique(tokens)
+        self.allow_no_match = allow_no_match
+        self.upgrade_mode = None
+        self._first_read = True

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The datafeed adapter for the convergence engine (module ``esops.jobs.ml_datafeed_state``).
 
-Server behaviour it relies on (es-behaviour.md §2.7, §2.9, §5):
+Server behaviour it relies on (https://www.elastic.co/guide/en/elasticsearch/reference/current/ml-ad-apis.html):
 
 * stopping is idempotent and takes an id expression, so every datafeed to stop goes in one request;
 * starting is not idempotent (409 "already been started") and takes one id, so started and
@@ -19,11 +19,11 @@ __metaclass__ = type
 from collections import OrderedDict
 
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
-    ABSENT, Adapter, PlanError, StateError, Step, WaitTimeout, run_concurrently)
+    ABSENT, PlanError, StateError, Step, WaitTimeout, run_concurrently)
 from ansible_collections.esops.jobs.plugins.module_utils._errors import (
     AlreadyInState, Conflict, NotFound, ServerWaitTimedOut, UpgradeModeOn)
 from ansible_collections.esops.jobs.plugins.module_utils._ml import (
-    MlApi, chunk_ids, fits_one_line, refuse_in_upgrade_mode, upgrade_mode_refusal, simple_match)
+    MlAdapter, chunk_ids, fits_one_line, refuse_in_upgrade_mode, simple_match, upgrade_mode_refusal)
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
 STOPPED = 'stopped'
@@ -34,30 +34,24 @@ UPGRADE_MODE_HINT = ('ML upgrade mode is enabled, and Elasticsearch refuses to s
                      'disabled; end the upgrade window first with esops.jobs.ml_upgrade_mode (enabled: false)')
 
 
-class MlDatafeedAdapter(Adapter):
+class MlDatafeedAdapter(MlAdapter):
     """Move datafeeds to ``stopped``, ``started`` or ``absent``."""
 
     noun = 'datafeed'
     nouns = 'datafeeds'
     result_key = 'datafeeds'
     id_key = 'datafeed_id'
+    desired_states = DESIRED_STATES
 
     def __init__(self, client, desired, datafeed_ids, force=False, start=None, end=None, allow_no_match=True,
                  poller=None, api=None):
-        if desired not in DESIRED_STATES:
-            raise ValueError('state must be one of %s, got %r' % (', '.join(DESIRED_STATES), desired))
-        super(MlDatafeedAdapter, self).__init__(client, desired, poller=poller)
-        self.api = api or MlApi(client)
-        self.tokens = list(datafeed_ids)
+        super(MlDatafeedAdapter, self).__init__(client, desired, datafeed_ids, allow_no_match, poller=poller, api=api)
         self.expression = ','.join(self.tokens)
         self.force = force
         self.start = start
         self.end = end
-        self.allow_no_match = allow_no_match
         self.job_of = {}          # datafeed id -> job id, from the datafeed configs
         self.job_states = {}      # job id -> state, read only when a datafeed has to start
-        self.upgrade_mode = None  # read only when something has to move
-        self._first_read = True
 
     # -- reading ------------------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The ML anomaly-detection job adapter for the convergence engine (module ``esops.jobs.ml_job_state``).
 
-Server behaviour it relies on (es-behaviour.md §2.2-§2.9, §5):
+Server behaviour it relies on (ml-open-job, ml-close-job and ml-delete-job docs;
+x-pack/plugin/ml TransportOpenJobAction, TransportCloseJobAction, TransportDeleteJobAction):
 
 * state lives only in ``GET .../_stats``; one stats request covers every matched job;
 * close is idempotent, takes an id expression, closes the listed jobs concurrently and waits
@@ -25,10 +26,11 @@ import re
 from collections import OrderedDict
 
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
-    ABSENT, Adapter, PlanError, StateError, Step, WaitTimeout, run_concurrently)
+    ABSENT, PlanError, StateError, Step, WaitTimeout, run_concurrently)
 from ansible_collections.esops.jobs.plugins.module_utils._errors import (
     AlreadyInState, Conflict, NotFound, ServerError, ServerWaitTimedOut, UpgradeModeOn)
-from ansible_collections.esops.jobs.plugins.module_utils._ml import MlApi, chunk_ids, is_pattern, refuse_in_upgrade_mode, upgrade_mode_refusal
+from ansible_collections.esops.jobs.plugins.module_utils._ml import (
+    MlAdapter, chunk_ids, is_pattern, refuse_in_upgrade_mode, upgrade_mode_refusal)
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
 CLOSED = 'closed'
@@ -70,30 +72,21 @@ def _job_word(ids):
     return 'job' if len(ids) == 1 else 'jobs'
 
 
-class MlJobAdapter(Adapter):
+class MlJobAdapter(MlAdapter):
     """Move anomaly-detection jobs to ``closed``, ``opened`` or ``absent``."""
 
     noun = 'job'
     nouns = 'jobs'
+    desired_states = DESIRED_STATES
 
     def __init__(self, client, desired, job_ids, force=False, force_failed=False, allow_no_match=True, wait=True,
                  poller=None, api=None):
-        if desired not in DESIRED_STATES:
-            raise ValueError('state must be one of %s, got %r' % (', '.join(DESIRED_STATES), desired))
-        super(MlJobAdapter, self).__init__(client, desired, poller=poller)
-        self.api = api or MlApi(client)
-        self.tokens = []
-        for token in job_ids:
-            if token not in self.tokens:
-                self.tokens.append(token)
+        super(MlJobAdapter, self).__init__(client, desired, job_ids, allow_no_match, poller=poller, api=api)
         self.force = bool(force)
         self.force_failed = bool(force_failed)
-        self.allow_no_match = allow_no_match
         self.wait = wait
         self.datafeeds = None         # job id -> datafeed id (None: not read); read only where the ES version needs it
         self.datafeed_states = {}     # job id -> datafeed state the module brought it to (stopped / absent)
-        self.upgrade_mode = None      # read only when a job has to move
-        self._first_read = True
 
     # -- reading ------------------------------------------------------------------------------------
 

@@ -309,7 +309,6 @@ timed_out_jobs:
 
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import Converger
 from ansible_collections.esops.jobs.plugins.module_utils._ml import validate_ml_ids
 from ansible_collections.esops.jobs.plugins.module_utils._ml_job import MlJobAdapter
@@ -336,12 +335,9 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=to_native(exc))
     timeout = module.duration('timeout')
-    try:
-        adapter = MlJobAdapter(module.client, params['state'], job_ids, force=params['force'],
-                               force_failed=params['force_failed'], allow_no_match=params['allow_no_match'],
-                               wait=params['wait'])
-    except ElasticsearchError as exc:
-        module.fail_from_error(exc)
+    adapter = MlJobAdapter(module.client, params['state'], job_ids, force=params['force'],
+                           force_failed=params['force_failed'], allow_no_match=params['allow_no_match'],
+                           wait=params['wait'])
     Converger(module, adapter).run(wait=params['wait'], timeout=timeout)
 
 

@@ -110,7 +110,7 @@ class FakeEs(object):
     @staticmethod
     def error(method, path, status, error_type, reason):
         return ElasticsearchError('%s %s failed: HTTP %d %s: %s' % (method, path, status, error_type, reason), status=status,
-                                  error_type=error_type, reason=reason, method=method, path=path)
+                                  error_type=error_type, reason=reason)
 
     def _route(self, method, path, parts, params):
         kind, last = parts[0], (parts[-1] if len(parts) > 2 else None)

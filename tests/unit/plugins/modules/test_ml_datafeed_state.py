@@ -106,7 +106,7 @@ def test_closed_job_failure_reaches_the_user():
     assert failed
     assert result['msg'] == ('cannot start datafeed datafeed-web because its job web is closed; '
                              'open it first with esops.jobs.ml_job_state (state: opened)')
-    assert result['failed_jobs'] == ['datafeed-web']
+    assert result['failed_datafeeds'] == ['datafeed-web']
 
 
 def test_absent_force_end_to_end():

@@ -455,7 +455,8 @@ def test_several_failing_jobs_are_all_reported(monkeypatch):
     es.stuck_stopping.update(['a', 'b'])
     result = fail(monkeypatch, es, job_id='_all', timeout='1m')
 
-    assert result['msg'] == ('rollup job a did not stop within 1m; last state: stopping; '
+    # One error naming them all, from run_concurrently (the engine's one way to run requests side by side).
+    assert result['msg'] == ('2 requests failed: rollup job a did not stop within 1m; last state: stopping; '
                              'rollup job b did not stop within 1m; last state: stopping')
     assert result['failed_jobs'] == ['a', 'b']
     assert es.state('c') == 'stopped'
