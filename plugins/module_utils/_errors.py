@@ -20,7 +20,13 @@ from ansible_collections.esops.jobs.plugins.module_utils._client import Elastics
 
 
 class NotFound(ElasticsearchError):
-    """404: the job, datafeed or rollup job does not exist (``resource_not_found_exception``)."""
+    """404: the job, datafeed or rollup job does not exist (``resource_not_found_exception``). ``ids``: the ids
+    Elasticsearch named as missing ("No known job with id 'a,b'", ExceptionsHelper.missingJobException; "No datafeed
+    with id [a] exists"), or None when it named none."""
+
+    def __init__(self, message, ids=None, **kwargs):
+        super(NotFound, self).__init__(message, **kwargs)
+        self.ids = ids
 
 
 class AlreadyInState(ElasticsearchError):
@@ -71,6 +77,7 @@ class ServerError(ElasticsearchError):
 _ALREADY_RE = re.compile(r'already been (?:opened|started)|because state was \[(STARTED|INDEXING)\]')
 _STATE_WAS_RE = re.compile(r'state was \[([A-Za-z_]+)\]|indexer state is \[([A-Za-z_]+)\]|because the job is (\w+)'
                            r'|because it (failed)')
+_MISSING_RE = re.compile(r"No known job with id '([^']*)'|No datafeed with id \[([^\]]*)\] exists")
 _SERVER_WAIT_TEXT = 'Timed out when waiting for persistent tasks'
 _UPGRADE_MODE_TEXT = 'upgrade mode'
 _BUSY_TEXT = 'Previous request is still being processed'
@@ -84,6 +91,13 @@ def _state_named(text):
     if not match:
         return None
     return next(group for group in match.groups() if group).lower()
+
+
+def _ids_named(text):
+    match = _MISSING_RE.search(text)
+    if not match:
+        return None
+    return [token for token in (match.group(1) or match.group(2) or '').split(',') if token]
 
 
 def error_class(status, error_type, text):
@@ -120,6 +134,8 @@ def classify(exc):
     kwargs = dict(status=exc.status, error_type=exc.error_type, reason=exc.reason)
     if cls in (AlreadyInState, Conflict):
         kwargs['state'] = _state_named(text)
+    if cls is NotFound:
+        kwargs['ids'] = _ids_named(exc.reason or exc.message or '')
     return cls(exc.message, **kwargs)
 
 

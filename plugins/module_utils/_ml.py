@@ -248,8 +248,8 @@ class MlApi(object):
         if missing:
             reason = 'No datafeed with id [%s] exists' % ','.join(missing)
             raise NotFound('%s (the datafeed_id list is too long for one request line, so it was matched '
-                                     'against every datafeed)' % reason, status=404,
-                                     error_type='resource_not_found_exception', reason=reason)
+                           'against every datafeed)' % reason, ids=missing, status=404,
+                           error_type='resource_not_found_exception', reason=reason)
         return [selected[df_id] for df_id in sorted(selected)]
 
     def get_datafeeds(self, expression='_all', allow_no_match=None):

@@ -22,7 +22,6 @@ x-pack/plugin/ml TransportOpenJobAction, TransportCloseJobAction, TransportDelet
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import re
 from collections import OrderedDict
 
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
@@ -47,7 +46,6 @@ MAX_PARALLEL_REQUESTS = 4
 # What read() needs of each job when it reads every job's stats (a long job_id list); the rest (data counts, model
 # size, timing) can be kilobytes per job.
 STATE_FIELDS = ('job_id', 'state', 'node.id', 'assignment_explanation')
-_MISSING_RE = re.compile(r"No known job with id '([^']*)'")
 UPGRADE_MODE_HINT = ('ML upgrade mode is enabled, and Elasticsearch refuses to open, close or delete jobs until it is '
                      'disabled; end the upgrade window first with esops.jobs.ml_upgrade_mode (enabled: false)')
 FORCE_DATA_LOSS = 'a force close does not persist the model state'
@@ -101,7 +99,7 @@ class MlJobAdapter(MlAdapter):
             try:
                 stats = self._stats(self.tokens, allow)
             except NotFound as exc:
-                missing = self._missing_tokens(exc) or []
+                missing = exc.ids or []
                 if missing and all(is_pattern(t) for t in missing):
                     raise PlanError('no job matches %s and allow_no_match is false (Elasticsearch: %s)'
                                     % (_names(missing), _reason(exc)), job_ids=missing)
@@ -128,19 +126,12 @@ class MlJobAdapter(MlAdapter):
         return dict((entry['job_id'], entry)
                     for entry in self.api.job_stats_of(tokens, allow_no_match=allow, fields_of_all=STATE_FIELDS))
 
-    @staticmethod
-    def _missing_tokens(error):
-        match = _MISSING_RE.search(error.reason or error.message or '')
-        if not match:
-            return None
-        return [t for t in match.group(1).split(',') if t]
-
     def _read_tolerating_missing(self, tokens, allow):
         """For ``absent`` an exact id (or group) that does not exist is already where we want it."""
         try:
             return self._stats(tokens, allow)
         except NotFound as exc:
-            missing = self._missing_tokens(exc)
+            missing = exc.ids
             if missing is None:
                 # Unrecognised message: ask token by token, so one missing id cannot hide the others.
                 return self._stats_token_by_token(tokens, allow, exc)

@@ -45,6 +45,16 @@ def test_classify(status, error_type, reason, cls, state):
         assert error.state == state
 
 
+@pytest.mark.parametrize('reason, ids', [
+    ("No known job with id 'a,b-*'", ['a', 'b-*']),
+    ('No datafeed with id [d1] exists', ['d1']),
+    ('the job is gone', None),
+])
+def test_not_found_names_the_missing_ids(reason, ids):
+    error = classify(ElasticsearchError('HTTP 404', status=404, error_type='resource_not_found_exception', reason=reason))
+    assert type(error) is NotFound and error.ids == ids
+
+
 def test_unclassified_and_connection_errors_pass_unchanged():
     bad = ElasticsearchError('HTTP 400', status=400, error_type='illegal_argument_exception', reason='x')
     assert classify(bad) is bad
