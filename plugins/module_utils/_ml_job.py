@@ -404,8 +404,9 @@ class MlJobAdapter(MlAdapter):
             except UpgradeModeOn as exc:
                 raise upgrade_mode_refusal(exc, UPGRADE_MODE_HINT, [job_id])
             body = body or {}
-            # node "" = lazily opened, waiting for ML capacity: ES accepted it; the state shows opening.
-            return job_id if body.get('opened') and body.get('node') != '' else None
+            # 7.8+ name the node; "" = lazily opened, waiting for ML capacity (the state shows opening). Before 7.8 the
+            # answer has no node (RestOpenJobAction: {"opened": true} either way), so the state is read.
+            return job_id if body.get('opened') and body.get('node') else None
 
         opened = set(job_id for job_id in run_concurrently(open_one, [step.object_id for step in opens], MAX_PARALLEL_REQUESTS) if job_id)
         return opened

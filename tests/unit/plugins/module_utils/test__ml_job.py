@@ -225,7 +225,7 @@ class FakeEs(object):
             raise self.error(method, path, 409, 'status_exception', 'Cannot open job [%s] because it has already been opened' % job_id)
         if job['lazy']:
             job['state'] = 'opening'
-            return dict(opened=True, node='')
+            return dict(opened=True, node='') if self.version >= (7, 8, 0) else dict(opened=True)
         job['state'] = self.open_lands_in
         if job['state'] == 'opening':
             raise self.error(method, path, 408, 'status_exception', 'Opening job [%s] timed out after [%s]' % (job_id, params['timeout']))
@@ -689,7 +689,8 @@ def test_open_confirmed_by_es_needs_no_reread(version):
     es = cluster(version, a='closed', b='closed')
     outcome, result = run(es, 'opened', ['a', 'b'])
     assert outcome == 'ok'
-    assert len(es.state_reads()) == 1
+    # Before 7.8 the open's answer names no node, so it cannot tell opened from lazily opening: one more read.
+    assert len(es.state_reads()) == (1 if es.version >= (7, 8, 0) else 2)
     assert all(params == {'timeout': '1m'} for (_m, p, params) in es.calls if p.endswith('_open'))
 
 
@@ -710,8 +711,9 @@ def test_open_timeout_408_keeps_polling(version):
     assert len(es.paths('POST')) == 1
 
 
-def test_lazy_open_waiting_for_capacity_counts_as_opened():
-    es = FakeEs('8.19.3').add_job('big', 'closed', lazy=True)
+@pytest.mark.parametrize('version', VERSIONS)
+def test_lazy_open_waiting_for_capacity_counts_as_opened(version):
+    es = FakeEs(version).add_job('big', 'closed', lazy=True)
     outcome, result = run(es, 'opened', ['big'], timeout=5)
     assert outcome == 'ok', result['msg']
     assert after(result) == {'big': 'opening'}
