@@ -16,7 +16,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
+from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchConnectionError, ElasticsearchError
 
 
 class NotFound(ElasticsearchError):
@@ -125,7 +125,7 @@ def error_class(status, error_type, text):
 
 def classify(exc):
     """Return ``exc`` as the typed exception its status, type (and, where needed, text) say; unchanged if none fits."""
-    if type(exc) is not ElasticsearchError:  # already classified, or a connection error
+    if isinstance(exc, _ALL + (ElasticsearchConnectionError,)):  # already classified, or no answer at all
         return exc
     text = '%s %s' % (exc.reason or '', exc.message or '')
     cls = error_class(exc.status, exc.error_type, text)

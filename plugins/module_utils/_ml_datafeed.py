@@ -185,9 +185,9 @@ class MlDatafeedAdapter(MlAdapter):
                 body = self.api.stop_datafeed(','.join(chunk), timeout, force=self.force)
             except ServerWaitTimedOut:
                 raise StateError('timed out after %s waiting for Elasticsearch to stop %s %s; the stop goes on in '
-                                     'the background (force: true stops at once, without finishing the current search)'
-                                     % (format_duration(timeout), self.noun if len(chunk) == 1 else self.nouns,
-                                        ', '.join(chunk)), job_ids=chunk)
+                                 'the background (force: true stops at once, without finishing the current search)'
+                                 % (format_duration(timeout), self.noun if len(chunk) == 1 else self.nouns,
+                                    ', '.join(chunk)), job_ids=chunk)
             except UpgradeModeOn as exc:
                 raise upgrade_mode_refusal(exc, UPGRADE_MODE_HINT, chunk)
             # {"stopped": true} means every listed datafeed is stopped (ES waited for the tasks to go away).

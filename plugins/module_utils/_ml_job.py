@@ -489,8 +489,8 @@ class MlJobAdapter(MlAdapter):
                               ' (Elasticsearch answered: %s)' % answer if answer else ''),
                           job_ids=[job_id])
 
-    def moved_besides_state(self, job_id):
-        return job_id in self.datafeed_states   # its datafeed was stopped or deleted, even if the job then failed to move
+    def moved_besides_state(self, object_id):
+        return object_id in self.datafeed_states   # its datafeed was stopped or deleted, even if the job then failed to move
 
     def describe(self, job_id, before, after):
         if self.datafeeds is None:

@@ -482,6 +482,7 @@ def close_job(req):
     # node operation is done. Only then does waitForJobClosed wait for the persistent tasks to disappear, up to
     # `timeout`; a failed task never disappears, so a job that was already closing and fails keeps the request waiting
     # to the 500 "Timed out when waiting for persistent tasks" (PersistentTasksService.waitForPersistentTasksCondition).
+
     def node_operations_done():
         return all(jobs[j]['task'] is None or jobs[j]['task']['state'] == 'failed' for j in open_ids)
 

@@ -38,7 +38,7 @@ CASES = [
 def test_classify(status, error_type, reason, cls, state):
     error = classify(ElasticsearchError('POST /x failed: HTTP %d' % status, status=status, error_type=error_type,
                                         reason=reason))
-    assert type(error) is cls
+    assert error.__class__ is cls
     assert isinstance(error, ElasticsearchError)
     assert (error.status, error.error_type, error.reason) == (status, error_type, reason)
     if cls in (AlreadyInState, Conflict):
@@ -52,7 +52,7 @@ def test_classify(status, error_type, reason, cls, state):
 ])
 def test_not_found_names_the_missing_ids(reason, ids):
     error = classify(ElasticsearchError('HTTP 404', status=404, error_type='resource_not_found_exception', reason=reason))
-    assert type(error) is NotFound and error.ids == ids
+    assert error.__class__ is NotFound and error.ids == ids
 
 
 def test_unclassified_and_connection_errors_pass_unchanged():
