@@ -46,7 +46,11 @@ class ServerWaitTimedOut(ElasticsearchError):
     Close / stop datafeed: 500 "Timed out when waiting for persistent tasks after <t>"
     (PersistentTasksService.waitForPersistentTasksCondition); open: 408 "Opening job [..] timed out after [..]"
     (TransportOpenJobAction); rollup stop ``wait_for_completion``: ``elasticsearch_timeout_exception`` (500, 429 from
-    9.0, elastic/elasticsearch#116026)."""
+    9.0, elastic/elasticsearch#116026), whose text names the job's state then (``state``)."""
+
+    def __init__(self, message, state=None, **kwargs):
+        super(ServerWaitTimedOut, self).__init__(message, **kwargs)
+        self.state = state
 
 
 class UpgradeModeOn(ElasticsearchError):
@@ -75,7 +79,7 @@ class ServerError(ElasticsearchError):
 
 # Reason texts, read only where status and type say too little.
 _ALREADY_RE = re.compile(r'already been (?:opened|started)|because state was \[(STARTED|INDEXING)\]')
-_STATE_WAS_RE = re.compile(r'state was \[([A-Za-z_]+)\]|indexer state is \[([A-Za-z_]+)\]|because the job is (\w+)'
+_STATE_WAS_RE = re.compile(r'[Ss]tate was \[([A-Za-z_]+)\]|indexer state is \[([A-Za-z_]+)\]|because the job is (\w+)'
                            r'|because it (failed)')
 _MISSING_RE = re.compile(r"No known job with id '([^']*)'|No datafeed with id \[([^\]]*)\] exists")
 _SERVER_WAIT_TEXT = 'Timed out when waiting for persistent tasks'
@@ -132,7 +136,7 @@ def classify(exc):
     if cls is None:
         return exc
     kwargs = dict(status=exc.status, error_type=exc.error_type, reason=exc.reason)
-    if cls in (AlreadyInState, Conflict):
+    if cls in (AlreadyInState, Conflict, ServerWaitTimedOut):
         kwargs['state'] = _state_named(text)
     if cls is NotFound:
         kwargs['ids'] = _ids_named(exc.reason or exc.message or '')

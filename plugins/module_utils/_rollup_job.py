@@ -279,7 +279,7 @@ class RollupJobAdapter(Adapter):
                 job_id, format_duration(self.timeout), self._last_state(job_id, exc)), [job_id])
 
     def _last_state(self, job_id, exc):
-        if getattr(exc, 'state', None):
+        if exc.state:
             return exc.state
         try:
             jobs = self.api.get_jobs(job_id)

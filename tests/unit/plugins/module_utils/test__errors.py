@@ -22,8 +22,8 @@ CASES = [
     (500, 'exception', 'Cannot start task for Rollup Job [r] because state was [STARTED]', AlreadyInState, 'started'),
     (500, 'illegal_state_exception', 'Timed out when waiting for persistent tasks after 5s', ServerWaitTimedOut, None),
     (408, 'status_exception', 'Opening job [x] timed out after [5s]', ServerWaitTimedOut, None),
-    (429, 'elasticsearch_timeout_exception', 'Timed out after [5s] while waiting for rollup job [r] to stop',
-     ServerWaitTimedOut, None),
+    (429, 'elasticsearch_timeout_exception', 'Timed out after [5s] while waiting for rollup job [r] to stop. '
+     'State was [STOPPING]', ServerWaitTimedOut, 'stopping'),
     (429, 'status_exception', 'Cannot perform cluster:admin/xpack/ml/job/close action while upgrade mode is enabled',
      UpgradeModeOn, None),
     (429, 'status_exception', 'Cannot change [upgrade_mode]. Previous request is still being processed.', Busy, None),
@@ -41,7 +41,7 @@ def test_classify(status, error_type, reason, cls, state):
     assert error.__class__ is cls
     assert isinstance(error, ElasticsearchError)
     assert (error.status, error.error_type, error.reason) == (status, error_type, reason)
-    if cls in (AlreadyInState, Conflict):
+    if cls in (AlreadyInState, Conflict, ServerWaitTimedOut):
         assert error.state == state
 
 
