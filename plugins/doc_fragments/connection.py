@@ -45,7 +45,7 @@ options:
     default: true
   request_timeout:
     description:
-      - Seconds to wait for one HTTP response.
+      - Seconds to wait for one HTTP response, more than zero and at most 604800 (7 days).
       - When a request asks Elasticsearch to wait server-side (a close or stop with a C(timeout)), the read
         timeout is raised above that server-side timeout automatically, so the client never gives up first.
     type: float

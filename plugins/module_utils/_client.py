@@ -31,10 +31,7 @@ try:
 except ImportError:  # pragma: no cover - an ansible-core without reusable TLS contexts: open_url per request
     Request = make_context = None
 
-try:
-    from http.client import HTTPException
-except ImportError:  # pragma: no cover - Python 2 is not supported, but keep the import safe
-    HTTPException = Exception
+from http.client import HTTPException
 
 USER_AGENT = 'esops.jobs (Ansible collection)'
 RETRY_STATUSES = (429, 502, 503, 504)
@@ -46,15 +43,12 @@ _WARNING_RE = re.compile(r'299 \S+ "((?:[^"\\]|\\.)*)"')
 class ElasticsearchError(Exception):
     """A request failed. ``str()`` is one line a user can act on; it never holds secrets."""
 
-    def __init__(self, message, status=None, error_type=None, reason=None, body=None, method=None, path=None):
+    def __init__(self, message, status=None, error_type=None, reason=None):
         super(ElasticsearchError, self).__init__(message)
         self.message = message
         self.status = status
         self.error_type = error_type
         self.reason = reason
-        self.body = body
-        self.method = method
-        self.path = path
 
     def __str__(self):
         return self.message
@@ -112,7 +106,7 @@ def describe_error_body(status, body):
             return error_type, reason, text
         if isinstance(error, (str, type(u''))):
             return None, error, to_text(error)
-        # Rollup delete and other task APIs answer with failure lists, not an envelope (es-behaviour §3.4.4).
+        # Rollup delete and other task APIs answer with failure lists, not an envelope (TransportDeleteRollupJobAction).
         failures = list(body.get('task_failures') or []) + list(body.get('node_failures') or [])
         if failures:
             texts = []
@@ -385,7 +379,9 @@ class ElasticsearchClient(object):
             if 200 <= response.status < 300 or response.status in ok_statuses:
                 return response
             error = self._http_error(method, path, response)
-            if response.status in RETRY_STATUSES and attempts > 1:
+            # A 429 elasticsearch_timeout_exception is a server-side wait that ran out (9.0+, elastic/elasticsearch#116026),
+            # not throttling: asking again would only wait again.
+            if response.status in RETRY_STATUSES and attempts > 1 and error.error_type != 'elasticsearch_timeout_exception':
                 if attempt + 1 == attempts:
                     error.message = '%s (gave up after %d attempts)' % (error.message, attempts)
                     raise error
@@ -445,8 +441,7 @@ class ElasticsearchClient(object):
         except (URLError, socket.error, ssl.SSLError, HTTPException, ValueError) as exc:
             raise ElasticsearchConnectionError(
                 '%s %s: cannot reach Elasticsearch at %s: %s' % (
-                    method.upper(), path_only(path_and_query), host, self._reason(exc)),
-                method=method, path=path_only(path_and_query))
+                    method.upper(), path_only(path_and_query), host, self._reason(exc)))
         self._surface_warnings(response_headers)
         return Response(status, self._decode(payload), response_headers)
 
@@ -488,8 +483,7 @@ class ElasticsearchClient(object):
         error_type, reason, text = describe_error_body(response.status, response.body)
         return ElasticsearchError(
             '%s %s failed: HTTP %d %s' % (method, path, response.status, text),
-            status=response.status, error_type=error_type, reason=reason, body=response.body,
-            method=method, path=path)
+            status=response.status, error_type=error_type, reason=reason)
 
 
 def path_only(path_and_query):

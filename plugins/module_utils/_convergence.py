@@ -21,7 +21,7 @@ except ImportError:  # Python 2: EsopsModule fails with one line (unsupported_py
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
-from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
+from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration, server_timeout
 
 ABSENT = 'absent'
 
@@ -55,17 +55,17 @@ class WaitTimeout(Exception):
 
 
 class Step(object):
-    """One planned transition of one object."""
+    """One planned transition of one object (a job, a datafeed, a rollup job)."""
 
-    def __init__(self, job_id, action, before, after, **details):
-        self.job_id = job_id
+    def __init__(self, object_id, action, before, after, **details):
+        self.object_id = object_id
         self.action = action
         self.before = before
         self.after = after
         self.details = details
 
     def __repr__(self):
-        return 'Step(%r, %r, %r -> %r)' % (self.job_id, self.action, self.before, self.after)
+        return 'Step(%r, %r, %r -> %r)' % (self.object_id, self.action, self.before, self.after)
 
 
 class Poller(object):
@@ -106,8 +106,12 @@ class Adapter(object):
     #: how the result names the list of objects and each object's id
     result_key = 'jobs'
     id_key = 'job_id'
+    #: the states this kind can be asked for (empty: not checked here)
+    desired_states = ()
 
     def __init__(self, client, desired, poller=None):
+        if self.desired_states and desired not in self.desired_states:
+            raise ValueError('state must be one of %s, got %r' % (', '.join(self.desired_states), desired))
         self.client = client
         self.desired = desired
         self.poller = poller or Poller()
@@ -139,6 +143,16 @@ class Adapter(object):
     def extra_result(self, result, observed):
         """Add what the adapter did beside the per-object steps (for example deleted indices) to ``result``."""
 
+    def moved_besides_state(self, object_id):
+        """After a failure: True when something of this object other than its state was changed (for example the
+        job's datafeed was stopped before its close failed), so the result counts it as changed."""
+        return False
+
+    def server_timeout(self, deadline, cap=None):
+        """The ``timeout`` for a request Elasticsearch waits on: the time left before ``deadline`` (see
+        _time.server_timeout), at most ``cap`` seconds."""
+        return server_timeout(self.poller.remaining(deadline), cap)
+
 
 class Converger(object):
     def __init__(self, module, adapter):
@@ -159,18 +173,18 @@ class Converger(object):
             # _result() carries its own summary msg; the failure's msg must replace it, not collide with it.
             result = self._result(before, before, [])
             result.update(exc.facts)
-            result.update(msg=exc.message, failed_jobs=exc.job_ids)
+            result.update({'msg': exc.message, self._failed_key: exc.job_ids})
             self.module.fail_json(**result)
         except ElasticsearchError as exc:
             self.module.fail_from_error(exc)
 
-        changed_ids = unique(step.job_id for step in steps)
+        changed_ids = unique(step.object_id for step in steps)
         predicted = OrderedDict((job_id, dict(facts)) for job_id, facts in before.items())
         for step in steps:
             if step.after == ABSENT:
-                predicted.pop(step.job_id, None)
+                predicted.pop(step.object_id, None)
             else:
-                predicted.setdefault(step.job_id, {})['state'] = step.after
+                predicted.setdefault(step.object_id, {})['state'] = step.after
 
         if self.module.check_mode or not steps:
             self.module.exit_json(**self._result(before, predicted, steps))
@@ -207,7 +221,7 @@ class Converger(object):
             result.update(
                 msg='timed out after %s waiting for %s to reach %s; last states: %s' % (
                     format_duration(timeout or 0), self._name(late), self.adapter.desired, states),
-                timed_out_jobs=late)
+                **{'timed_out_' + self.adapter.result_key: late})
             self.module.fail_json(**result)
         return self._merge(predicted, current, pending)
 
@@ -228,8 +242,13 @@ class Converger(object):
             after = before
         result = self._result(before, after, steps, observed=True)
         result.update(facts)
-        result.update(msg=message, failed_jobs=failed_ids)
+        result.update({'msg': message, self._failed_key: failed_ids})
         self.module.fail_json(**result)
+
+    @property
+    def _failed_key(self):
+        """``failed_jobs`` (ML and rollup jobs), ``failed_datafeeds``: named after the result's list."""
+        return 'failed_' + self.adapter.result_key
 
     def _name(self, ids):
         noun = self.adapter.noun if len(ids) == 1 else self.adapter.nouns
@@ -240,7 +259,7 @@ class Converger(object):
         counts as changed only if its state really moved (a refused or unsent request changed nothing)."""
         actions = OrderedDict()
         for step in steps:
-            actions.setdefault(step.job_id, []).append(step.action)
+            actions.setdefault(step.object_id, []).append(step.action)
         jobs = []
         for job_id in unique(list(before) + list(after)):
             facts_before = before.get(job_id)
@@ -253,7 +272,8 @@ class Converger(object):
                 actions=actions.get(job_id, []),
             )
             if observed:
-                entry['changed'] = entry['changed'] and entry['state_before'] != entry['state_after']
+                entry['changed'] = entry['changed'] and (entry['state_before'] != entry['state_after']
+                                                         or self.adapter.moved_besides_state(job_id))
             entry.update(self.adapter.describe(job_id, facts_before, facts_after))
             jobs.append(entry)
         changed = any(j['changed'] for j in jobs) if observed else bool(steps)

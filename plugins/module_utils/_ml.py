@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Machine learning APIs, with the path and parameter differences between ES versions.
 
-Version facts come from es-behaviour.md (shared reference): §2.1 paths, §2.4.2 allow_no_jobs,
-§2.5.3 datafeeds and close, §2.8 datafeeds and delete.
+Version facts: ``_xpack/ml`` paths in 6.x (https://www.elastic.co/guide/en/elasticsearch/reference/6.8/ml-apis.html),
+``allow_no_match`` from 7.10 (elastic/elasticsearch#60642), close stops datafeeds from 7.14 (#74257), delete removes the
+datafeed from 7.15 (#76010).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,13 +14,11 @@ __metaclass__ = type
 import re
 from collections import OrderedDict
 
-from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError, quote_path
+from ansible_collections.esops.jobs.plugins.module_utils._client import quote_path
+from ansible_collections.esops.jobs.plugins.module_utils._convergence import Adapter, PlanError, StateError, unique
+from ansible_collections.esops.jobs.plugins.module_utils._errors import ClassifyingClient, NotFound
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
-JOB_STATES = ('closed', 'closing', 'opened', 'opening', 'failed')
-DATAFEED_STATES = ('stopped', 'stopping', 'started', 'starting')
-# The message of the 500 a close answers when its wait for the persistent task runs out; the close goes on (§2.5.4).
-CLOSE_TIMEOUT_MARKER = 'Timed out when waiting for persistent tasks'
 # MlStrings.VALID_ID_CHAR_PATTERN + ID_LENGTH_LIMIT: job, group and datafeed ids ('.' is accepted but undocumented).
 ML_ID_RE = re.compile(r'^[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?$')
 ML_ID_PATTERN_RE = re.compile(r'^[a-z0-9_.*-]+$')
@@ -63,6 +62,26 @@ def fits_one_line(ids):
     return len(chunk_ids(ids)) <= 1
 
 
+def refuse_in_upgrade_mode(upgrade_mode, steps, hint, noun, nouns, refuses=lambda action: True):
+    """The plan check both ML adapters share: while upgrade mode is on, ES answers 429 to every open, close, delete,
+    start and stop (MlUpgradeModeActionFilter), so a plan that needs one of them is refused before the first request,
+    and check mode predicts that refusal. ``upgrade_mode`` comes from MlApi.upgrade_mode(), read only when something
+    has to move; ``wait`` steps send nothing; ``refuses(action)`` is MlApi.refused_in_upgrade_mode (before 7.8 ES
+    refuses fewer actions)."""
+    mutating = []
+    for step in steps:
+        if step.action != 'wait' and refuses(step.action) and step.object_id not in mutating:
+            mutating.append(step.object_id)
+    if mutating and upgrade_mode:
+        raise PlanError('%s (%s %s would need a request)' % (hint, noun if len(mutating) == 1 else nouns,
+                                                             ', '.join(mutating)), job_ids=mutating)
+
+
+def upgrade_mode_refusal(exc, hint, ids):
+    """The StateError for an UpgradeModeOn answer (upgrade mode was enabled after the plan read it)."""
+    return StateError('%s (Elasticsearch answered: %s)' % (hint, exc.reason or exc.message), job_ids=ids)
+
+
 def validate_ml_ids(tokens, option):
     """Split and check job/group/datafeed id expressions; return the list of tokens.
 
@@ -97,11 +116,18 @@ def validate_ml_ids(tokens, option):
 
 
 class MlApi(object):
-    """Thin, version-aware wrappers around the ML REST endpoints. Every method is one request."""
+    """Thin, version-aware wrappers around the ML REST endpoints. Every method is one request.
+
+    A failed request raises its typed exception from ``_errors`` (NotFound, ServerWaitTimedOut, ...). Nothing is
+    sent until the first call: the cluster version is read when a version rule first needs it.
+    """
 
     def __init__(self, client):
-        self.client = client
-        self.version = client.version
+        self.client = ClassifyingClient(client)
+
+    @property
+    def version(self):
+        return self.client.version
 
     # -- version rules ------------------------------------------------------------------------------
 
@@ -112,12 +138,12 @@ class MlApi(object):
 
     @property
     def close_stops_datafeeds(self):
-        """7.14+: closing a job stops its started datafeed itself (es-behaviour §2.5.3)."""
+        """7.14+: closing a job stops its started datafeed itself (elastic/elasticsearch#74257)."""
         return self.version >= (7, 14, 0)
 
     @property
     def delete_removes_datafeed(self):
-        """7.15+: deleting a job deletes its datafeed first (es-behaviour §2.8)."""
+        """7.15+: deleting a job deletes its datafeed first (elastic/elasticsearch#76010)."""
         return self.version >= (7, 15, 0)
 
     @property
@@ -125,7 +151,7 @@ class MlApi(object):
         return self.version >= (6, 7, 0)
 
     def _allow_no_match(self, kind, value):
-        # allow_no_jobs/allow_no_datafeeds until 7.9; allow_no_match from 7.10 (es-behaviour §2.4.2).
+        # allow_no_jobs/allow_no_datafeeds until 7.9; allow_no_match from 7.10 (elastic/elasticsearch#60642).
         if value is None:
             return {}
         if self.version >= (7, 10, 0):
@@ -222,9 +248,9 @@ class MlApi(object):
                 selected[entry['datafeed_id']] = entry
         if missing:
             reason = 'No datafeed with id [%s] exists' % ','.join(missing)
-            raise ElasticsearchError('%s (the datafeed_id list is too long for one request line, so it was matched '
-                                     'against every datafeed)' % reason, status=404,
-                                     error_type='resource_not_found_exception', reason=reason)
+            raise NotFound('%s (the datafeed_id list is too long for one request line, so it was matched '
+                           'against every datafeed)' % reason, ids=missing, status=404,
+                           error_type='resource_not_found_exception', reason=reason)
         return [selected[df_id] for df_id in sorted(selected)]
 
     def get_datafeeds(self, expression='_all', allow_no_match=None):
@@ -254,7 +280,32 @@ class MlApi(object):
     def info(self):
         return self.client.request('GET', self.base + '/info').body
 
+    def refused_in_upgrade_mode(self, action):
+        """Whether ES answers 429 to ``action`` (a Step action) while upgrade mode is on. From 7.8 every ML mutation
+        (x-pack/plugin/ml/.../MlUpgradeModeActionFilter.java, 7.8+); before, only opening a job
+        (TransportOpenJobAction "Cannot open jobs when upgrade mode is enabled", 6.7-7.7)."""
+        return action != 'wait' and (self.version >= (7, 8, 0) or action == 'open')
+
+    def upgrade_mode(self):
+        """True/False from ML info; None before 6.7 (no upgrade mode there)."""
+        if not self.has_upgrade_mode:
+            return None
+        return bool((self.info() or {}).get('upgrade_mode'))
+
     def set_upgrade_mode(self, enabled, timeout):
         return self.client.request('POST', self.base + '/set_upgrade_mode',
                                    params={'enabled': bool(enabled), 'timeout': format_duration(timeout)},
                                    server_timeout=timeout).body
+
+
+class MlAdapter(Adapter):
+    """What the ML job and datafeed adapters share: the API, the user's selection tokens (order kept, duplicates
+    dropped), ``allow_no_match``, and ML upgrade mode (read by the first read() only when something has to move)."""
+
+    def __init__(self, client, desired, tokens, allow_no_match=True, poller=None, api=None):
+        super(MlAdapter, self).__init__(client, desired, poller=poller)
+        self.api = api or MlApi(client)
+        self.tokens = unique(tokens)
+        self.allow_no_match = allow_no_match
+        self.upgrade_mode = None
+        self._first_read = True

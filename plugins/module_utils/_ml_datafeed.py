@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The datafeed adapter for the convergence engine (module ``esops.jobs.ml_datafeed_state``).
 
-Server behaviour it relies on (es-behaviour.md §2.7, §2.9, §5):
+Server behaviour it relies on (https://www.elastic.co/guide/en/elasticsearch/reference/current/ml-ad-apis.html):
 
 * stopping is idempotent and takes an id expression, so every datafeed to stop goes in one request;
 * starting is not idempotent (409 "already been started") and takes one id, so started and
@@ -16,14 +16,14 @@ Server behaviour it relies on (es-behaviour.md §2.7, §2.9, §5):
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import math
 from collections import OrderedDict
 
-from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
-    ABSENT, Adapter, PlanError, StateError, Step, WaitTimeout, run_concurrently)
+    ABSENT, PlanError, StateError, Step, WaitTimeout, run_concurrently)
+from ansible_collections.esops.jobs.plugins.module_utils._errors import (
+    AlreadyInState, Conflict, NotFound, ServerWaitTimedOut, UpgradeModeOn)
 from ansible_collections.esops.jobs.plugins.module_utils._ml import (
-    CLOSE_TIMEOUT_MARKER, MlApi, chunk_ids, fits_one_line, simple_match)
+    MlAdapter, chunk_ids, fits_one_line, refuse_in_upgrade_mode, simple_match, upgrade_mode_refusal)
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
 STOPPED = 'stopped'
@@ -32,38 +32,26 @@ DESIRED_STATES = (STOPPED, STARTED, ABSENT)
 JOB_STATES_THAT_ACCEPT_A_START = ('opened', 'opening')
 UPGRADE_MODE_HINT = ('ML upgrade mode is enabled, and Elasticsearch refuses to start, stop or delete datafeeds until it is '
                      'disabled; end the upgrade window first with esops.jobs.ml_upgrade_mode (enabled: false)')
-# Never ask Elasticsearch to wait less than this, even when the module's own deadline is (nearly) spent.
-MIN_SERVER_TIMEOUT = 1.0
 
 
-def is_upgrade_mode_error(error):
-    return error.status == 429 and 'upgrade mode' in (error.reason or error.message or '')
-
-
-class MlDatafeedAdapter(Adapter):
+class MlDatafeedAdapter(MlAdapter):
     """Move datafeeds to ``stopped``, ``started`` or ``absent``."""
 
     noun = 'datafeed'
     nouns = 'datafeeds'
     result_key = 'datafeeds'
     id_key = 'datafeed_id'
+    desired_states = DESIRED_STATES
 
     def __init__(self, client, desired, datafeed_ids, force=False, start=None, end=None, allow_no_match=True,
                  poller=None, api=None):
-        if desired not in DESIRED_STATES:
-            raise ValueError('state must be one of %s, got %r' % (', '.join(DESIRED_STATES), desired))
-        super(MlDatafeedAdapter, self).__init__(client, desired, poller=poller)
-        self.api = api or MlApi(client)
-        self.tokens = list(datafeed_ids)
+        super(MlDatafeedAdapter, self).__init__(client, desired, datafeed_ids, allow_no_match, poller=poller, api=api)
         self.expression = ','.join(self.tokens)
         self.force = force
         self.start = start
         self.end = end
-        self.allow_no_match = allow_no_match
         self.job_of = {}          # datafeed id -> job id, from the datafeed configs
         self.job_states = {}      # job id -> state, read only when a datafeed has to start
-        self.upgrade_mode = None  # read only when something has to move
-        self._first_read = True
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -115,8 +103,7 @@ class MlDatafeedAdapter(Adapter):
         moving = [df_id for df_id, facts in current.items() if self._needs_request(facts['state'])]
         if not moving:
             return
-        if self.api.has_upgrade_mode:
-            self.upgrade_mode = bool((self.api.info() or {}).get('upgrade_mode'))
+        self.upgrade_mode = self.api.upgrade_mode()
         if self.desired == STARTED:
             job_ids = sorted(set(current[df_id]['job_id'] for df_id in moving if current[df_id]['job_id']))
             if job_ids:
@@ -158,10 +145,8 @@ class MlDatafeedAdapter(Adapter):
                 blocked.append(df_id)
         if problems:
             raise PlanError('; '.join(problems), job_ids=blocked)
-        mutating = [step.job_id for step in steps if step.action != 'wait']
-        if mutating and self.upgrade_mode:
-            raise PlanError('%s (%s %s would need a request)' % (
-                UPGRADE_MODE_HINT, self.noun if len(mutating) == 1 else self.nouns, ', '.join(mutating)), job_ids=mutating)
+        refuse_in_upgrade_mode(self.upgrade_mode, steps, UPGRADE_MODE_HINT, self.noun, self.nouns,
+                               refuses=self.api.refused_in_upgrade_mode)
         return steps
 
     def _job_problem(self, df_id, job_id):
@@ -180,36 +165,32 @@ class MlDatafeedAdapter(Adapter):
 
     def apply(self, steps, deadline):
         confirmed = []
-        stops = [step.job_id for step in steps if step.action == 'stop']
+        stops = [step.object_id for step in steps if step.action == 'stop']
         if stops:
             confirmed.extend(self._stop(stops, deadline))
         for step in steps:
             if step.action == 'start':
                 if self._start(step, deadline):
-                    confirmed.append(step.job_id)
+                    confirmed.append(step.object_id)
             elif step.action == 'delete':
                 self._delete(step)
-                confirmed.append(step.job_id)
+                confirmed.append(step.object_id)
         return confirmed
-
-    def _server_timeout(self, deadline):
-        # Whole seconds (rounded up) keep the parameter readable: timeout=5m sends 5m, not 299998ms.
-        return max(MIN_SERVER_TIMEOUT, float(math.ceil(self.poller.remaining(deadline))))
 
     def _stop(self, ids, deadline):
         """One stop for every datafeed (several, sent together, when the ids do not fit one request line)."""
-        timeout = self._server_timeout(deadline)
+        timeout = self.server_timeout(deadline)
 
         def stop(chunk):
             try:
                 body = self.api.stop_datafeed(','.join(chunk), timeout, force=self.force)
-            except ElasticsearchError as exc:
-                if CLOSE_TIMEOUT_MARKER in exc.message:
-                    raise StateError('timed out after %s waiting for Elasticsearch to stop %s %s; the stop goes on in '
-                                     'the background (force: true stops at once, without finishing the current search)'
-                                     % (format_duration(timeout), self.noun if len(chunk) == 1 else self.nouns,
-                                        ', '.join(chunk)), job_ids=chunk)
-                raise self._explain(exc, chunk)
+            except ServerWaitTimedOut:
+                raise StateError('timed out after %s waiting for Elasticsearch to stop %s %s; the stop goes on in '
+                                 'the background (force: true stops at once, without finishing the current search)'
+                                 % (format_duration(timeout), self.noun if len(chunk) == 1 else self.nouns,
+                                    ', '.join(chunk)), job_ids=chunk)
+            except UpgradeModeOn as exc:
+                raise upgrade_mode_refusal(exc, UPGRADE_MODE_HINT, chunk)
             # {"stopped": true} means every listed datafeed is stopped (ES waited for the tasks to go away).
             return chunk if (body or {}).get('stopped') else []
 
@@ -220,19 +201,20 @@ class MlDatafeedAdapter(Adapter):
         return confirmed
 
     def _start(self, step, deadline):
-        df_id = step.job_id
+        df_id = step.object_id
         if step.details.get('after_stopping'):
             self._wait_stopped(df_id, deadline)
         try:
-            body = self.api.start_datafeed(df_id, self._server_timeout(deadline), start=self.start, end=self.end)
-        except ElasticsearchError as exc:
-            if exc.status == 409 and 'already been started' in (exc.reason or exc.message):
-                # Someone else started it since we read it: the goal is met once it reports started.
-                return False
-            if exc.status == 409 and 'because job' in (exc.reason or exc.message):
-                raise StateError('cannot start datafeed %s: %s; open the job first with esops.jobs.ml_job_state (state: opened)'
-                                 % (df_id, exc.reason or exc.message), job_ids=[df_id])
-            raise self._explain(exc, [df_id])
+            body = self.api.start_datafeed(df_id, self.server_timeout(deadline), start=self.start, end=self.end)
+        except AlreadyInState:
+            # Someone else started it since we read it: the goal is met once it reports started.
+            return False
+        except Conflict as exc:
+            # "cannot start datafeed [d] because job [j] is closed": the job moved since it was read.
+            raise StateError('cannot start datafeed %s: %s; open the job first with esops.jobs.ml_job_state (state: opened)'
+                             % (df_id, exc.reason or exc.message), job_ids=[df_id])
+        except UpgradeModeOn as exc:
+            raise upgrade_mode_refusal(exc, UPGRADE_MODE_HINT, [df_id])
         return bool((body or {}).get('started'))
 
     def _wait_stopped(self, df_id, deadline):
@@ -247,22 +229,16 @@ class MlDatafeedAdapter(Adapter):
                              'start again' % (df_id, exc.last), job_ids=[df_id])
 
     def _delete(self, step):
-        df_id = step.job_id
+        df_id = step.object_id
         try:
             self.api.delete_datafeed(df_id, force=step.details.get('force', False))
-        except ElasticsearchError as exc:
-            if exc.status == 404:
-                return  # deleted by someone else meanwhile: absent is what we want
-            if exc.status == 409:
-                raise StateError('cannot delete datafeed %s: %s; stop it first (state: stopped) or use force: true'
-                                 % (df_id, exc.reason or exc.message), job_ids=[df_id])
-            raise self._explain(exc, [df_id])
-
-    @staticmethod
-    def _explain(exc, ids):
-        if is_upgrade_mode_error(exc):
-            return StateError('%s (Elasticsearch answered: %s)' % (UPGRADE_MODE_HINT, exc.reason or exc.message), job_ids=ids)
-        return exc
+        except NotFound:
+            return  # deleted by someone else meanwhile: absent is what we want
+        except Conflict as exc:
+            raise StateError('cannot delete datafeed %s: %s; stop it first (state: stopped) or use force: true'
+                             % (df_id, exc.reason or exc.message), job_ids=[df_id])
+        except UpgradeModeOn as exc:
+            raise upgrade_mode_refusal(exc, UPGRADE_MODE_HINT, [df_id])
 
     # -- waiting / reporting ------------------------------------------------------------------------
 

@@ -4,8 +4,8 @@
 """Read-only view of ML anomaly-detection jobs (module ``esops.jobs.ml_job_info``).
 
 A fixed number of requests whatever the number of jobs: job stats (the only source of state,
-es-behaviour.md §5.1; a job_id list too long for one request line is matched against every job's stats, see
-MlApi.job_stats_of), job configs, datafeed configs and stats (only when a job matched; datafeeds
+https://www.elastic.co/guide/en/elasticsearch/reference/current/ml-get-job-stats.html; a job_id list too long
+for one request line is matched against every job's stats, see MlApi.job_stats_of), job configs, datafeed configs and stats (only when a job matched; datafeeds
 cannot be selected by job, so all of them are read), and ML info for ``upgrade_mode`` (6.7+).
 """
 

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The ML anomaly-detection job adapter for the convergence engine (module ``esops.jobs.ml_job_state``).
 
-Server behaviour it relies on (es-behaviour.md §2.2-§2.9, §5):
+Server behaviour it relies on (ml-open-job, ml-close-job and ml-delete-job docs;
+x-pack/plugin/ml TransportOpenJobAction, TransportCloseJobAction, TransportDeleteJobAction):
 
 * state lives only in ``GET .../_stats``; one stats request covers every matched job;
 * close is idempotent, takes an id expression, closes the listed jobs concurrently and waits
@@ -21,21 +22,22 @@ Server behaviour it relies on (es-behaviour.md §2.2-§2.9, §5):
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import re
 from collections import OrderedDict
 
-from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
-    ABSENT, Adapter, PlanError, StateError, Step, WaitTimeout, run_concurrently)
-from ansible_collections.esops.jobs.plugins.module_utils._ml import CLOSE_TIMEOUT_MARKER, MlApi, chunk_ids, is_pattern
+    ABSENT, PlanError, StateError, Step, WaitTimeout, run_concurrently)
+from ansible_collections.esops.jobs.plugins.module_utils._errors import (
+    AlreadyInState, Conflict, NotFound, ServerError, ServerWaitTimedOut, UpgradeModeOn)
+from ansible_collections.esops.jobs.plugins.module_utils._ml import (
+    MlAdapter, chunk_ids, is_pattern, refuse_in_upgrade_mode, upgrade_mode_refusal)
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
 CLOSED = 'closed'
 OPENED = 'opened'
 FAILED = 'failed'
 DESIRED_STATES = (CLOSED, OPENED, ABSENT)
-# Never ask Elasticsearch to wait less than this, even when the module's own deadline is (nearly) spent.
-MIN_SERVER_TIMEOUT = 1.0
+# The longest one close request waits server-side before the module reads the states again (see _close).
+CLOSE_WAIT_CHUNK = 5.0
 # With wait=false, how long open/close may hold the request. Neither API has an asynchronous form; when
 # this runs out ES answers 408 (open) or 500 (close) and goes on in the background.
 NO_WAIT_SERVER_TIMEOUT = 10.0
@@ -44,18 +46,20 @@ MAX_PARALLEL_REQUESTS = 4
 # What read() needs of each job when it reads every job's stats (a long job_id list); the rest (data counts, model
 # size, timing) can be kilobytes per job.
 STATE_FIELDS = ('job_id', 'state', 'node.id', 'assignment_explanation')
-_MISSING_RE = re.compile(r"No known job with id '([^']*)'")
 UPGRADE_MODE_HINT = ('ML upgrade mode is enabled, and Elasticsearch refuses to open, close or delete jobs until it is '
                      'disabled; end the upgrade window first with esops.jobs.ml_upgrade_mode (enabled: false)')
 FORCE_DATA_LOSS = 'a force close does not persist the model state'
 
 
-def is_upgrade_mode_error(error):
-    return error.status == 429 and 'upgrade mode' in (error.reason or error.message or '')
-
-
 def _reason(error):
     return error.reason or error.message
+
+
+def _waits_for_capacity(facts):
+    """Lazily opened (allow_lazy_open) and waiting for ML capacity: ``opening`` with no node and an explanation.
+    ES's open answers at this point (TransportOpenJobAction.JobPredicate: AWAITING_LAZY_ASSIGNMENT), so it counts as
+    opened."""
+    return facts['state'] == 'opening' and not facts.get('assigned') and bool(facts.get('assignment_explanation'))
 
 
 def _names(ids):
@@ -66,29 +70,21 @@ def _job_word(ids):
     return 'job' if len(ids) == 1 else 'jobs'
 
 
-class MlJobAdapter(Adapter):
+class MlJobAdapter(MlAdapter):
     """Move anomaly-detection jobs to ``closed``, ``opened`` or ``absent``."""
 
     noun = 'job'
     nouns = 'jobs'
+    desired_states = DESIRED_STATES
 
     def __init__(self, client, desired, job_ids, force=False, force_failed=False, allow_no_match=True, wait=True,
                  poller=None, api=None):
-        if desired not in DESIRED_STATES:
-            raise ValueError('state must be one of %s, got %r' % (', '.join(DESIRED_STATES), desired))
-        super(MlJobAdapter, self).__init__(client, desired, poller=poller)
-        self.api = api or MlApi(client)
-        self.tokens = []
-        for token in job_ids:
-            if token not in self.tokens:
-                self.tokens.append(token)
+        super(MlJobAdapter, self).__init__(client, desired, job_ids, allow_no_match, poller=poller, api=api)
         self.force = bool(force)
         self.force_failed = bool(force_failed)
-        self.allow_no_match = allow_no_match
         self.wait = wait
         self.datafeeds = None         # job id -> datafeed id (None: not read); read only where the ES version needs it
         self.datafeed_states = {}     # job id -> datafeed state the module brought it to (stopped / absent)
-        self._first_read = True
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -102,10 +98,8 @@ class MlJobAdapter(Adapter):
         else:
             try:
                 stats = self._stats(self.tokens, allow)
-            except ElasticsearchError as exc:
-                if exc.status != 404:
-                    raise
-                missing = self._missing_tokens(exc) or []
+            except NotFound as exc:
+                missing = exc.ids or []
                 if missing and all(is_pattern(t) for t in missing):
                     raise PlanError('no job matches %s and allow_no_match is false (Elasticsearch: %s)'
                                     % (_names(missing), _reason(exc)), job_ids=missing)
@@ -121,30 +115,23 @@ class MlJobAdapter(Adapter):
             }
         if self._first_read:
             self._first_read = False
-            if self._needs_datafeeds(current):
-                configs = self.api.get_datafeeds('_all', allow_no_match=True)
-                self.datafeeds = dict((c.get('job_id'), c['datafeed_id']) for c in configs)
+            if any(self._moves(facts) for facts in current.values()) and not self._refused_anyway(current):
+                self.upgrade_mode = self.api.upgrade_mode()
+                if self._needs_datafeeds(current):
+                    configs = self.api.get_datafeeds('_all', allow_no_match=True)
+                    self.datafeeds = dict((c.get('job_id'), c['datafeed_id']) for c in configs)
         return current
 
     def _stats(self, tokens, allow):
         return dict((entry['job_id'], entry)
                     for entry in self.api.job_stats_of(tokens, allow_no_match=allow, fields_of_all=STATE_FIELDS))
 
-    @staticmethod
-    def _missing_tokens(error):
-        match = _MISSING_RE.search(error.reason or error.message or '')
-        if not match:
-            return None
-        return [t for t in match.group(1).split(',') if t]
-
     def _read_tolerating_missing(self, tokens, allow):
         """For ``absent`` an exact id (or group) that does not exist is already where we want it."""
         try:
             return self._stats(tokens, allow)
-        except ElasticsearchError as exc:
-            if exc.status != 404:
-                raise
-            missing = self._missing_tokens(exc)
+        except NotFound as exc:
+            missing = exc.ids
             if missing is None:
                 # Unrecognised message: ask token by token, so one missing id cannot hide the others.
                 return self._stats_token_by_token(tokens, allow, exc)
@@ -160,13 +147,16 @@ class MlJobAdapter(Adapter):
         for token in tokens:
             try:
                 stats.update(self._stats([token], allow))
-            except ElasticsearchError as exc:
-                if exc.status != 404:
-                    raise
+            except NotFound as exc:
                 if is_pattern(token):
                     raise PlanError('no job matches %s and allow_no_match is false (Elasticsearch: %s)'
                                     % (token, _reason(exc)), job_ids=[token])
         return stats
+
+    def _moves(self, facts):
+        """Does this job need a request (open, close, delete)? An opening job only gets a wait."""
+        state = facts['state']
+        return self.desired == ABSENT or (state != self.desired and not (self.desired == OPENED and state == 'opening'))
 
     def _jobs_to_close(self, current):
         if self.desired == CLOSED:
@@ -175,15 +165,18 @@ class MlJobAdapter(Adapter):
             return [job_id for job_id, facts in current.items() if facts['state'] == FAILED]
         return []
 
-    def _needs_datafeeds(self, current):
-        """Datafeeds are read only where ES makes the module handle them (<= 7.13 close, <= 7.14 delete),
-        and not when the plan is going to refuse anyway (failed or running jobs without force)."""
+    def _refused_anyway(self, current):
+        """The plan is going to refuse (failed or running jobs without force): read nothing more for it."""
         states = [facts['state'] for facts in current.values()]
         if self.desired == ABSENT:
-            blocked = any(state != CLOSED and not self._forced(state) for state in states)
-            return bool(current) and not blocked and not self.api.delete_removes_datafeed
-        blocked = FAILED in states and not (self.force or self.force_failed)
-        return bool(self._jobs_to_close(current)) and not blocked and not self.api.close_stops_datafeeds
+            return any(state != CLOSED and not self._forced(state) for state in states)
+        return FAILED in states and not (self.force or self.force_failed)
+
+    def _needs_datafeeds(self, current):
+        """Datafeeds are read only where ES makes the module handle them (<= 7.13 close, <= 7.14 delete)."""
+        if self.desired == ABSENT:
+            return bool(current) and not self.api.delete_removes_datafeed
+        return bool(self._jobs_to_close(current)) and not self.api.close_stops_datafeeds
 
     # -- planning -----------------------------------------------------------------------------------
 
@@ -195,10 +188,14 @@ class MlJobAdapter(Adapter):
 
     def plan(self, current):
         if self.desired == CLOSED:
-            return self._plan_closed(current)
-        if self.desired == OPENED:
-            return self._plan_opened(current)
-        return self._plan_absent(current)
+            steps = self._plan_closed(current)
+        elif self.desired == OPENED:
+            steps = self._plan_opened(current)
+        else:
+            steps = self._plan_absent(current)
+        refuse_in_upgrade_mode(self.upgrade_mode, steps, UPGRADE_MODE_HINT, self.noun, self.nouns,
+                               refuses=self.api.refused_in_upgrade_mode)
+        return steps
 
     def _check_failed(self, current, verb):
         failed = [job_id for job_id, facts in current.items() if facts['state'] == FAILED]
@@ -235,8 +232,8 @@ class MlJobAdapter(Adapter):
         steps = []
         for job_id, facts in current.items():
             state = facts['state']
-            if state == OPENED:
-                continue
+            if state == OPENED or _waits_for_capacity(facts):
+                continue   # lazily opened and waiting for ML capacity counts as opened (see settled)
             if state == 'opening':
                 # Open is not idempotent: an opening job gets no request, only a wait.
                 steps.append(Step(job_id, 'wait', state, OPENED))
@@ -281,8 +278,8 @@ class MlJobAdapter(Adapter):
         stops = [step for step in steps if step.action == 'stop_datafeed']
         if stops:
             self._stop_datafeeds(stops, deadline)
-        forced = [step.job_id for step in steps if step.action == 'force_close']
-        graceful = [step.job_id for step in steps if step.action == 'close']
+        forced = [step.object_id for step in steps if step.action == 'force_close']
+        graceful = [step.object_id for step in steps if step.action == 'close']
         if forced:
             confirmed.update(self._close(forced, deadline, force=True))
         if graceful:
@@ -291,79 +288,128 @@ class MlJobAdapter(Adapter):
             confirmed = self._apply_open(steps, deadline, forced, confirmed)
         return confirmed
 
-    def _server_timeout(self, deadline):
-        timeout = max(MIN_SERVER_TIMEOUT, self.poller.remaining(deadline))
-        if not self.wait:
-            timeout = min(timeout, NO_WAIT_SERVER_TIMEOUT)
-        return timeout
+    def _timeout(self, deadline, cap=None):
+        """wait: false sends one request that may wait NO_WAIT_SERVER_TIMEOUT; otherwise at most ``cap``."""
+        return self.server_timeout(deadline, cap if self.wait else NO_WAIT_SERVER_TIMEOUT)
 
     def _stop_datafeeds(self, steps, deadline):
         """<= 7.13: one stop for every datafeed of the jobs to close (stopping a stopped datafeed is a no-op)."""
         ids = [step.details['datafeed_id'] for step in steps]
-        timeout = max(MIN_SERVER_TIMEOUT, self.poller.remaining(deadline))
-        jobs = [step.job_id for step in steps]
+        timeout = self.server_timeout(deadline)
+        jobs = [step.object_id for step in steps]
 
         def stop(chunk):
             try:
                 self.api.stop_datafeed(','.join(chunk), timeout, force=self.force)
-            except ElasticsearchError as exc:
-                if CLOSE_TIMEOUT_MARKER in exc.message:
-                    raise StateError('timed out after %s waiting for Elasticsearch to stop datafeeds %s, which this version '
-                                     'requires before closing their jobs; the stop goes on in the background'
-                                     % (format_duration(timeout), _names(chunk)), job_ids=jobs)
-                raise self._explain(exc, jobs)
+            except ServerWaitTimedOut:
+                raise StateError('timed out after %s waiting for Elasticsearch to stop datafeeds %s, which this version '
+                                 'requires before closing their jobs; the stop goes on in the background'
+                                 % (format_duration(timeout), _names(chunk)), job_ids=jobs)
+            except UpgradeModeOn as exc:
+                raise upgrade_mode_refusal(exc, UPGRADE_MODE_HINT, jobs)
 
         chunks = chunk_ids(ids)
         run_concurrently(stop, chunks, workers=len(chunks))
         for step in steps:
-            self.datafeed_states[step.job_id] = 'stopped'
+            self.datafeed_states[step.object_id] = 'stopped'
 
     def _close(self, ids, deadline, force):
-        """One close per request line for all ``ids``; return the ids ES confirmed closed."""
-        timeout = self._server_timeout(deadline)
+        """Close ``ids``; return the ids known to be closed.
 
+        ES's close waits only for each job's persistent task to disappear (TransportCloseJobAction.waitForJobClosed,
+        6.8-9.1); a job that fails while closing keeps its task, so a request that waits for it would hold the whole
+        timeout. Each request therefore waits at most CLOSE_WAIT_CHUNK seconds, with one state read between two, so a
+        failed job stops the run within seconds; a job that closes within the first chunk still costs one request.
+        """
+        confirmed = []
+        pending = list(ids)
+
+        def close_then_read():
+            closed, waiting = self._close_once(pending, self._timeout(deadline, CLOSE_WAIT_CHUNK), force)
+            confirmed.extend(closed)
+            pending[:] = waiting
+            if not waiting or not self.wait:
+                return None
+            current = self.read()
+            for job_id in waiting:
+                if self.settled(job_id, current.get(job_id), desired=CLOSED):  # StateError for a failed/deleted job
+                    confirmed.append(job_id)
+            pending[:] = [job_id for job_id in waiting if job_id not in confirmed]
+            return current
+
+        try:
+            self.poller.until(close_then_read, lambda _current: not pending or not self.wait, deadline)
+        except WaitTimeout:
+            pass   # the engine's own wait reads once more and reports the timeout with the last states
+        return confirmed
+
+    def _close_once(self, ids, timeout, force):
+        """One close per request line, all at once; returns (ids ES confirmed closed, ids still closing)."""
         def close(chunk):
             try:
                 body = self.api.close_job(','.join(chunk), timeout, force=force)
-            except ElasticsearchError as exc:
-                if CLOSE_TIMEOUT_MARKER in exc.message:
-                    return []  # ES's wait ran out; the close goes on: poll (wait: true) or report closing
-                if exc.status == 409 and FAILED in _reason(exc) and not force:
+            except ServerWaitTimedOut:
+                return [], chunk   # ES's wait ran out; the close goes on
+            except Conflict as exc:
+                if exc.state == FAILED and not force:
                     raise StateError('cannot close %s %s: %s (a job failed since it was read; use force_failed: true)'
                                      % (_job_word(chunk), _names(chunk), _reason(exc)), job_ids=chunk)
-                raise self._explain(exc, chunk)
-            return chunk if (body or {}).get('closed') else []
+                raise
+            except ServerError as exc:
+                # A job whose close fails on its node is marked failed and the close answers 500 "Exception closing
+                # autodetect process" (AutodetectProcessManager.closeJob, 6.8-9.1).
+                raise self._failed_while(exc, chunk, CLOSED)
+            except UpgradeModeOn as exc:
+                raise upgrade_mode_refusal(exc, UPGRADE_MODE_HINT, chunk)
+            return (chunk, []) if (body or {}).get('closed') else ([], chunk)
 
-        confirmed = []
+        closed, waiting = [], []
         # Every chunk at once: each is one server-side wait, and a later chunk must not wait for an earlier one.
         chunks = chunk_ids(ids)
-        for result in run_concurrently(close, chunks, workers=len(chunks)):
-            confirmed.extend(result)
-        return confirmed
+        for done, left in run_concurrently(close, chunks, workers=len(chunks)):
+            closed.extend(done)
+            waiting.extend(left)
+        return closed, waiting
+
+    def _failed_while(self, exc, ids, desired):
+        """A 500 from open/close: when one of ``ids`` is failed now, say so (StateError); else the error as it came."""
+        try:
+            current = self.read()
+        except NotFound:
+            return exc
+        for job_id in ids:
+            facts = current.get(job_id)
+            if facts is not None and facts['state'] == FAILED:
+                return self._failed_error(job_id, facts, desired, _reason(exc))
+        return exc
 
     def _apply_open(self, steps, deadline, force_closed, confirmed):
         opens = [step for step in steps if step.action == 'open']
-        must_be_closed = [step.job_id for step in opens if step.details.get('after_closing')]
+        must_be_closed = [step.object_id for step in opens if step.details.get('after_closing')]
         # Force-closed jobs whose close ES did not confirm must be closed before they can open.
         must_be_closed += [job_id for job_id in force_closed if job_id not in confirmed]
         if must_be_closed:
             self._wait_closed(must_be_closed, deadline)
 
         def open_one(job_id):
-            timeout = self._server_timeout(deadline)
             try:
-                body = self.api.open_job(job_id, timeout)
-            except ElasticsearchError as exc:
-                if exc.status == 408:
-                    return None   # ES's wait ran out; the open goes on
-                if exc.status == 409 and 'already been opened' in _reason(exc):
-                    return None   # someone else (or a retried request) opened it since we read it
-                raise self._explain(exc, [job_id])
+                body = self.api.open_job(job_id, self._timeout(deadline))
+            except ServerWaitTimedOut:
+                return None   # ES's wait ran out; the open goes on
+            except AlreadyInState:
+                return None   # someone else (or a retried request) opened it since we read it
+            except ServerError as exc:
+                # The open's wait ends at once when the job fails: 500 "Unexpected job state [failed] ... while waiting
+                # for job to be opened" (TransportOpenJobAction.JobPredicate, 6.8-9.1).
+                raise self._failed_while(exc, [job_id], OPENED)
+            except UpgradeModeOn as exc:
+                raise upgrade_mode_refusal(exc, UPGRADE_MODE_HINT, [job_id])
             body = body or {}
-            # node "" = lazily opened, waiting for ML capacity: ES accepted it; the state shows opening.
-            return job_id if body.get('opened') and body.get('node') != '' else None
+            # 7.8+ name the node; "" = lazily opened, waiting for ML capacity (the state shows opening). Before 7.8 the
+            # answer has no node (RestOpenJobAction: {"opened": true} either way), so the state is read.
+            return job_id if body.get('opened') and body.get('node') else None
 
-        opened = set(job_id for job_id in run_concurrently(open_one, [step.job_id for step in opens], MAX_PARALLEL_REQUESTS) if job_id)
+        opened = set(job_id for job_id in run_concurrently(open_one, [step.object_id for step in opens], MAX_PARALLEL_REQUESTS) if job_id)
         return opened
 
     def _wait_closed(self, ids, deadline):
@@ -393,56 +439,59 @@ class MlJobAdapter(Adapter):
             def delete_feed(step):
                 try:
                     self.api.delete_datafeed(step.details['datafeed_id'], force=step.details['force'])
-                except ElasticsearchError as exc:
-                    if exc.status != 404:   # 404: deleted by someone else meanwhile
-                        raise self._explain(exc, [step.job_id])
-                self.datafeed_states[step.job_id] = ABSENT
-                return step.job_id
+                except NotFound:
+                    pass   # deleted by someone else meanwhile
+                except UpgradeModeOn as exc:
+                    raise upgrade_mode_refusal(exc, UPGRADE_MODE_HINT, [step.object_id])
+                self.datafeed_states[step.object_id] = ABSENT
+                return step.object_id
 
             run_concurrently(delete_feed, feeds, MAX_PARALLEL_REQUESTS)
 
         def delete_job(step):
             try:
                 # Deleting a big job's results can take a while: the timeout keeps the client waiting as long as ES may.
-                self.api.delete_job(step.job_id, force=step.details['force'],
-                                    timeout=max(MIN_SERVER_TIMEOUT, self.poller.remaining(deadline)))
-            except ElasticsearchError as exc:
-                if exc.status != 404:       # 404: deleted by someone else meanwhile, absent is the goal
-                    raise self._explain(exc, [step.job_id])
-            return step.job_id
+                self.api.delete_job(step.object_id, force=step.details['force'], timeout=self.server_timeout(deadline))
+            except NotFound:
+                pass   # deleted by someone else meanwhile: absent is the goal
+            except UpgradeModeOn as exc:
+                raise upgrade_mode_refusal(exc, UPGRADE_MODE_HINT, [step.object_id])
+            return step.object_id
 
         return run_concurrently(delete_job, [step for step in steps if step.action in ('delete', 'force_delete')],
                                 MAX_PARALLEL_REQUESTS)
 
-    @staticmethod
-    def _explain(exc, ids):
-        if is_upgrade_mode_error(exc):
-            return StateError('%s (Elasticsearch answered: %s)' % (UPGRADE_MODE_HINT, _reason(exc)), job_ids=ids)
-        return exc
-
     # -- waiting / reporting ------------------------------------------------------------------------
 
-    def settled(self, job_id, facts):
-        if self.desired == ABSENT:
+    def settled(self, job_id, facts, desired=None):
+        desired = desired or self.desired
+        if desired == ABSENT:
             return facts is None
         if facts is None:
-            raise StateError('job %s was deleted while waiting for it to be %s' % (job_id, self.desired), job_ids=[job_id])
+            raise StateError('job %s was deleted while waiting for it to be %s' % (job_id, desired), job_ids=[job_id])
         state = facts['state']
-        if state == self.desired:
+        if state == desired:
             return True
         if state == FAILED:
-            raise StateError('job %s failed while waiting for it to be %s (%s); see the job messages, then force-close '
-                             'it with force_failed: true' % (job_id, self.desired,
-                                                             facts.get('assignment_explanation') or 'no explanation'),
-                             job_ids=[job_id])
-        if self.desired == OPENED:
-            if state == 'opening' and not facts.get('assigned') and facts.get('assignment_explanation'):
-                # Lazily opened, waiting for ML capacity: ES's own open answers at this point too.
-                return True
+            raise self._failed_error(job_id, facts, desired)
+        if desired == OPENED:
+            if _waits_for_capacity(facts):
+                return True   # lazily opened, waiting for ML capacity: ES's own open answers at this point too
             if state == CLOSED:
                 raise StateError('job %s closed again while waiting for it to open; see the job messages' % job_id,
                                  job_ids=[job_id])
         return False
+
+    @staticmethod
+    def _failed_error(job_id, facts, desired, answer=None):
+        return StateError('job %s failed while waiting for it to be %s (%s); see the job messages, then force-close it '
+                          'with force_failed: true%s' % (
+                              job_id, desired, facts.get('assignment_explanation') or 'no explanation',
+                              ' (Elasticsearch answered: %s)' % answer if answer else ''),
+                          job_ids=[job_id])
+
+    def moved_besides_state(self, object_id):
+        return object_id in self.datafeed_states   # its datafeed was stopped or deleted, even if the job then failed to move
 
     def describe(self, job_id, before, after):
         if self.datafeeds is None:

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) esops.jobs contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""ML upgrade mode (module ``esops.jobs.ml_upgrade_mode``), es-behaviour.md §2.9.
+"""ML upgrade mode (module ``esops.jobs.ml_upgrade_mode``), see
+https://www.elastic.co/guide/en/elasticsearch/reference/current/ml-set-upgrade-mode.html.
 
 One cluster-wide boolean, so the job engine's per-object machinery does not fit; this keeps its
 semantics instead: read first, no mutating request in check mode or when nothing differs, ``changed``
@@ -11,23 +12,13 @@ only on a real change, ``diff`` as ``{before: {upgrade_mode: ..}, after: {upgrad
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import math
-
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
-from ansible_collections.esops.jobs.plugins.module_utils._convergence import Poller
+from ansible_collections.esops.jobs.plugins.module_utils._convergence import Poller, WaitTimeout
+from ansible_collections.esops.jobs.plugins.module_utils._errors import Busy
 from ansible_collections.esops.jobs.plugins.module_utils._ml import MlApi
-from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
-
-# 429 answered while an earlier set_upgrade_mode is still running (7.x/8.x text; 9.x adds "for feature name [..]").
-BUSY_MARKER = 'Previous request is still being processed'
-MIN_SERVER_TIMEOUT = 1.0
-
-
-def is_busy_error(error):
-    text = '%s %s' % (error.reason or '', error.message or '')
-    return error.status == 429 and BUSY_MARKER in text
+from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration, server_timeout
 
 
 class UpgradeModeError(Exception):
@@ -54,34 +45,34 @@ class UpgradeMode(object):
         return bool((self.api.info() or {}).get('upgrade_mode'))
 
     def set(self, enabled, deadline, timeout):
-        """Send set_upgrade_mode until it is accepted; retry while an earlier change is being processed.
-
-        Returns the value read back when another request got there first, else ``enabled``.
+        """Send set_upgrade_mode until it is accepted; retry (through the poller) while an earlier change is being
+        processed (429 Busy). Returns the value read back when another request got there first, else ``enabled``.
         """
-        interval = self.poller.initial
-        server_timeout = timeout  # the first request carries the user's timeout; retries the time left
-        while True:
+        busy = []
+
+        def attempt():
+            if busy and self.read() == enabled:
+                return enabled   # the earlier request was setting the same value
+            # The first request carries the user's timeout; retries the time left.
+            wait = server_timeout(self.poller.remaining(deadline)) if busy else timeout
             try:
-                body = self.api.set_upgrade_mode(enabled, server_timeout)
-            except ElasticsearchError as exc:
-                if not is_busy_error(exc):
-                    raise
-                left = self.poller.remaining(deadline)
-                if left <= 0:
-                    raise UpgradeModeError(
-                        'Elasticsearch was still processing an earlier upgrade mode change after %s, so upgrade_mode '
-                        'could not be set to %s; try again later or with a longer timeout (last answer: %s)' % (
-                            format_duration(timeout), 'true' if enabled else 'false', to_native(exc)),
-                        status=exc.status, error_type=exc.error_type)
-                self.poller.sleep(min(interval, left))
-                interval = min(self.poller.maximum, interval * self.poller.factor)
-                if self.read() == enabled:
-                    return enabled  # the earlier request was setting the same value
-                server_timeout = max(MIN_SERVER_TIMEOUT, float(math.ceil(self.poller.remaining(deadline))))
-                continue
+                body = self.api.set_upgrade_mode(enabled, wait)
+            except Busy as exc:
+                busy.append(exc)
+                return None
             if (body or {}).get('acknowledged') is False:
                 return self.read()
             return enabled
+
+        try:
+            return self.poller.until(attempt, lambda value: value is not None, deadline)
+        except WaitTimeout:
+            last = busy[-1]
+            raise UpgradeModeError(
+                'Elasticsearch was still processing an earlier upgrade mode change after %s, so upgrade_mode '
+                'could not be set to %s; try again later or with a longer timeout (last answer: %s)' % (
+                    format_duration(timeout), 'true' if enabled else 'false', to_native(last)),
+                status=last.status, error_type=last.error_type)
 
 
 def run(module, enabled, timeout, upgrade=None):

@@ -105,8 +105,8 @@ class EsopsModule(AnsibleModule):
                 self._client = ElasticsearchClient.from_params(self.params, warn=self.warn)
             except ValueError as exc:
                 self.fail_json(msg=to_native(exc))
-            if self.params.get('request_timeout') is not None and self.params['request_timeout'] <= 0:
-                self.fail_json(msg='request_timeout must be greater than zero')
+            if self.params.get('request_timeout') is not None:
+                self.duration('request_timeout')
             if self.params.get('retries') is not None and self.params['retries'] < 0:
                 self.fail_json(msg='retries must be zero or more')
         return self._client

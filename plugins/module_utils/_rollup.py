@@ -1,29 +1,39 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) esops.jobs contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Rollup APIs, with the path and parameter differences between ES versions (es-behaviour §3)."""
+"""Rollup APIs, with the path and parameter differences between ES versions (https://www.elastic.co/guide/en/elasticsearch/reference/7.17/rollup-apis.html)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError, quote_path
+from ansible_collections.esops.jobs.plugins.module_utils._errors import ClassifyingClient
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
-# IndexerState, lowercase on the wire (es-behaviour §3.2).
+# IndexerState (x-pack core indexing/IndexerState.java), lowercase on the wire.
 ROLLUP_STATES = ('started', 'indexing', 'stopping', 'stopped', 'aborting')
 
 
 class RollupApi(object):
-    """Thin, version-aware wrappers around the rollup REST endpoints. Every method is one request."""
+    """Thin, version-aware wrappers around the rollup REST endpoints. Every method is one request.
+
+    A failed request raises its typed exception from ``_errors``. Nothing is sent until the first call.
+    """
 
     def __init__(self, client):
-        self.client = client
-        try:
-            self.version = client.version
-        except ElasticsearchError as exc:
-            if exc.status != 403:
-                raise
-            self.version = self._version_from_routes(exc)
+        self.client = ClassifyingClient(client)
+        self._version = None
+
+    @property
+    def version(self):
+        if self._version is None:
+            try:
+                self._version = self.client.version
+            except ElasticsearchError as exc:
+                if exc.status != 403:   # GET / needs `monitor`; a rollup-only user gets 403 there
+                    raise
+                self._version = self._version_from_routes(exc)
+        return self._version
 
     def _version_from_routes(self, forbidden):
         """A ``manage_rollup``/``monitor_rollup``-only user may read neither GET / nor ML info.
@@ -44,12 +54,12 @@ class RollupApi(object):
 
     @property
     def stop_can_wait(self):
-        """``wait_for_completion``/``timeout`` on stop exist from 6.6 (es-behaviour §3.1)."""
+        """``wait_for_completion``/``timeout`` on stop exist from 6.6 (elastic/elasticsearch#34811)."""
         return self.version >= (6, 6, 0)
 
     @property
     def start_is_idempotent(self):
-        """8.0+ answers 200 to a start of a started job; before, 500 (es-behaviour §3.2)."""
+        """8.0+ answers 200 to a start of a started job; before, 500 (rollup RollupJobTask.java, 7.x and 8.x)."""
         return self.version >= (8, 0, 0)
 
     def get_jobs(self, job_id='_all'):
@@ -60,13 +70,13 @@ class RollupApi(object):
     def start_job(self, job_id):
         return self.client.request('POST', self.base + quote_path('job', job_id, '_start')).body
 
-    def stop_job(self, job_id, wait_for_completion=False, timeout=None, retry=True):
-        """``retry=False`` lets a caller that waits server-side handle the 429 a 9.x wait timeout answers itself."""
+    def stop_job(self, job_id, wait_for_completion=False, timeout=None):
+        """With ``wait_for_completion`` a wait that runs out raises ServerWaitTimedOut (500, 429 from 9.0)."""
         params = {}
         if wait_for_completion and self.stop_can_wait:
             params = {'wait_for_completion': True, 'timeout': format_duration(timeout or 30)}
         return self.client.request('POST', self.base + quote_path('job', job_id, '_stop'),
-                                   params=params, server_timeout=timeout if params else None, retry=retry).body
+                                   params=params, server_timeout=timeout if params else None).body
 
     def delete_job(self, job_id):
         return self.client.request('DELETE', self.base + quote_path('job', job_id)).body

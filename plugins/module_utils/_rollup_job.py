@@ -1,12 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) esops.jobs contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Rollup job selection and the rollup job adapter of the convergence engine (es-behaviour §3).
+"""Rollup job selection and the rollup job adapter of the convergence engine (rollup APIs,
+https://www.elastic.co/guide/en/elasticsearch/reference/7.17/rollup-apis.html).
 
 Selection: ``GET <base>/job/_all`` once, then ``job_id`` tokens (exact ids, ``*`` patterns, ``_all``)
-are matched client-side, because ES's GET only knows exact ids, ``_all`` and ``*`` (§3.3).
+are matched client-side, because ES's GET only knows exact ids, ``_all`` and ``*`` (rollup-get-job docs).
 
-Transitions (§3.2): stop is sent with ``wait_for_completion=true`` on 6.6+ so ES itself waits for
+Transitions (RollupJobTask.java): stop is sent with ``wait_for_completion=true`` on 6.6+ so ES itself waits for
 ``stopped``; several jobs are stopped concurrently. Start is never sent to a job that is not
 ``stopped`` (≤7.x answer 500 for a started job; every version refuses ``stopping``). Delete needs a
 ``stopped`` job; its 500 ``task_failures`` answer is turned into a clear message.
@@ -20,25 +21,18 @@ from collections import OrderedDict
 
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.esops.jobs.plugins.module_utils._client import RETRY_STATUSES, ElasticsearchError
+from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
-    ABSENT, Adapter, PlanError, Poller, StateError, Step, WaitTimeout)
+    ABSENT, Adapter, PlanError, Poller, StateError, Step, WaitTimeout, run_concurrently)
+from ansible_collections.esops.jobs.plugins.module_utils._errors import (
+    AlreadyInState, Conflict, NotFound, ServerWaitTimedOut)
 from ansible_collections.esops.jobs.plugins.module_utils._rollup import ROLLUP_STATES, RollupApi
 from ansible_collections.esops.jobs.plugins.module_utils._rollup_config import RollupIndexCleanup
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
-try:
-    from concurrent.futures import ThreadPoolExecutor
-except ImportError:  # pragma: no cover - Python 3 always has it
-    ThreadPoolExecutor = None
-
 #: per-job requests (stop with a server-side wait) run concurrently, at most this many at a time
 MAX_WORKERS = 16
-#: never ask ES to wait less than this, even when the deadline is (almost) reached
-MIN_SERVER_WAIT = 1.0
 RUNNING_STATES = ('started', 'indexing')
-_STATE_WAS_RE = re.compile(r'[Ss]tate was \[(\w+)\]')
-_INDEXER_STATE_RE = re.compile(r'indexer state is \[(\w+)\]')
 _BAD_ID_CHARS_RE = re.compile(r'[\s\x00-\x1f\x7f]')
 
 
@@ -133,13 +127,7 @@ class RollupJobReader(object):
         self.ids = None
         self.missing = []
         self.all_jobs = OrderedDict()
-        self._api = None
-
-    @property
-    def api(self):
-        if self._api is None:
-            self._api = RollupApi(self.client)
-        return self._api
+        self.api = RollupApi(client)   # sends nothing until the first read
 
     def read(self):
         """OrderedDict {id: facts} of the selected jobs that exist. The selection is fixed by the first read."""
@@ -233,36 +221,20 @@ class RollupJobAdapter(Adapter):
     def apply(self, steps, deadline):
         per_job = OrderedDict()
         for step in steps:
-            per_job.setdefault(step.job_id, []).append(step)
-        outcomes = OrderedDict()
-        workers = min(self.max_workers, len(per_job))
-        if workers <= 1 or ThreadPoolExecutor is None:
-            for job_id, job_steps in per_job.items():
-                outcomes[job_id] = self._run_safely(job_id, job_steps, deadline)
-        else:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                futures = OrderedDict((job_id, pool.submit(self._run_safely, job_id, job_steps, deadline))
-                                      for job_id, job_steps in per_job.items())
-                for job_id, future in futures.items():
-                    outcomes[job_id] = future.result()
-        errors = [(job_id, error) for job_id, (_confirmed, error) in outcomes.items() if error is not None]
-        if len(errors) == 1 and isinstance(errors[0][1], ElasticsearchError):
-            raise errors[0][1]
-        if errors:
-            raise StateError('; '.join(to_text(error) for _job_id, error in errors),
-                             job_ids=[job_id for job_id, _error in errors])
+            per_job.setdefault(step.object_id, []).append(step)
+
+        def run_job(item):
+            job_id, job_steps = item
+            return job_id, self._run_job(job_id, job_steps, deadline)
+
+        # Each job's steps in order; the jobs concurrently (a stop waits server-side). One job's error stops that job
+        # only; run_concurrently raises one error naming them all once every job ran.
+        outcomes = run_concurrently(run_job, list(per_job.items()), self.max_workers)
         if self.index_cleanup is not None and self.index_cleanup.pending():
             # Only once every job is deleted, and gone: then the index holds nobody's live job.
             self.index_cleanup.apply(self.reader.read, list(per_job), deadline)
             return list(per_job)
-        return [job_id for job_id, (confirmed, _error) in outcomes.items() if confirmed]
-
-    def _run_safely(self, job_id, steps, deadline):
-        """(confirmed, error): the job's steps in order; an error stops this job only."""
-        try:
-            return self._run_job(job_id, steps, deadline), None
-        except (ElasticsearchError, StateError) as exc:
-            return False, exc
+        return [job_id for job_id, confirmed in outcomes if confirmed]
 
     def _run_job(self, job_id, steps, deadline):
         """Send one job's requests; True when the job is known to be in the desired state already."""
@@ -277,11 +249,11 @@ class RollupJobAdapter(Adapter):
                 if step.before == 'stopping':
                     self._await_stopped(job_id, deadline, purpose=' before it can be started')
                 self._start(job_id)
-                # Start flips the state at once (§3.4.1): started, or indexing when the cron fires.
+                # Start flips the state at once (RollupJobTask.start): started, or indexing when the cron fires.
                 confirmed = True
             elif step.action == 'delete':
                 self._delete(job_id, deadline)
-                # With wait the engine confirms the job is gone (6.x GET may show it briefly, §3.4.4).
+                # With wait the engine confirms the job is gone (6.x GET may show it briefly: TransportDeleteRollupJobAction).
                 confirmed = not self.wait
             elif step.action == 'await_removal':
                 confirmed = False
@@ -300,12 +272,10 @@ class RollupJobAdapter(Adapter):
                 self._stop_and_wait(job_id, deadline)
                 return True
             self.api.stop_job(job_id)
-        except ElasticsearchError as exc:
-            if exc.status == 404 and must_be_stopped:
+        except NotFound:
+            if must_be_stopped:
                 return None
-            if exc.status == 404:
-                raise StateError('rollup job %s was deleted while it was being stopped' % job_id, [job_id])
-            raise
+            raise StateError('rollup job %s was deleted while it was being stopped' % job_id, [job_id])
         if must_be_stopped:
             # Before 6.6 stop cannot wait server-side: poll this job until it is stopped.
             return self._await_stopped(job_id, deadline, purpose='')
@@ -313,27 +283,15 @@ class RollupJobAdapter(Adapter):
         return False
 
     def _stop_and_wait(self, job_id, deadline):
-        attempt = 0
-        while True:
-            remaining = max(MIN_SERVER_WAIT, self._remaining(deadline))
-            try:
-                # retry=False: a 9.x wait timeout is a 429, which the client would otherwise retry for minutes.
-                self.api.stop_job(job_id, wait_for_completion=True, timeout=remaining, retry=False)
-                return
-            except ElasticsearchError as exc:
-                if exc.error_type == 'elasticsearch_timeout_exception':
-                    raise StateError('rollup job %s did not stop within %s; last state: %s' % (
-                        job_id, format_duration(self.timeout), self._last_state(job_id, exc)), [job_id])
-                retryable = exc.status in RETRY_STATUSES or exc.status is None
-                if not retryable or attempt >= self.client.retries or self._remaining(deadline) <= 0:
-                    raise
-                attempt += 1
-                self.poller.sleep(min(self._remaining(deadline), 0.5 * (2 ** attempt)))
+        try:
+            self.api.stop_job(job_id, wait_for_completion=True, timeout=self.server_timeout(deadline))
+        except ServerWaitTimedOut as exc:
+            raise StateError('rollup job %s did not stop within %s; last state: %s' % (
+                job_id, format_duration(self.timeout), self._last_state(job_id, exc)), [job_id])
 
     def _last_state(self, job_id, exc):
-        match = _STATE_WAS_RE.search(to_text(exc.reason or ''))
-        if match:
-            return match.group(1).lower()
+        if exc.state:
+            return exc.state
         try:
             jobs = self.api.get_jobs(job_id)
         except ElasticsearchError:
@@ -360,24 +318,21 @@ class RollupJobAdapter(Adapter):
     def _start(self, job_id):
         try:
             self.api.start_job(job_id)
-        except ElasticsearchError as exc:
-            match = _STATE_WAS_RE.search(to_text(exc.reason or ''))
-            if match and match.group(1).lower() in RUNNING_STATES:
-                return  # started by someone else since we read it (≤7.x refuse a second start)
-            if exc.status == 404:
-                raise StateError('rollup job %s was deleted before it could be started' % job_id, [job_id])
-            raise
+        except AlreadyInState:
+            return  # started by someone else since we read it (≤7.x refuse a second start)
+        except NotFound:
+            raise StateError('rollup job %s was deleted before it could be started' % job_id, [job_id])
 
     def _delete(self, job_id, deadline):
         while True:
             try:
                 self.api.delete_job(job_id)
                 return
-            except ElasticsearchError as exc:
-                if exc.status == 404:
-                    return  # already gone
-                match = _INDEXER_STATE_RE.search(to_text(exc.reason or ''))
-                state = match.group(1).lower() if match else None
+            except NotFound:
+                return  # already gone
+            except Conflict as exc:
+                # 500 with task_failures "indexer state is [..]" (TransportDeleteRollupJobAction), a Conflict.
+                state = exc.state
                 if state == 'stopping' and self.force and self._remaining(deadline) > 0:
                     self._await_stopped(job_id, deadline, purpose=' before it can be deleted')
                     continue

@@ -6,6 +6,7 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import math
 import re
 
 _UNITS = {
@@ -21,10 +22,15 @@ _UNITS = {
 _TIME_RE = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*(nanos|micros|ms|s|m|h|d)?\s*$', re.IGNORECASE)
 
 
-def parse_duration(value, option='timeout'):
-    """Return seconds (float) for an ES time value or a number of seconds.
+# The longest duration any option accepts. Longer values are surely typos, and past about 10^9 s Python's own socket
+# and lock timeouts overflow (timeout: 99999999d was a traceback).
+MAX_DURATION = 7 * 86400.0
 
-    Raises ValueError with a message naming the option, so modules can fail cleanly.
+
+def parse_duration(value, option='timeout'):
+    """Return seconds (float) for an ES time value or a number of seconds, greater than zero and at most 7d.
+
+    The one check for every duration option. Raises ValueError with a one-line message naming the option.
     """
     if isinstance(value, bool):
         raise ValueError('%s must be a duration such as 30s, 5m or a number of seconds, not a boolean' % option)
@@ -39,6 +45,8 @@ def parse_duration(value, option='timeout'):
         seconds = float(match.group(1)) * _UNITS[(match.group(2) or 's').lower()]
     if seconds <= 0:
         raise ValueError('%s must be greater than zero, got %r' % (option, value))
+    if seconds > MAX_DURATION:
+        raise ValueError('%s=%r is too long: at most %s' % (option, value, format_duration(MAX_DURATION)))
     return seconds
 
 
@@ -54,3 +62,16 @@ def format_duration(seconds):
         if whole % size == 0:
             return '%d%s' % (whole // size, unit)
     return '%ds' % whole
+
+
+# Never ask Elasticsearch to wait less than this, even when the module's own deadline is (nearly) spent.
+MIN_SERVER_TIMEOUT = 1.0
+
+
+def server_timeout(remaining, cap=None):
+    """The one rule for the ``timeout`` a request asks Elasticsearch to wait: the time left, in whole seconds
+    rounded up (``timeout: 5m`` sends ``5m``, never ``299998ms``), at least MIN_SERVER_TIMEOUT, at most ``cap``."""
+    seconds = max(MIN_SERVER_TIMEOUT, float(math.ceil(remaining)))
+    if cap is not None:
+        seconds = min(seconds, cap)
+    return seconds

@@ -79,7 +79,7 @@ options:
   timeout:
     description:
       - How long the whole task may take, including Elasticsearch's own waits and the module's polling, as an
-        Elasticsearch time value (V(30s), V(5m)) or a number of seconds.
+        Elasticsearch time value (V(30s), V(5m)) or a number of seconds, at most V(7d).
       - Every start and stop request carries the time left as its C(timeout) parameter, so Elasticsearch's
         own defaults (20 seconds for start; 5 minutes or 20 seconds for stop, depending on where you read) never
         apply. The default matches the stop default in Elasticsearch's code.
@@ -205,12 +205,12 @@ diff:
   returned: when diff mode is on
   type: dict
   sample: {before: {datafeed-web-latency: started}, after: {datafeed-web-latency: stopped}}
-failed_jobs:
+failed_datafeeds:
   description: On failure, the datafeeds that stopped the task (a closed job, a started datafeed without force, ...).
   returned: on failure
   type: list
   elements: str
-timed_out_jobs:
+timed_out_datafeeds:
   description: On a timeout, the datafeeds that had not reached the requested state.
   returned: on timeout
   type: list
@@ -237,7 +237,6 @@ cluster:
 
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import Converger
 from ansible_collections.esops.jobs.plugins.module_utils._ml import validate_ml_ids
 from ansible_collections.esops.jobs.plugins.module_utils._ml_datafeed import MlDatafeedAdapter
@@ -271,11 +270,8 @@ def main():
             if not params[option].strip():
                 module.fail_json(msg='%s must not be empty' % option)
     timeout = module.duration('timeout')
-    try:
-        adapter = MlDatafeedAdapter(module.client, params['state'], datafeed_ids, force=params['force'],
-                                    start=params['start'], end=params['end'], allow_no_match=params['allow_no_match'])
-    except ElasticsearchError as exc:
-        module.fail_from_error(exc)
+    adapter = MlDatafeedAdapter(module.client, params['state'], datafeed_ids, force=params['force'],
+                                start=params['start'], end=params['end'], allow_no_match=params['allow_no_match'])
     Converger(module, adapter).run(wait=params['wait'], timeout=timeout)
 
 

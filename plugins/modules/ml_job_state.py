@@ -18,12 +18,21 @@ description:
     concurrently and waits for server-side. Opens and deletes take one job per request; they run a few at
     a time in parallel.
   - Open is not idempotent in Elasticsearch (a second open answers 409), so a job that is V(opened) or
-    V(opening) never gets an open request; an V(opening) job is waited for.
+    V(opening) never gets an open request; an V(opening) job is waited for. A job with C(allow_lazy_open)
+    that waits for ML capacity (V(opening), no node, an assignment explanation) already counts as opened;
+    a re-run reports no change, and check mode predicts that.
   - A V(failed) job can only be closed (and so re-opened or deleted) with force. Without O(force) or
     O(force_failed) the module fails before sending anything, naming the failed jobs.
-  - While waiting, a job that goes V(failed) stops the task at once, naming it.
-  - While ML upgrade mode is enabled, Elasticsearch refuses to open, close or delete jobs; the module then
-    fails pointing at M(esops.jobs.ml_upgrade_mode).
+  - While waiting, a job that goes V(failed) stops the task within seconds, naming it, whatever O(timeout) is.
+    Elasticsearch's close waits only for a job's task to disappear, and a failed job keeps its task, so each
+    close request waits server-side for at most 5 seconds and the module reads the job states between two
+    such requests; a job that closes within the first 5 seconds still costs one close request. An open or a
+    close whose job fails on its node answers at once, and the module names that job.
+  - While ML upgrade mode is enabled, Elasticsearch refuses to open, close or delete jobs; when a job would
+    need such a request the module fails before sending any, pointing at M(esops.jobs.ml_upgrade_mode), and
+    check mode predicts that failure (upgrade mode is read with one C(GET _ml/info) when a job has to move).
+  - When a run fails after it already moved something (up to 7.13 the datafeeds are stopped before the close,
+    which may then fail), those objects are reported as changed, with the datafeed's new state.
   - Works with Elasticsearch 6.8 (C(_xpack/ml) paths, C(allow_no_jobs)), 7.x, 8.x and 9.x, and handles the
     datafeed rules that changed between them (see O(state)).
 author:
@@ -91,8 +100,8 @@ options:
   timeout:
     description:
       - How long the whole task may take, including Elasticsearch's own waits and the module's polling, as an
-        Elasticsearch time value (V(30s), V(5m), V(1h)) or a number of seconds. The default is Elasticsearch's
-        own default for open and close.
+        Elasticsearch time value (V(30s), V(5m), V(1h)) or a number of seconds, at most V(7d). The default is
+        Elasticsearch's own default for open and close.
       - Every open and close request carries the time left as its C(timeout) parameter. When Elasticsearch's
         wait runs out (a 500 C(Timed out when waiting for persistent tasks) for close, a 408 for open) the job
         goes on moving, so the module keeps polling the job stats until its own deadline, then fails with the
@@ -318,7 +327,6 @@ cluster:
 
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import Converger
 from ansible_collections.esops.jobs.plugins.module_utils._ml import validate_ml_ids
 from ansible_collections.esops.jobs.plugins.module_utils._ml_job import MlJobAdapter
@@ -345,12 +353,9 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=to_native(exc))
     timeout = module.duration('timeout')
-    try:
-        adapter = MlJobAdapter(module.client, params['state'], job_ids, force=params['force'],
-                               force_failed=params['force_failed'], allow_no_match=params['allow_no_match'],
-                               wait=params['wait'])
-    except ElasticsearchError as exc:
-        module.fail_from_error(exc)
+    adapter = MlJobAdapter(module.client, params['state'], job_ids, force=params['force'],
+                           force_failed=params['force_failed'], allow_no_match=params['allow_no_match'],
+                           wait=params['wait'])
     Converger(module, adapter).run(wait=params['wait'], timeout=timeout)
 
 

@@ -31,7 +31,7 @@ options:
     description:
       - How long Elasticsearch may take to apply the change (the C(timeout) parameter of the API), and how long
         the module keeps retrying while an earlier change is still being processed. An Elasticsearch time value
-        (V(30s), V(5m)) or a number of seconds.
+        (V(30s), V(5m)) or a number of seconds, at most V(7d).
     type: str
     default: 30s
 notes:

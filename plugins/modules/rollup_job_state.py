@@ -80,7 +80,7 @@ options:
   timeout:
     description:
       - How long the whole task may wait for jobs to reach the requested state, as an Elasticsearch time value
-        (V(30s), V(5m)) or a number of seconds.
+        (V(30s), V(5m)) or a number of seconds, at most V(7d).
       - Stops are sent with this budget as their server-side C(timeout). When it runs out the task fails
         naming the jobs and their last state; Elasticsearch keeps stopping them in the background.
     type: str

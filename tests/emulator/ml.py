@@ -336,9 +336,31 @@ def open_job(req):
             task['opened_at'] = time.monotonic()
 
     task['handle'] = cluster.schedule(cluster.timings.open_seconds, opened)
-    if not cluster.wait_for(lambda: job['task'] is not task or task['state'] != 'opening', timeout):
+
+    def open_wait_over():
+        # TransportOpenJobAction.JobPredicate (6.8, 7.x, 8.x/9.x): no task (CLOSED) and OPENING keep waiting;
+        # OPENED, CLOSING and FAILED end the wait at once.
+        current = job['task']
+        return current is not None and current['state'] != 'opening'
+
+    if not cluster.wait_for(open_wait_over, timeout):
         raise EsError(408, 'status_exception', 'Opening job [%s] timed out after [%s]' % (job_id, timeout_text))
+    _raise_if_open_wait_failed(req, job['task'])
     return _open_response(req, NODE_ID)
+
+
+def _raise_if_open_wait_failed(req, task):
+    """JobPredicate's answers other than opened (ES x-pack/plugin/ml/.../action/TransportOpenJobAction.java, 6.8-9.1):
+    CLOSING: 409 ExceptionsHelper.conflictStatusException("The job has been closed while waiting to be opened");
+    FAILED: 500 ExceptionsHelper.serverError (an ElasticsearchException: type ``exception``) "Unexpected job state [failed]
+    while waiting for job to be opened"; 8.x/9.x insert the task's reason ("with reason [..] "); the 7.x sources read
+    (up to 7.9) have no reason, where between 7.10 and 8.0 it was added is [I]. The failed task stays (no cancel)."""
+    if task['state'] == 'closing':
+        raise conflict('The job has been closed while waiting to be opened')
+    if task['state'] == 'failed':
+        reason = task.get('reason')
+        with_reason = 'with reason [%s] ' % reason if reason and req.pers.major >= 8 else ''
+        raise EsError(500, 'exception', 'Unexpected job state [failed] %swhile waiting for job to be opened' % with_reason)
 
 
 def _open_response(req, node):
@@ -443,9 +465,35 @@ def close_job(req):
             _stop_datafeed_task(cluster, df, False, then=lambda job=job: _begin_close(cluster, job))
         else:
             _begin_close(cluster, job)
+    # ES x-pack/plugin/ml/.../action/TransportCloseJobAction.java (6.8-9.1): the close of each open job runs on its node
+    # (taskOperation -> AutodetectProcessManager.closeJob); a job whose close fails there is set to failed and its
+    # node operation throws serverError("Exception closing autodetect process"), which newResponse rethrows once every
+    # node operation is done. Only then does waitForJobClosed wait for the persistent tasks to disappear, up to
+    # `timeout`; a failed task never disappears, so a job that was already closing and fails keeps the request waiting
+    # to the 500 "Timed out when waiting for persistent tasks" (PersistentTasksService.waitForPersistentTasksCondition).
+
+    def node_operations_done():
+        return all(jobs[j]['task'] is None or jobs[j]['task']['state'] == 'failed' for j in open_ids)
+
+    if not cluster.wait_for(node_operations_done, timeout):
+        raise EsError(500, 'illegal_state_exception', 'Timed out when waiting for persistent tasks after %s' % timeout_text)
+    failed_closing = [j for j in open_ids if jobs[j]['task'] is not None]
+    if failed_closing:
+        raise _close_failed_error(pers, jobs[failed_closing[0]]['task'])
     if not cluster.wait_for(lambda: all(jobs[j]['task'] is None for j in targets), timeout):
         raise EsError(500, 'illegal_state_exception', 'Timed out when waiting for persistent tasks after %s' % timeout_text)
     return {'closed': True}
+
+
+def _close_failed_error(pers, task):
+    """≤7.x newResponse rethrows the node's exception as is (ExceptionsHelper.convertToElastic: type ``exception``);
+    9.x wraps it with ExceptionsHelper.taskOperationFailureToStatusException (``status_exception``, same 500 and text,
+    the node's exception as cause). The 8.x side of that change is [I] (taken as 8.0)."""
+    cause = EsError(500, 'exception', task.get('reason') or 'autodetect process failed')
+    if pers.major >= 8:
+        return EsError(500, 'status_exception', 'Exception closing autodetect process',
+                       caused_by=EsError(500, 'exception', 'Exception closing autodetect process', caused_by=cause))
+    return EsError(500, 'exception', 'Exception closing autodetect process', caused_by=cause)
 
 
 # ------------------------------------------------------------------ delete job

@@ -142,7 +142,7 @@ class FakeMlEs(object):
     def _error(method, path, status, error_type, reason):
         text = '%s: %s' % (error_type, reason) if error_type else reason
         return ElasticsearchError('%s %s failed: HTTP %d %s' % (method, path, status, text), status=status,
-                                  error_type=error_type, reason=reason, method=method, path=path)
+                                  error_type=error_type, reason=reason)
 
     def _check_params(self, method, path, params, allowed):
         for name in params:

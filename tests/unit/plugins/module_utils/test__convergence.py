@@ -70,15 +70,15 @@ class FakeAdapter(Adapter):
         if self.apply_error:
             raise self.apply_error
         for step in steps:
-            self.server.applied.append(step.job_id)
+            self.server.applied.append(step.object_id)
             if self.server.lag:
-                self.server.states[step.job_id] = step.after + '-ing' if step.after != ABSENT else 'deleting'
-                self.server.pending[step.job_id] = (step.after, self.server.lag)
+                self.server.states[step.object_id] = step.after + '-ing' if step.after != ABSENT else 'deleting'
+                self.server.pending[step.object_id] = (step.after, self.server.lag)
             elif step.after == ABSENT:
-                self.server.states.pop(step.job_id)
+                self.server.states.pop(step.object_id)
             else:
-                self.server.states[step.job_id] = step.after
-        return [step.job_id for step in steps] if self.confirm else []
+                self.server.states[step.object_id] = step.after
+        return [step.object_id for step in steps] if self.confirm else []
 
     def settled(self, job_id, facts):
         if facts is not None and facts['state'] == self.settle_error_on:
@@ -160,7 +160,7 @@ def test_changed_only_for_jobs_with_steps_and_diff():
     assert not failed
     assert result['changed'] is True
     assert [j['changed'] for j in result['jobs']] == [True, False, True]
-    assert [[s.job_id for s in steps] for steps, _deadline in adapter.apply_calls] == [['a', 'c']]
+    assert [[s.object_id for s in steps] for steps, _deadline in adapter.apply_calls] == [['a', 'c']]
     assert server.states == {'a': 'closed', 'b': 'closed', 'c': 'closed'}
     assert result['diff'] == {'before': {'a': 'opened', 'b': 'closed', 'c': 'opened'},
                               'after': {'a': 'closed', 'b': 'closed', 'c': 'closed'}}
@@ -294,7 +294,7 @@ class PartlyFailingAdapter(FakeAdapter):
 
     def apply(self, steps, deadline):
         self.apply_calls.append((list(steps), deadline))
-        self.server.states[steps[0].job_id] = steps[0].after
+        self.server.states[steps[0].object_id] = steps[0].after
         raise ElasticsearchError('DELETE /b failed: HTTP 409 status_exception: busy', status=409)
 
 

@@ -103,7 +103,7 @@ def test_stop_timeout_from_elasticsearch_is_explained():
     assert result['failed'] is True
     assert result['msg'].startswith('timed out after 20s waiting for Elasticsearch to stop datafeed df-a')
     assert 'force: true' in result['msg']
-    assert result['failed_jobs'] == ['df-a']
+    assert result['failed_datafeeds'] == ['df-a']
 
 
 def test_unknown_exact_id_is_a_clear_404():
@@ -156,7 +156,7 @@ def test_start_with_closed_job_fails_naming_job_and_module(version):
         assert result['failed'] is True
         assert result['msg'] == ('cannot start datafeed df-a because its job job-a is closed; '
                                  'open it first with esops.jobs.ml_job_state (state: opened)')
-        assert result['failed_jobs'] == ['df-a']
+        assert result['failed_datafeeds'] == ['df-a']
         assert es.mutations() == []  # nothing started, not even df-b: the task fails as a whole
         assert es.jobs['job-a']['state'] == 'closed'  # and the job is never opened behind the user's back
 

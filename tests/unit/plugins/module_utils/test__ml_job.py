@@ -22,8 +22,9 @@ import pytest
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError, Response, parse_version
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import Converger, Poller
 from ansible_collections.esops.jobs.plugins.module_utils._ml import MAX_IDS_CHARS, chunk_ids
+from ansible_collections.esops.jobs.plugins.module_utils._time import parse_duration
 from ansible_collections.esops.jobs.plugins.module_utils._ml_job import (
-    MAX_PARALLEL_REQUESTS, NO_WAIT_SERVER_TIMEOUT, MlJobAdapter)
+    CLOSE_WAIT_CHUNK, MAX_PARALLEL_REQUESTS, NO_WAIT_SERVER_TIMEOUT, MlJobAdapter)
 from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.engine_fakes import Exited, Failed, FakeClock, FakeModule
 from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.fake_ml_es import check_request_line, filter_jobs
 
@@ -84,6 +85,10 @@ class FakeEs(object):
     def paths(self, method=None):
         return [p for (m, p, _params) in self.calls if method is None or m == method]
 
+    def state_reads(self):
+        """GET requests other than ML info (read once for upgrade mode when a job has to move)."""
+        return [p for p in self.paths('GET') if not p.endswith('/info')]
+
     # the client interface
 
     def request(self, method, path, params=None, body=None, server_timeout=None, retry=True, ok_statuses=()):
@@ -105,10 +110,12 @@ class FakeEs(object):
     @staticmethod
     def error(method, path, status, error_type, reason):
         return ElasticsearchError('%s %s failed: HTTP %d %s: %s' % (method, path, status, error_type, reason), status=status,
-                                  error_type=error_type, reason=reason, method=method, path=path)
+                                  error_type=error_type, reason=reason)
 
     def _route(self, method, path, parts, params):
         kind, last = parts[0], (parts[-1] if len(parts) > 2 else None)
+        if kind == 'info' and method == 'GET':
+            return dict(upgrade_mode=self.upgrade_mode, defaults={}, limits={})
         if kind == 'anomaly_detectors':
             handler = {('GET', '_stats'): self._job_stats, ('POST', '_close'): self._close, ('POST', '_open'): self._open,
                        ('DELETE', None): self._delete_job}[(method, last)]
@@ -218,7 +225,7 @@ class FakeEs(object):
             raise self.error(method, path, 409, 'status_exception', 'Cannot open job [%s] because it has already been opened' % job_id)
         if job['lazy']:
             job['state'] = 'opening'
-            return dict(opened=True, node='')
+            return dict(opened=True, node='') if self.version >= (7, 8, 0) else dict(opened=True)
         job['state'] = self.open_lands_in
         if job['state'] == 'opening':
             raise self.error(method, path, 408, 'status_exception', 'Opening job [%s] timed out after [%s]' % (job_id, params['timeout']))
@@ -278,9 +285,9 @@ class FakeEs(object):
         return dict(acknowledged=True)
 
 
-def run(es, desired, job_ids, check_mode=False, diff=False, wait=True, timeout=60, **options):
+def run(es, desired, job_ids, check_mode=False, diff=False, wait=True, timeout=60, clock=None, **options):
     """Run the engine with the adapter; return (outcome, result) with outcome 'ok' or 'failed'."""
-    clock = FakeClock()
+    clock = clock or FakeClock()
     poller = Poller(clock=clock.clock, sleep=clock.sleep)
     adapter = MlJobAdapter(es, desired, job_ids, wait=wait, poller=poller, **options)
     try:
@@ -377,8 +384,8 @@ def test_close_many_on_714_plus_is_one_close_and_no_reread(version):
     es.add_datafeed('df-a', 'a', state='started')
     outcome, result = run(es, 'closed', ['_all'])
     assert outcome == 'ok' and result['changed'] is True
-    assert [m for (m, _p, _q) in es.calls] == ['GET', 'POST']
-    assert closes(es) == [(es.base + '/anomaly_detectors/a,b,d/_close', {'timeout': '1m'})]
+    assert [m for (m, _p, _q) in es.calls] == ['GET', 'GET', 'POST']  # stats, ML info (upgrade mode), one close
+    assert closes(es) == [(es.base + '/anomaly_detectors/a,b,d/_close', {'timeout': '5s'})]
     assert after(result) == {'a': 'closed', 'b': 'closed', 'c': 'closed', 'd': 'closed'}
     assert 'datafeed_id' not in by_id(result)['a']   # not read: 7.14+ closes the datafeed itself
     assert es.states() == {'a': 'closed', 'b': 'closed', 'c': 'closed', 'd': 'closed'}
@@ -397,9 +404,9 @@ def test_close_up_to_713_stops_datafeeds_first_in_one_request(version):
     assert outcome == 'ok' and result['changed'] is True
     assert es.mutations() == [
         ('POST', es.base + '/datafeeds/df-a,df-b/_stop', {'timeout': '1m'}),
-        ('POST', es.base + '/anomaly_detectors/a,b,c/_close', {'timeout': '1m'}),
+        ('POST', es.base + '/anomaly_detectors/a,b,c/_close', {'timeout': '5s'}),
     ]
-    assert es.paths('GET') == [es.base + '/anomaly_detectors/_all/_stats', es.base + '/datafeeds/_all']
+    assert es.state_reads() == [es.base + '/anomaly_detectors/_all/_stats', es.base + '/datafeeds/_all']
     jobs = by_id(result)
     assert jobs['a']['actions'] == ['stop_datafeed', 'close']
     assert (jobs['a']['datafeed_id'], jobs['a']['datafeed_state']) == ('df-a', 'stopped')
@@ -436,8 +443,8 @@ def test_force_failed_force_closes_only_failed_jobs_and_closes_the_rest_graceful
     es = cluster(version, a='failed', b='opened', c='closed')
     outcome, result = run(es, 'closed', ['a', 'b', 'c'], force_failed=True)
     assert outcome == 'ok' and result['changed'] is True
-    assert closes(es) == [(es.base + '/anomaly_detectors/a/_close', {'timeout': '1m', 'force': True}),
-                          (es.base + '/anomaly_detectors/b/_close', {'timeout': '1m'})]
+    assert closes(es) == [(es.base + '/anomaly_detectors/a/_close', {'timeout': '5s', 'force': True}),
+                          (es.base + '/anomaly_detectors/b/_close', {'timeout': '5s'})]
     assert by_id(result)['a']['actions'] == ['force_close']
     assert by_id(result)['b']['actions'] == ['close']
     assert es.states() == {'a': 'closed', 'b': 'closed', 'c': 'closed'}
@@ -448,7 +455,7 @@ def test_force_force_closes_everything_in_one_request(version):
     es = cluster(version, a='failed', b='opened', c='closing')
     outcome, result = run(es, 'closed', ['_all'], force=True)
     assert outcome == 'ok'
-    assert closes(es) == [(es.base + '/anomaly_detectors/a,b,c/_close', {'timeout': '1m', 'force': True})]
+    assert closes(es) == [(es.base + '/anomaly_detectors/a,b,c/_close', {'timeout': '5s', 'force': True})]
     assert es.states() == {'a': 'closed', 'b': 'closed', 'c': 'closed'}
 
 
@@ -575,14 +582,14 @@ def test_groups_and_comma_lists_resolve_through_es(version):
     es.add_job('a', 'opened', groups=['web']).add_job('b', 'opened', groups=['web']).add_job('c', 'opened')
     outcome, result = run(es, 'closed', ['web', 'c'])
     assert outcome == 'ok'
-    assert es.paths('GET')[0] == es.base + '/anomaly_detectors/web,c/_stats'
+    assert es.state_reads()[0] == es.base + '/anomaly_detectors/web,c/_stats'
     assert closes(es)[0][0] == es.base + '/anomaly_detectors/a,b,c/_close'
 
 
 def test_duplicate_tokens_are_sent_once():
     es = cluster('8.19.3', a='closed')
     run(es, 'closed', ['a', 'a'])
-    assert es.paths('GET') == ['/_ml/anomaly_detectors/a/_stats']
+    assert es.state_reads() == ['/_ml/anomaly_detectors/a/_stats']
 
 
 def test_long_selections_are_split_into_short_request_lines():
@@ -627,7 +634,7 @@ def test_a_long_list_leaves_groups_patterns_and_missing_ids_to_elasticsearch():
     outcome, result = run(es, 'closed', ids + ['g1', 'wild-*'])
     assert outcome == 'ok'
     assert sorted(after(result)) == sorted(ids + ['g1-member', 'wild-1'])
-    assert es.paths('GET') == ['/_ml/anomaly_detectors/_all/_stats', '/_ml/anomaly_detectors/g1,wild-*/_stats']
+    assert es.state_reads() == ['/_ml/anomaly_detectors/_all/_stats', '/_ml/anomaly_detectors/g1,wild-*/_stats']
 
     es = with_jobs(FakeEs('8.19.3'), ids, 'opened')
     outcome, result = run(es, 'closed', ids + ['no-such-job'])
@@ -682,7 +689,8 @@ def test_open_confirmed_by_es_needs_no_reread(version):
     es = cluster(version, a='closed', b='closed')
     outcome, result = run(es, 'opened', ['a', 'b'])
     assert outcome == 'ok'
-    assert len(es.paths('GET')) == 1
+    # Before 7.8 the open's answer names no node, so it cannot tell opened from lazily opening: one more read.
+    assert len(es.state_reads()) == (1 if es.version >= (7, 8, 0) else 2)
     assert all(params == {'timeout': '1m'} for (_m, p, params) in es.calls if p.endswith('_open'))
 
 
@@ -703,8 +711,9 @@ def test_open_timeout_408_keeps_polling(version):
     assert len(es.paths('POST')) == 1
 
 
-def test_lazy_open_waiting_for_capacity_counts_as_opened():
-    es = FakeEs('8.19.3').add_job('big', 'closed', lazy=True)
+@pytest.mark.parametrize('version', VERSIONS)
+def test_lazy_open_waiting_for_capacity_counts_as_opened(version):
+    es = FakeEs(version).add_job('big', 'closed', lazy=True)
     outcome, result = run(es, 'opened', ['big'], timeout=5)
     assert outcome == 'ok', result['msg']
     assert after(result) == {'big': 'opening'}
@@ -817,7 +826,7 @@ def test_absent_from_715_lets_the_job_delete_remove_its_datafeed(version):
     es.add_datafeed('df-a', 'a')
     outcome, result = run(es, 'absent', ['a'])
     assert outcome == 'ok'
-    assert es.paths('GET') == [es.base + '/anomaly_detectors/a/_stats']
+    assert es.state_reads() == [es.base + '/anomaly_detectors/a/_stats']
     assert es.paths('DELETE') == [es.base + '/anomaly_detectors/a']
     assert 'datafeed_id' not in by_id(result)['a']
     assert es.datafeeds == {}
@@ -951,3 +960,137 @@ def test_every_close_request_line_is_sent_at_once():
     assert outcome == 'ok', result.get('msg')
     assert len(closes(es)) == len(chunks)
     assert set(after(result).values()) == {'closed'}
+
+
+# ------------------------------------------------------------------ failures during waits (issue 13)
+
+
+class ServerWaitingEs(FakeEs):
+    """A close that runs out of time waits as long as it asked to (on the fake clock), as ES's wait does."""
+
+    def __init__(self, version, clock):
+        FakeEs.__init__(self, version)
+        self.clock = clock
+
+    def _close(self, method, path, parts, params):
+        try:
+            return FakeEs._close(self, method, path, parts, params)
+        except ElasticsearchError as exc:
+            if exc.status == 500:
+                self.clock.now += parse_duration(params['timeout'])
+            raise
+
+
+@pytest.mark.parametrize('version', VERSIONS)
+def test_a_job_failing_while_another_request_closes_it_is_noticed_within_seconds(version):
+    # ES's close waits only for the task to disappear; a failed task never does (TransportCloseJobAction), so one
+    # close carrying the whole budget would hold the run for 30 minutes.
+    clock = FakeClock()
+    es = ServerWaitingEs(version, clock)
+    es.add_job('a', 'closing')
+    es.close_lands_in = 'closing'
+    start = clock.now
+
+    def fails_meanwhile(fake):
+        if clock.now > start:
+            fake.jobs['a']['state'] = 'failed'
+
+    es.on_stats = fails_meanwhile
+    outcome, result = run(es, 'closed', ['a'], timeout=1800, clock=clock)
+    assert outcome == 'failed'
+    assert result['failed_jobs'] == ['a'] and 'job a failed' in result['msg']
+    assert clock.now - start <= 2 * CLOSE_WAIT_CHUNK + 2
+    assert all(parse_duration(params['timeout']) <= CLOSE_WAIT_CHUNK for _p, params in closes(es))
+
+
+@pytest.mark.parametrize('version', VERSIONS)
+def test_a_slow_close_is_asked_again_until_closed(version):
+    clock = FakeClock()
+    es = ServerWaitingEs(version, clock)
+    es.add_job('a', 'opened')
+    es.close_lands_in = 'closing'
+
+    def closes_after_a_while(fake):
+        if clock.now >= 1000.0 + 3 * CLOSE_WAIT_CHUNK:
+            fake.jobs['a']['state'] = 'closed'
+
+    es.on_stats = closes_after_a_while
+    outcome, result = run(es, 'closed', ['a'], timeout=1800, clock=clock)
+    assert outcome == 'ok', result['msg']
+    assert after(result) == {'a': 'closed'}
+    assert 3 <= len(closes(es)) <= 4
+
+
+class CloseFailsOnNodeEs(FakeEs):
+    """ES when the job's close fails on its node: the job is failed, the close answers 500
+    (AutodetectProcessManager.closeJob: serverError "Exception closing autodetect process")."""
+
+    def _close(self, method, path, parts, params):
+        self.jobs['a']['state'] = 'failed'
+        raise self.error(method, path, 500, 'exception', 'Exception closing autodetect process')
+
+
+@pytest.mark.parametrize('version', VERSIONS)
+def test_close_answering_500_for_a_job_that_failed_names_it(version):
+    es = CloseFailsOnNodeEs(version).add_job('a', 'opened')
+    outcome, result = run(es, 'closed', ['a'], timeout=1800)
+    assert outcome == 'failed'
+    assert result['failed_jobs'] == ['a']
+    assert 'job a failed while waiting for it to be closed' in result['msg']
+    assert 'Exception closing autodetect process' in result['msg']
+    assert after(result) == {'a': 'failed'}
+
+
+class OpenFailsEs(FakeEs):
+    """TransportOpenJobAction.JobPredicate: a job that fails while opening ends the open's wait with a 500."""
+
+    def _open(self, method, path, parts, params):
+        self.jobs[parts[1]]['state'] = 'failed'
+        raise self.error(method, path, 500, 'exception',
+                         'Unexpected job state [failed] with reason [boom] while waiting for job to be opened')
+
+
+@pytest.mark.parametrize('version', VERSIONS)
+def test_open_answering_500_for_a_job_that_failed_names_it(version):
+    es = OpenFailsEs(version).add_job('a', 'closed')
+    outcome, result = run(es, 'opened', ['a'])
+    assert outcome == 'failed'
+    assert result['failed_jobs'] == ['a']
+    assert 'job a failed while waiting for it to be opened' in result['msg']
+    assert after(result) == {'a': 'failed'}
+
+
+@pytest.mark.parametrize('check_mode', (True, False))
+def test_a_lazy_job_waiting_for_capacity_is_already_opened(check_mode):
+    es = FakeEs('8.19.3').add_job('big', 'opening', lazy=True)
+    outcome, result = run(es, 'opened', ['big'], check_mode=check_mode)
+    assert outcome == 'ok' and result['changed'] is False
+    assert result['jobs'][0]['actions'] == [] and after(result) == {'big': 'opening'}
+    assert es.mutations() == []
+
+
+@pytest.mark.parametrize('version', VERSIONS)
+@pytest.mark.parametrize('desired, state', [('closed', 'opened'), ('opened', 'closed'), ('absent', 'closed')])
+def test_check_mode_predicts_the_upgrade_mode_refusal(version, desired, state):
+    es = cluster(version, a=state)
+    es.upgrade_mode = True
+    outcome, check = run(es, desired, ['a'], check_mode=True)
+    assert outcome == 'failed' and 'upgrade mode is enabled' in check['msg']
+    assert check['failed_jobs'] == ['a'] and check['changed'] is False
+    outcome, real = run(es, desired, ['a'])
+    assert outcome == 'failed' and real['msg'] == check['msg']
+    assert es.mutations() == []
+
+
+@pytest.mark.parametrize('version', ('6.8.23', '7.13.4'))
+def test_datafeeds_stopped_before_a_failed_close_are_reported_as_changed(version):
+    es = cluster(version, a='opened')
+    es.add_datafeed('df-a', 'a', state='started')
+    es.fault('POST', '/_close$', 403, 'security_exception', 'action [cluster:admin/xpack/ml/job/close] is unauthorized')
+    outcome, result = run(es, 'closed', ['a'])
+    assert outcome == 'failed'
+    assert es.datafeeds['df-a']['state'] == 'stopped'
+    assert result['changed'] is True
+    job = result['jobs'][0]
+    assert job['changed'] is True and job['state_after'] == 'opened'
+    assert (job['datafeed_id'], job['datafeed_state']) == ('df-a', 'stopped')

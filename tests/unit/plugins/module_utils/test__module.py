@@ -175,6 +175,7 @@ def test_api_key_with_url_credentials_fails_on_client(monkeypatch):
     ({'hosts': ['http://es1:abc']}, ['hosts', 'port']),
     ({'request_timeout': 0}, ['request_timeout', 'greater than zero']),
     ({'request_timeout': -1}, ['request_timeout', 'greater than zero']),
+    ({'request_timeout': 1e12}, ['request_timeout', 'too long', '7d']),
     ({'retries': -1}, ['retries', 'zero or more']),
     ({'ca_cert': '/nonexistent/ca.crt'}, ['ca_cert', '/nonexistent/ca.crt', 'does not exist']),
 ])

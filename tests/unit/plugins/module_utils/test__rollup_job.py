@@ -142,7 +142,7 @@ def test_plan_for_every_state_pair(state, desired, force):
     if isinstance(expected, list):
         steps = adapter.plan(current)
         assert [s.action for s in steps] == expected
-        assert all(s.job_id == 'j' for s in steps)
+        assert all(s.object_id == 'j' for s in steps)
         if expected:
             assert steps[0].before == state
             assert steps[-1].after == (ABSENT if desired == 'absent' else desired)
@@ -217,7 +217,7 @@ def test_apply_server_wait_uses_the_remaining_budget():
     clock.now += 15.5
     adapter.apply(steps, deadline=1060.0)
     assert [params for method, _p, params in es.calls if method == 'POST'] == [
-        {'wait_for_completion': 'true', 'timeout': '44500ms'}]
+        {'wait_for_completion': 'true', 'timeout': '45s'}]  # whole seconds, rounded up (_time.server_timeout)
 
 
 def test_apply_never_asks_es_for_a_wait_below_one_second():

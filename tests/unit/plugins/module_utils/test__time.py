@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration, parse_duration
+from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration, parse_duration, server_timeout
 
 
 @pytest.mark.parametrize('value, seconds', [
@@ -44,6 +44,10 @@ def test_parse_duration(value, seconds):
     (-3, ['greater than zero']),
     (True, ['not a boolean']),
     (False, ['not a boolean']),
+    ('99999999d', ["'99999999d'", 'too long', 'at most 7d']),
+    ('8d', ['too long', 'at most 7d']),
+    (604801, ['too long']),
+    (1e300, ['too long']),
 ])
 def test_parse_duration_rejects_with_message_naming_the_option(value, words):
     with pytest.raises(ValueError) as info:
@@ -87,3 +91,18 @@ def test_round_trip(text):
 @pytest.mark.parametrize('value, seconds', [('30S', 30.0), ('5M', 300.0), ('500MS', 0.5), ('1H', 3600.0)])
 def test_units_are_case_insensitive_like_elasticsearch(value, seconds):
     assert parse_duration(value) == seconds
+
+
+def test_seven_days_is_the_longest_duration():
+    assert parse_duration('7d') == 7 * 86400
+
+
+@pytest.mark.parametrize('remaining, cap, sent', [
+    (1799.99, None, 1800.0),    # rounded up to whole seconds: 30m, never 1799990ms
+    (0.0, None, 1.0),           # never less than a second
+    (1799.99, 5.0, 5.0),
+    (2.2, 5.0, 3.0),
+])
+def test_server_timeout_is_one_rule(remaining, cap, sent):
+    assert server_timeout(remaining, cap) == sent
+    assert format_duration(server_timeout(1799.99)) == '30m'

@@ -89,6 +89,7 @@ def test_missing_datafeed_id_is_an_argspec_failure():
     (dict(start=' ', state='started'), 'start must not be empty'),
     (dict(timeout='soon'), "timeout='soon' is not a duration"),
     (dict(timeout='0s'), 'timeout must be greater than zero'),
+    (dict(timeout='99999999d'), "timeout='99999999d' is too long: at most 7d"),
     (dict(state='opened'), 'value of state must be one of: stopped, started, absent'),
 ])
 def test_bad_options_fail_clearly(args, message):
@@ -105,7 +106,7 @@ def test_closed_job_failure_reaches_the_user():
     assert failed
     assert result['msg'] == ('cannot start datafeed datafeed-web because its job web is closed; '
                              'open it first with esops.jobs.ml_job_state (state: opened)')
-    assert result['failed_jobs'] == ['datafeed-web']
+    assert result['failed_datafeeds'] == ['datafeed-web']
 
 
 def test_absent_force_end_to_end():

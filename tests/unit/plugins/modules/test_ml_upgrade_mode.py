@@ -45,6 +45,12 @@ def test_bad_timeout():
     assert failed and "timeout='-1' is not a duration" in result['msg'] and es.calls == []
 
 
+def test_huge_timeout():
+    es = FakeMlEs()
+    failed, result = run(dict(enabled=True, timeout='99999999d'), es)
+    assert failed and result['msg'] == "timeout='99999999d' is too long: at most 7d" and es.calls == []
+
+
 def test_old_cluster():
     failed, result = run(dict(enabled=True), FakeMlEs('6.6.2'))
     assert failed and result['msg'] == 'ML upgrade mode needs Elasticsearch 6.7 or later; this cluster runs 6.6.2'

@@ -415,6 +415,13 @@ def test_bad_timeout_fails_before_any_request(monkeypatch):
     assert es.calls == []
 
 
+def test_a_huge_timeout_fails_with_one_line(monkeypatch):
+    es = FakeRollupEs('8.19.3')
+    result = fail(monkeypatch, es, job_id='a', timeout='99999999d')
+    assert result['msg'] == "timeout='99999999d' is too long: at most 7d"
+    assert es.calls == []
+
+
 def test_force_with_another_state_warns(monkeypatch):
     es = FakeRollupEs('8.19.3').add('a')
     _result, warnings = run(monkeypatch, es, job_id='a', force=True)
@@ -448,7 +455,8 @@ def test_several_failing_jobs_are_all_reported(monkeypatch):
     es.stuck_stopping.update(['a', 'b'])
     result = fail(monkeypatch, es, job_id='_all', timeout='1m')
 
-    assert result['msg'] == ('rollup job a did not stop within 1m; last state: stopping; '
+    # One error naming them all, from run_concurrently (the engine's one way to run requests side by side).
+    assert result['msg'] == ('2 requests failed: rollup job a did not stop within 1m; last state: stopping; '
                              'rollup job b did not stop within 1m; last state: stopping')
     assert result['failed_jobs'] == ['a', 'b']
     assert es.state('c') == 'stopped'
