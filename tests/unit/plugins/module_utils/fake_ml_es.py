@@ -181,7 +181,8 @@ class FakeMlEs(object):
         return value in (True, 'true')
 
     def _blocked(self, method, path, action):
-        if self.upgrade_mode:
+        # 7.8+ MlUpgradeModeActionFilter refuses every ML mutation; before, only opening a job is refused.
+        if self.upgrade_mode and self.version >= (7, 8, 0):
             raise self._error(method, path, 429, 'status_exception',
                               'Cannot perform %s action while upgrade mode is enabled' % action)
 

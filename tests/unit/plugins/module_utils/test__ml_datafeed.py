@@ -310,6 +310,10 @@ def test_upgrade_mode_fails_fast_pointing_at_the_module(version, desired, state)
     es = cluster(version, df_a=('a', 'opened', state))
     es.upgrade_mode = True
     result = converge(es, desired, check_mode=(desired == 'absent'))
+    if version == '6.8.23':
+        # Before 7.8 Elasticsearch refuses no datafeed action in upgrade mode (only opening a job).
+        assert 'failed' not in result and result['changed'] is True
+        return
     assert result['failed'] is True
     assert 'ML upgrade mode is enabled' in result['msg'] and 'esops.jobs.ml_upgrade_mode (enabled: false)' in result['msg']
     assert es.mutations() == []
