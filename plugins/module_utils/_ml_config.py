@@ -22,6 +22,7 @@ from collections import OrderedDict
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError, quote_path
+from ansible_collections.esops.jobs.plugins.module_utils._errors import NotFound
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import ABSENT, Adapter, PlanError, Step
 from ansible_collections.esops.jobs.plugins.module_utils._ml import MlApi, is_pattern, validate_ml_ids
 
@@ -205,8 +206,10 @@ class MlJobConfigAdapter(Adapter):
     def read(self):
         api = self.api
         path = api.base + quote_path('anomaly_detectors', self.job_id)
-        response = self.client.request('GET', path, ok_statuses=(404,))
-        jobs = (response.body or {}).get('jobs', []) if response.status == 200 else []
+        try:
+            jobs = (api.client.request('GET', path).body or {}).get('jobs', [])
+        except NotFound:
+            jobs = []
         mine = [job for job in jobs if job.get('job_id') == self.job_id]
         if jobs and not mine:
             # The id is a group name: GET expanded it to the group's jobs (es-behaviour §2.4.1).

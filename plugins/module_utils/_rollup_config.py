@@ -24,6 +24,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError, quote_path
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
     ABSENT, Adapter, PlanError, StateError, Step, WaitTimeout)
+from ansible_collections.esops.jobs.plugins.module_utils._errors import ClassifyingClient, Conflict, NotFound
 from ansible_collections.esops.jobs.plugins.module_utils._ml_config import describe_differences, differences
 from ansible_collections.esops.jobs.plugins.module_utils._rollup import RollupApi
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
@@ -152,9 +153,9 @@ class RollupJobConfigAdapter(Adapter):
 
     def apply(self, steps, deadline):
         try:
-            self.client.request('PUT', self.api.base + quote_path('job', self.job_id), body=self.config)
-        except ElasticsearchError as exc:
-            if exc.status == 409 and EXISTING_METADATA_MARKER in to_text(exc.reason or exc.message):
+            self.api.client.request('PUT', self.api.base + quote_path('job', self.job_id), body=self.config)
+        except Conflict as exc:
+            if EXISTING_METADATA_MARKER in to_text(exc.reason or exc.message):
                 raise StateError(existing_metadata_message(self.job_id, self.config['rollup_index']), [self.job_id])
             raise
         return [self.job_id]
@@ -197,7 +198,7 @@ class RollupIndexCleanup(object):
     """
 
     def __init__(self, client, poller, timeout):
-        self.client = client
+        self.client = ClassifyingClient(client)
         self.poller = poller
         self.timeout = timeout
         self.entries = OrderedDict()   # index -> {'index', 'job_ids', 'state_before', 'state_after', 'changed'}
@@ -269,10 +270,10 @@ class RollupIndexCleanup(object):
         for index in indices:
             try:
                 self.client.request('DELETE', quote_path(index))
+            except NotFound:
+                self.done.add(index)
+                continue
             except ElasticsearchError as exc:
-                if exc.status == 404:
-                    self.done.add(index)
-                    continue
                 left = [i for i in indices if i not in self.done]
                 exc.message = ('rollup jobs %s are deleted; deleting rollup %s %s failed: %s' % (
                     ', '.join(job_ids), _index_word(left), ', '.join(left), exc.message))
