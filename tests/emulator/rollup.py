@@ -12,7 +12,7 @@ from . import mappings
 from .cron import next_fire_epoch
 from .errors import EsError, RawResponse, bad_request, not_found
 from .state import NODE_ID, parse_bool, parse_time_value, random_base64_uuid, simple_match
-from .xcontent import ParseError, check_fields, failed_to_build, failed_to_parse, wrong_type
+from .parsing import ParseError, check_fields, failed_to_build, failed_to_parse, wrong_type
 
 DEPRECATION = 'The rollup functionality will be removed in Elasticsearch 10.0. See docs for more information.'
 ACTIONS = {
@@ -127,7 +127,8 @@ _ACCEPTS = {  # ObjectParser.ValueType: the tokens each declared kind takes
 
 def _parse_object(req, obj, parser_name, fields, path):
     """ObjectParser.parse over one object: unknown fields, then the token type of every declared field."""
-    check_fields(req, obj, parser_name, fields, path)
+    # 6.8 reports an unknown field at its value's location (versions.py unknown_field_at_value).
+    check_fields(req, obj, parser_name, fields, path, 'value' if req.pers.unknown_field_at_value else 'name')
     for key, value in obj.items():
         if _token(value) not in _ACCEPTS[fields[key]]:
             raise wrong_type(req, parser_name, key, path + (key,), _token(value))
