@@ -174,8 +174,9 @@ def check_fields(req, obj, parser_name, known, path=(), token='name'):
             raise unknown_field(req, parser_name, key, sorted(known), path + (key,), token)
 
 
-def failed_to_parse(req, parser_name, field, path, cause, token='value'):
-    """ObjectParser.parseValue / parseArray's wrapper around an error inside a field's value, at the current token."""
+def failed_to_parse(req, parser_name, field, path, cause, token='name'):
+    """ObjectParser.parseValue / parseArray's wrapper around an error inside a field's value, at the token `path`
+    names (rollups: the field's name, or the array element)."""
     return ParseError(at(req, path, token) + '[%s] failed to parse field [%s]' % (parser_name, field), caused_by=cause,
                       unknown_path=getattr(cause, 'unknown_path', None))
 
@@ -187,7 +188,7 @@ def wrong_type(req, parser_name, field, path, token):
 
 def failed_to_build(req, parser_name, path, cause):
     """ConstructingObjectParser: the constructor threw once every required argument had arrived."""
-    return ParseError(at(req, path, 'value') + 'failed to build [%s] after last required field arrived' % parser_name,
+    return ParseError(at(req, path, 'name') + 'failed to build [%s] after last required field arrived' % parser_name,
                       caused_by=cause)
 
 
