@@ -84,6 +84,21 @@ def _task_not_found(job_id):
     return not_found('Task for Rollup Job [%s] not found' % job_id)
 
 
+def _job(cluster, job_id, missing=_task_not_found):
+    """The stored job, or the API's 404 (start/stop/_indexing: the persistent task's text; delete passes its own)."""
+    job = cluster.rollup_jobs.get(job_id)
+    if job is None:
+        raise missing(job_id)
+    return job
+
+
+def _job_request(req, missing=_task_not_found):
+    """(cluster, job id, job) of a start/stop/delete request, after its deprecation warning."""
+    _warn(req)
+    job_id = req.path_params['id']
+    return req.cluster, job_id, _job(req.cluster, job_id, missing)
+
+
 # ---- PUT: strict parsing (RestPutRollupJobAction -> RollupJobConfig.fromXContent), then
 # TransportPutRollupJobAction: field caps validation, rollup index create/update, persistent task. ----
 
@@ -443,12 +458,7 @@ def get_jobs(req):
 
 
 def start_job(req):
-    _warn(req)
-    cluster = req.cluster
-    job_id = req.path_params['id']
-    job = cluster.rollup_jobs.get(job_id)
-    if job is None:
-        raise _task_not_found(job_id)
+    cluster, job_id, job = _job_request(req)
     state = job['state']
     if state == 'stopped':
         job['state'] = 'started'
@@ -463,14 +473,11 @@ def start_job(req):
 
 def stop_job(req):
     _warn(req)
-    cluster = req.cluster
-    job_id = req.path_params['id']
     wait = parse_bool(req.params.get('wait_for_completion', 'false'), 'wait_for_completion')
     timeout_text = req.params.get('timeout', '30s')
     timeout = parse_time_value(timeout_text)
-    job = cluster.rollup_jobs.get(job_id)
-    if job is None:
-        raise _task_not_found(job_id)
+    cluster, job_id = req.cluster, req.path_params['id']
+    job = _job(cluster, job_id)
     state = job['state']
     if state == 'aborting':
         raise EsError(500, 'exception', 'Cannot stop task for Rollup Job [%s] because state was [ABORTING]' % job_id)
@@ -496,12 +503,7 @@ def stop_job(req):
 
 
 def delete_job(req):
-    _warn(req)
-    cluster = req.cluster
-    job_id = req.path_params['id']
-    job = cluster.rollup_jobs.get(job_id)
-    if job is None:
-        raise not_found("the task with id [%s] doesn't exist" % job_id)
+    cluster, job_id, job = _job_request(req, lambda job_id: not_found("the task with id [%s] doesn't exist" % job_id))
     if job['state'] != 'stopped':
         # HTTP 500 with task_failures, not an error envelope; two spaces before "Job must be" (§3.4.4).
         reason = ('Could not delete job [%s] because indexer state is [%s].  Job must be [STOPPED] before deletion.'
@@ -515,9 +517,7 @@ def delete_job(req):
 
 
 def force_indexing(cluster, job_id):
-    job = cluster.rollup_jobs.get(job_id)
-    if job is None:
-        raise not_found('Task for Rollup Job [%s] not found' % job_id)
+    job = _job(cluster, job_id)
     if job['state'] == 'indexing':  # its cron fired first: already running
         return {'acknowledged': True, 'id': job_id, 'job_state': job['state']}
     if job['state'] != 'started':
