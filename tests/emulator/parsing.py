@@ -181,9 +181,9 @@ def failed_to_parse(req, parser_name, field, path, cause, token='name'):
                       unknown_path=getattr(cause, 'unknown_path', None))
 
 
-def wrong_type(req, parser_name, field, path, token):
-    """ObjectParser: a declared field whose value token its ValueType does not accept (reported at the value)."""
-    return ParseError(at(req, path, 'value') + "[%s] %s doesn't support values of type: %s" % (parser_name, field, token))
+def wrong_type(req, parser_name, field, path, value_token):
+    """ObjectParser: a declared field whose value token (e.g. START_OBJECT) its ValueType does not accept, at the value."""
+    return ParseError(at(req, path, 'value') + "[%s] %s doesn't support values of type: %s" % (parser_name, field, value_token))
 
 
 def failed_to_build(req, parser_name, path, cause):
