@@ -4,7 +4,7 @@ import time
 
 from . import mappings
 from .errors import EsError
-from .state import NODE_NAME, parse_bool, parse_time_value, random_base64_uuid
+from .state import NODE_NAME, flat_settings, parse_bool, parse_time_value, random_base64_uuid
 
 _INDEX_FORBIDDEN = set('\\/*?"<>| ,#:')
 
@@ -167,8 +167,8 @@ def get_task(req):
 
 def put_cluster_settings(req):
     body = req.body or {}
-    persistent = _flatten(body.get('persistent') or {})
-    transient = _flatten(body.get('transient') or {})
+    persistent = flat_settings(body.get('persistent') or {})
+    transient = flat_settings(body.get('transient') or {})
     for key, value in list(persistent.items()) + list(transient.items()):
         if value is None:
             req.cluster.persistent_settings.pop(key, None)
@@ -187,16 +187,6 @@ def _nest(flat):
         for part in parts[:-1]:
             node = node.setdefault(part, {})
         node[parts[-1]] = value
-    return out
-
-
-def _flatten(obj, prefix=''):
-    out = {}
-    for key, value in obj.items():
-        if isinstance(value, dict):
-            out.update(_flatten(value, prefix + key + '.'))
-        else:
-            out[prefix + key] = value
     return out
 
 

@@ -4,7 +4,7 @@ datafeed start and rollup PUT look fields up with. Mappings are stored untyped (
 """
 
 from .errors import EsError
-from .state import simple_match
+from .state import flat_settings, simple_match
 
 # RestCreateIndexAction (6.7/6.8): both warnings are written by 6.x nodes on PUT <index> (seen from elasticsearch-py
 # as ElasticsearchWarning, e.g. oceanprotocol/aquarius logs); 7.0 changed both defaults.
@@ -65,7 +65,7 @@ def parse_create_body(req, body):
         # 6.8 RestCreateIndexAction: include_type_name defaults to true, so `mappings` is keyed by type name.
         if include_param is None:
             req.warn(TYPES_6X_WARNING)
-        if 'number_of_shards' not in _flat_settings(body.get('settings') or {}):
+        if not {'number_of_shards', 'index.number_of_shards'} & set(flat_settings(body.get('settings') or {})):
             req.warn(SHARDS_6X_WARNING)
         typed = include_param is None or include_param in ('', 'true')
     elif pers.mapping_types_param:
@@ -92,16 +92,6 @@ def parse_create_body(req, body):
         raise EsError(400, 'illegal_argument_exception', 'The mapping definition cannot be nested under a type [_doc] '
                       'unless include_type_name is set to true.')
     return SINGLE_MAPPING_NAME, _check_root(SINGLE_MAPPING_NAME, mappings)
-
-
-def _flat_settings(settings, prefix=''):
-    out = {}
-    for key, value in settings.items():
-        if isinstance(value, dict):
-            out.update(_flat_settings(value, prefix + key + '.'))
-        else:
-            out[(prefix + key).replace('index.', '', 1) if (prefix + key).startswith('index.') else prefix + key] = value
-    return out
 
 
 def view(req, index):

@@ -1,15 +1,38 @@
-"""Strict request-body parsing as Elasticsearch's ObjectParser does it: one parser, per-object field tables.
+"""Strict request-body parsing as Elasticsearch's ObjectParser does it, for every API the emulator parses strictly
+(ML jobs/datafeeds/close/stop here, rollup jobs in rollup.py): one locator, one unknown-field message, one checker, one
+wrapper.
 
-An unknown field is a 400 `x_content_parse_exception` whose reason starts with the field's `[line:column]`
-(XContentLocation, as Jackson reports the token). Errors in nested objects are wrapped once per level in
-`[<outer parser>] failed to parse field [<field>]` (ObjectParser.parseValue / parseArray).
+An unknown field is a 400 `x_content_parse_exception` whose reason starts with the Jackson token location
+`[line:column]` (XContentParseException.getMessage, XContentLocation). Errors in nested objects are wrapped once per
+level in `[<outer parser>] failed to parse field [<field>]` (ObjectParser.parseValue / parseArray).
 Sources: libs/x-content/.../ObjectParser.java (branch 6.8: "..., parser not found"; 7.x+: ErrorOnUnknown with
-server/.../SuggestingErrorOnUnknown.java, "did you mean [x]?" for candidates with Levenshtein similarity > 0.5).
+server/.../SuggestingErrorOnUnknown.java, "did you mean [x]?" for candidates with Levenshtein similarity > 0.5,
+most similar first) and ConstructingObjectParser.java, on the 6.8/7.17/8.19/9.1 branches.
 """
 
 import json
 
 from .errors import EsError
+
+# Exception types the emulator raises for plain Java exceptions (not ElasticsearchException subclasses).
+_PLAIN_JAVA_EXCEPTIONS = ('illegal_argument_exception', 'illegal_state_exception')
+
+
+class ParseError(EsError):
+    """XContentParseException; `unknown_path` is set while an unknown field's error travels up the wrappers."""
+
+    def __init__(self, reason, caused_by=None, unknown_path=None):
+        super().__init__(400, 'x_content_parse_exception', reason, caused_by=caused_by)
+        self.unknown_path = unknown_path
+
+    def root(self):
+        # ElasticsearchException.guessRootCauses (server/.../ElasticsearchException.java, 6.8-9.1): a parse exception
+        # unwraps to its cause when that is another parse exception or an ElasticsearchException, never to a plain
+        # Java exception such as IllegalArgumentException (e.g. a constructor's error under "failed to build").
+        cause = self.caused_by
+        if cause is None or cause.err_type in _PLAIN_JAVA_EXCEPTIONS:
+            return self
+        return cause.root()
 
 
 class _Locator:
@@ -87,7 +110,7 @@ class _Locator:
 
 
 def locate(raw):
-    """Key/value locations of a raw JSON body (empty maps when it cannot be scanned)."""
+    """Key/value locations of a raw JSON body (None when it cannot be scanned)."""
     try:
         text = raw.decode('utf-8') if isinstance(raw, bytes) else raw
         locator = _Locator(text)
@@ -97,7 +120,23 @@ def locate(raw):
         return None
 
 
-def _similarity(a, b):
+def at(req, path, token):
+    """`[line:column] ` of the token at `path` in the request body, as XContentParseException prints its
+    XContentLocation: token 'name' (a field name; an array element has only its value), 'value' (the value's first
+    token) or 'end' (an object's closing token). Empty when the body has no such token."""
+    locator = req.body_locator()
+    if locator is None:
+        return ''
+    table = {'name': locator.keys, 'value': locator.values, 'end': locator.ends}[token]
+    if token == 'name' and path not in table:
+        table = locator.values
+    if path not in table:
+        return ''
+    line, column = table[path]
+    return '[%d:%d] ' % (line, column)
+
+
+def similarity(a, b):
     """Lucene LevenshteinDistance.getDistance: 1 - distance / max(len)."""
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
@@ -113,13 +152,44 @@ def unknown_field_message(pers, parser_name, field, candidates):
         # 6.x ObjectParser.getParser.
         return '[%s] unknown field [%s], parser not found' % (parser_name, field)
     message = '[%s] unknown field [%s]' % (parser_name, field)
-    scored = sorted(((-_similarity(field, c), c) for c in candidates if _similarity(field, c) > 0.5))
+    scored = sorted(((-similarity(field, c), c) for c in candidates if similarity(field, c) > 0.5))
     if not scored:
         return message
     names = [c for _score, c in scored]
     if len(names) == 1:
         return message + ' did you mean [%s]?' % names[0]
     return message + ' did you mean any of [%s]?' % ', '.join(names)
+
+
+def unknown_field(req, parser_name, field, candidates, path, token='name'):
+    """ObjectParser's error for an undeclared field at `path` (its name token unless told otherwise)."""
+    return ParseError(at(req, path, token) + unknown_field_message(req.pers, parser_name, field, candidates),
+                      unknown_path=path)
+
+
+def check_fields(req, obj, parser_name, known, path=(), token='name'):
+    """Raise ES's error for the first key of `obj` (at `path` in the body, document order) that `known` lacks."""
+    for key in obj:
+        if key not in known:
+            raise unknown_field(req, parser_name, key, sorted(known), path + (key,), token)
+
+
+def failed_to_parse(req, parser_name, field, path, cause, token='name'):
+    """ObjectParser.parseValue / parseArray's wrapper around an error inside a field's value, at the token `path`
+    names (rollups: the field's name, or the array element)."""
+    return ParseError(at(req, path, token) + '[%s] failed to parse field [%s]' % (parser_name, field), caused_by=cause,
+                      unknown_path=getattr(cause, 'unknown_path', None))
+
+
+def wrong_type(req, parser_name, field, path, value_token):
+    """ObjectParser: a declared field whose value token (e.g. START_OBJECT) its ValueType does not accept, at the value."""
+    return ParseError(at(req, path, 'value') + "[%s] %s doesn't support values of type: %s" % (parser_name, field, value_token))
+
+
+def failed_to_build(req, parser_name, path, cause):
+    """ConstructingObjectParser: the constructor threw once every required argument had arrived."""
+    return ParseError(at(req, path, 'name') + 'failed to build [%s] after last required field arrived' % parser_name,
+                      caused_by=cause)
 
 
 class Field:
@@ -150,14 +220,9 @@ class Parser:
         if not isinstance(body, dict):
             return
         known = self.known(req.pers)
+        check_fields(req, body, self.name, known, path)
         for key, value in body.items():
-            spec = self.fields.get(key)
-            if spec is None or not spec.exists(req.pers):
-                where = path + (key,)
-                err = EsError(400, 'x_content_parse_exception',
-                              _at(req, where, True) + unknown_field_message(req.pers, self.name, key, known))
-                err.unknown_path = where
-                raise err
+            spec = self.fields[key]
             if spec.parser is None:
                 continue
             try:
@@ -169,38 +234,22 @@ class Parser:
                         spec.parser.check(req, item, path + (key, sub_key))
                 else:
                     spec.parser.check(req, value, path + (key,))
-            except EsError as inner:
-                where = getattr(inner, 'unknown_path', None)
+            except ParseError as inner:
+                where = inner.unknown_path
                 if where is None:
                     raise
                 # 6.x wraps at the unknown field's name token; 7.x+ at the current token, the unknown field's value.
-                wrapped = EsError(400, 'x_content_parse_exception',
-                                  _at(req, where, not req.pers.unknown_field_suggestions) + '[%s] failed to parse field [%s]' % (self.name, key),
-                                  caused_by=inner)
-                wrapped.unknown_path = where
-                raise wrapped from None
+                raise failed_to_parse(req, self.name, key, where, inner,
+                                      'value' if req.pers.unknown_field_suggestions else 'name') from None
 
 
 def wrap_built(req, parser_name, field, error, value=False, prefix=()):
     """An error raised while a field's value is turned into an object during parsing (e.g. Job.Builder.setAnalysisConfig
     calls AnalysisConfig.Builder.build()): ObjectParser wraps it at the current token, the nested object's closing
     token (`value`: its first token, for a value parsed as a whole such as a datafeed query)."""
-    where = _at(req, tuple(prefix) + (field,), False if value else 'end')
-    return EsError(400, 'x_content_parse_exception', where + '[%s] failed to parse field [%s]' % (parser_name, field),
-                   caused_by=error)
-
-
-def _at(req, path, key):
-    """`[line:column] ` of a field name (key=True), value (False) or closing token ('end') in the request body,
-    as XContentParseException prints its XContentLocation."""
-    locator = req.body_locator()
-    if locator is None:
-        return ''
-    table = locator.ends if key == 'end' else (locator.keys if key else locator.values)
-    if path not in table:
-        return ''
-    line, column = table[path]
-    return '[%d:%d] ' % (line, column)
+    wrapped = failed_to_parse(req, parser_name, field, tuple(prefix) + (field,), error, 'value' if value else 'end')
+    wrapped.unknown_path = None
+    return wrapped
 
 
 # ---------------------------------------------------------------- ML field tables

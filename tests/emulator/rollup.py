@@ -12,7 +12,7 @@ from . import mappings
 from .cron import next_fire_epoch
 from .errors import EsError, RawResponse, bad_request, not_found
 from .state import NODE_ID, parse_bool, parse_time_value, random_base64_uuid, simple_match
-from .xcontent import ParseError, check_fields, failed_to_build, failed_to_parse, wrong_type
+from .parsing import ParseError, check_fields, failed_to_build, failed_to_parse, wrong_type
 
 DEPRECATION = 'The rollup functionality will be removed in Elasticsearch 10.0. See docs for more information.'
 ACTIONS = {
@@ -84,6 +84,21 @@ def _task_not_found(job_id):
     return not_found('Task for Rollup Job [%s] not found' % job_id)
 
 
+def _job(cluster, job_id, missing=_task_not_found):
+    """The stored job, or the API's 404 (start/stop/_indexing: the persistent task's text; delete passes its own)."""
+    job = cluster.rollup_jobs.get(job_id)
+    if job is None:
+        raise missing(job_id)
+    return job
+
+
+def _job_request(req, missing=_task_not_found):
+    """(cluster, job id, job) of a start/stop/delete request, after its deprecation warning."""
+    _warn(req)
+    job_id = req.path_params['id']
+    return req.cluster, job_id, _job(req.cluster, job_id, missing)
+
+
 # ---- PUT: strict parsing (RestPutRollupJobAction -> RollupJobConfig.fromXContent), then
 # TransportPutRollupJobAction: field caps validation, rollup index create/update, persistent task. ----
 
@@ -127,7 +142,8 @@ _ACCEPTS = {  # ObjectParser.ValueType: the tokens each declared kind takes
 
 def _parse_object(req, obj, parser_name, fields, path):
     """ObjectParser.parse over one object: unknown fields, then the token type of every declared field."""
-    check_fields(req, obj, parser_name, fields, path)
+    # 6.8 reports an unknown field at its value's location (versions.py unknown_field_at_value).
+    check_fields(req, obj, parser_name, fields, path, 'value' if req.pers.unknown_field_at_value else 'name')
     for key, value in obj.items():
         if _token(value) not in _ACCEPTS[fields[key]]:
             raise wrong_type(req, parser_name, key, path + (key,), _token(value))
@@ -442,12 +458,7 @@ def get_jobs(req):
 
 
 def start_job(req):
-    _warn(req)
-    cluster = req.cluster
-    job_id = req.path_params['id']
-    job = cluster.rollup_jobs.get(job_id)
-    if job is None:
-        raise _task_not_found(job_id)
+    cluster, job_id, job = _job_request(req)
     state = job['state']
     if state == 'stopped':
         job['state'] = 'started'
@@ -462,14 +473,11 @@ def start_job(req):
 
 def stop_job(req):
     _warn(req)
-    cluster = req.cluster
-    job_id = req.path_params['id']
     wait = parse_bool(req.params.get('wait_for_completion', 'false'), 'wait_for_completion')
     timeout_text = req.params.get('timeout', '30s')
     timeout = parse_time_value(timeout_text)
-    job = cluster.rollup_jobs.get(job_id)
-    if job is None:
-        raise _task_not_found(job_id)
+    cluster, job_id = req.cluster, req.path_params['id']
+    job = _job(cluster, job_id)
     state = job['state']
     if state == 'aborting':
         raise EsError(500, 'exception', 'Cannot stop task for Rollup Job [%s] because state was [ABORTING]' % job_id)
@@ -495,12 +503,7 @@ def stop_job(req):
 
 
 def delete_job(req):
-    _warn(req)
-    cluster = req.cluster
-    job_id = req.path_params['id']
-    job = cluster.rollup_jobs.get(job_id)
-    if job is None:
-        raise not_found("the task with id [%s] doesn't exist" % job_id)
+    cluster, job_id, job = _job_request(req, lambda job_id: not_found("the task with id [%s] doesn't exist" % job_id))
     if job['state'] != 'stopped':
         # HTTP 500 with task_failures, not an error envelope; two spaces before "Job must be" (§3.4.4).
         reason = ('Could not delete job [%s] because indexer state is [%s].  Job must be [STOPPED] before deletion.'
@@ -514,9 +517,7 @@ def delete_job(req):
 
 
 def force_indexing(cluster, job_id):
-    job = cluster.rollup_jobs.get(job_id)
-    if job is None:
-        raise not_found('Task for Rollup Job [%s] not found' % job_id)
+    job = _job(cluster, job_id)
     if job['state'] == 'indexing':  # its cron fired first: already running
         return {'acknowledged': True, 'id': job_id, 'job_state': job['state']}
     if job['state'] != 'started':

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import control, parsing, rollup
+from .parsing import similarity
 from .errors import EsError, RawResponse
 from .routes import GLOBAL_PARAMS, build_routes
 from .security import Security
@@ -57,21 +58,10 @@ class Request:
         return parse_bool(self.params[name], name)
 
 
-def _similarity(a, b):
-    """Lucene LevenshteinDistance.getDistance: 1 - distance / max(len)."""
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return 1.0 - float(prev[-1]) / max(len(a), len(b), 1)
-
-
 def unrecognized(path, unknown, known):
     parts = []
     for name in sorted(unknown):
-        close = sorted(k for k in known if _similarity(name, k) > 0.7)
+        close = sorted(k for k in known if similarity(name, k) > 0.7)
         if not close:
             parts.append('[%s]' % name)
         elif len(close) == 1:

@@ -43,6 +43,17 @@ def parse_time_value(text, setting='timeout'):
                   % (setting, value))
 
 
+def flat_settings(obj, prefix=''):
+    """Nested settings as dotted keys, as Settings.Builder.loadFromMap flattens them."""
+    out = {}
+    for key, value in obj.items():
+        if isinstance(value, dict):
+            out.update(flat_settings(value, prefix + key + '.'))
+        else:
+            out[prefix + key] = value
+    return out
+
+
 def parse_bool(value, name):
     if isinstance(value, bool):
         return value

@@ -106,12 +106,6 @@ class Personality:
         return self.at_least(7, 15)  # §2.4.3
 
     @property
-    def unknown_field_suggestions(self):
-        # ObjectParser's ErrorOnUnknown (SuggestingErrorOnUnknown, "did you mean") replaced 6.x's
-        # "..., parser not found" text; 7.7 is the first personality boundary after it [I for the exact minor].
-        return self.at_least(7, 7)
-
-    @property
     def exclude_generated(self):
         return self.at_least(7, 11)  # ml.get_jobs / ml.get_datafeeds `exclude_generated` (rest-api-spec, §2.4.3)
 
@@ -205,7 +199,8 @@ class Personality:
 
     @property
     def unknown_field_suggestions(self):
-        # SuggestingErrorOnUnknown (" did you mean [x]?") is used by ObjectParser from 7.7 on [I for the exact minor].
+        # ObjectParser's ErrorOnUnknown (SuggestingErrorOnUnknown, " did you mean [x]?") replaced 6.x's
+        # "..., parser not found" text; 7.7 is the first personality boundary after it [I for the exact minor].
         return self.at_least(7, 7)
 
     # ---- index mappings ----
