@@ -142,8 +142,10 @@ _ACCEPTS = {  # ObjectParser.ValueType: the tokens each declared kind takes
 
 def _parse_object(req, obj, parser_name, fields, path):
     """ObjectParser.parse over one object: unknown fields, then the token type of every declared field."""
-    # 6.8 reports an unknown field at its value's location (versions.py unknown_field_at_value).
-    check_fields(req, obj, parser_name, fields, path, 'value' if req.pers.unknown_field_at_value else 'name')
+    # Every version reports an unknown field at its name's location: ObjectParser.getParser runs on the FIELD_NAME
+    # token (6.x UpdateRequestTests.testUnknownFieldParsing: "[1:2] [UpdateRequest] unknown field [unknown_field],
+    # parser not found" for {"unknown_field":"test"}; AutodetectResultsParserTests "[1:3]" for an object value).
+    check_fields(req, obj, parser_name, fields, path, 'name')
     for key, value in obj.items():
         if _token(value) not in _ACCEPTS[fields[key]]:
             raise wrong_type(req, parser_name, key, path + (key,), _token(value))

@@ -192,12 +192,6 @@ class Personality:
 
     # ---- strict body parsing (ObjectParser) ----
     @property
-    def unknown_field_at_value(self):
-        # 6.8 ObjectParser.getParser reports the value's location and appends ", parser not found";
-        # 7.x+ reports the field name's location (ObjectParser.parse `currentPosition`) with no suffix.
-        return self.major == 6
-
-    @property
     def unknown_field_suggestions(self):
         # ObjectParser's ErrorOnUnknown (SuggestingErrorOnUnknown, " did you mean [x]?") replaced 6.x's
         # "..., parser not found" text; 7.7 is the first personality boundary after it [I for the exact minor].
