@@ -13,7 +13,7 @@ the facts setup_es records (es_version, es_ml_base, es_rollup_base).
         ml_jobs: [{id, groups: [], open: false}, or just an id]
         model_memory_limit: 10mb          # analysis_limits of every job created by this call
         datafeeds: [{job_id, id: datafeed-<job_id>, index: <job_id>-source, start: false}]
-        rollup_jobs: [{id, index_pattern: <id>-source, rollup_index: <id>-rollup, start: false}]
+        rollup_jobs: [{id, index_pattern: <id>-source, rollup_index: <id>-rollup, start: false, cron: YEARLY_CRON}]
         open_jobs: [ids]  start_datafeeds: [ids]  start_rollup_jobs: [ids]   # objects that already exist
     - es_fixtures:
         request: {method: GET, path: /_ml/anomaly_detectors/x/_stats, body: ..., status: [200]}
@@ -40,6 +40,9 @@ from ansible.plugins.action import ActionBase
 # The fields every fixture job uses; datafeed start and rollup PUT check the source index maps them.
 SOURCE_PROPERTIES = {'timestamp': {'type': 'date'}, 'value': {'type': 'double'}}
 POLL_SECONDS = 0.05
+# Once a year (Jan 1, 00:00 UTC): a started fixture rollup job stays `started` during a run, on a real
+# cluster and on an emulator that fires crons at their real times alike.
+YEARLY_CRON = '0 0 0 1 1 ?'
 
 
 class EsFailure(Exception):
@@ -149,7 +152,7 @@ class Cluster:
         interval = 'interval' if self.version < (7, 2, 0) else 'calendar_interval'  # 7.2 renamed it
         self.call('PUT', '%s/job/%s' % (self.rollup, rollup['id']), {
             'index_pattern': rollup['index_pattern'], 'rollup_index': rollup['rollup_index'],
-            'cron': '*/30 * * * * ?', 'page_size': 100,
+            'cron': rollup.get('cron') or YEARLY_CRON, 'page_size': 100,
             'groups': {'date_histogram': {'field': 'timestamp', interval: '1h'}},
             'metrics': [{'field': 'value', 'metrics': ['min', 'max', 'sum']}]})
 
