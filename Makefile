@@ -154,7 +154,8 @@ integration: build-tree
 molecule: build-tree
 	@if [ -z "$$(find extensions/molecule -mindepth 2 -name molecule.yml 2>/dev/null)" ]; then \
 	  echo "molecule: no scenarios under extensions/molecule/" >&2; exit 1; fi; \
-	$(RUNNER) with-es --es-version $(DEMO_ES_VERSION) -- $(VENV)/bin/molecule test --all
+	ANSIBLE_ACTION_PLUGINS=$(CURDIR)/tests/integration/targets/setup_es/action_plugins \
+	  $(RUNNER) with-es --es-version $(DEMO_ES_VERSION) -- $(VENV)/bin/molecule test --all
 
 # Timing targets: on a quiet machine only (writes benchmarks/RESULTS.md).
 bench: build-tree

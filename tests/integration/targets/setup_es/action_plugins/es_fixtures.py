@@ -54,7 +54,7 @@ class Cluster:
 
     def __init__(self, settings, request_timeout=60):
         self.url = settings['es_url'].rstrip('/')
-        self.version = tuple(int(x) for x in str(settings['es_version']).split('-')[0].split('.')[:3])
+        self.version = tuple(int(x) for x in str(settings['es_version']).split('-', maxsplit=1)[0].split('.')[:3])
         self.ml = settings['es_ml_base']
         self.rollup = settings['es_rollup_base']
         self.kwargs = {'validate_certs': settings['es_validate_certs'], 'timeout': request_timeout,
@@ -99,17 +99,17 @@ class Cluster:
     # ---------------------------------------------------------------- cleanup
 
     def cleanup(self, prefix, timeout):
-        _, feeds = self.call('GET', self.ml + '/datafeeds')
+        feeds = self.call('GET', self.ml + '/datafeeds')[1]
         feed_ids = sorted(set(f['datafeed_id'] for f in feeds['datafeeds']
                               if f['datafeed_id'].startswith(prefix) or f['job_id'].startswith(prefix)))
         for feed in feed_ids:
             self.call('POST', '%s/datafeeds/%s/_stop?force=true' % (self.ml, feed), ok=(200, 404))
             self.call('DELETE', '%s/datafeeds/%s?force=true' % (self.ml, feed), ok=(200, 404))
-        _, jobs = self.call('GET', self.ml + '/anomaly_detectors')
+        jobs = self.call('GET', self.ml + '/anomaly_detectors')[1]
         for job in sorted(j['job_id'] for j in jobs['jobs'] if j['job_id'].startswith(prefix)):
             self.call('POST', '%s/anomaly_detectors/%s/_close?force=true' % (self.ml, job), ok=(200, 404))
             self.call('DELETE', '%s/anomaly_detectors/%s?force=true' % (self.ml, job), ok=(200, 404))
-        _, rollups = self.call('GET', self.rollup + '/job/_all')
+        rollups = self.call('GET', self.rollup + '/job/_all')[1]
         rollup_ids = sorted(r['config']['id'] for r in rollups['jobs'] if r['config']['id'].startswith(prefix))
         for rollup in rollup_ids:
             self.call('POST', '%s/job/%s/_stop?wait_for_completion=true&timeout=30s' % (self.rollup, rollup), ok=(200, 404))
@@ -175,14 +175,14 @@ class Cluster:
             self.call('POST', '%s/job/%s/_start' % (self.rollup, rollup))
 
         def started():
-            _, body = self.call('GET', self.rollup + '/job/_all')
+            body = self.call('GET', self.rollup + '/job/_all')[1]
             states = dict((r['config']['id'], r['status']['job_state']) for r in body['jobs'])
             return True if all(states.get(r) in ('started', 'indexing') for r in ids) else states
 
         self.wait('rollup jobs %s to be started' % ', '.join(ids), started, timeout)
 
     def _all_in(self, path, key, id_key, ids, states):
-        _, body = self.call('GET', path)
+        body = self.call('GET', path)[1]
         seen = dict((item[id_key], item['state']) for item in body[key])
         return True if all(seen.get(i) in states for i in ids) else seen
 
@@ -218,12 +218,13 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         args = self._task.args
-        names = ('es_url', 'es_username', 'es_password', 'es_api_key', 'es_ca_cert', 'es_validate_certs',
-                 'es_version', 'es_ml_base', 'es_rollup_base')
-        missing = [n for n in names if n not in task_vars]
+        required = ('es_url', 'es_version', 'es_ml_base', 'es_rollup_base')
+        missing = [n for n in required if n not in task_vars]
         if missing:
             raise AnsibleActionFail('es_fixtures needs the setup_es role to have run first (missing %s)' % ', '.join(missing))
-        settings = dict((n, self._templar.template(task_vars[n])) for n in names)
+        # Credentials default to none (setup_es's defaults; molecule scenarios set only es_url and the bases).
+        optional = {'es_username': '', 'es_password': '', 'es_api_key': '', 'es_ca_cert': '', 'es_validate_certs': True}
+        settings = dict((n, self._templar.template(task_vars.get(n, optional.get(n)))) for n in required + tuple(optional))
         settings['es_validate_certs'] = _truthy(settings['es_validate_certs'])
         timeout = float(args.get('timeout') or 60)
         cluster = Cluster(settings)
