@@ -19,8 +19,18 @@ COLLECTION  := $(BUILD)/ansible_collections/esops/jobs
 PRIME       := $(CURDIR)/../shared/tools/prime-ansible-test
 ANSIBLE_TEST := cd $(COLLECTION) && $(VENV)/bin/ansible-test
 
-ES_VERSIONS ?= 6.8.23 7.13.4 7.17.28 8.19.3 9.1.5
+# Every supported Elasticsearch era: 6.8 (_xpack), 7.13 (datafeeds stopped first), 7.14 (close stops
+# datafeeds, delete does not yet), 7.17 (job delete removes its datafeed), 8.19, 9.1 (newest).
+ES_VERSIONS ?= 6.8.23 7.13.4 7.14.2 7.17.28 8.19.3 9.1.5
 DEMO_ES_VERSION ?= 8.19.3
+# ansible-core versions tested besides .venv's own (requirements-dev.txt pins the newest, 2.19.x):
+# units and a smoke playbook in .venv-core/<version> each. meta/runtime.yml claims >= 2.16; 2.20 and
+# later need Python 3.12, which this machine's python3.11 cannot offer (pip index versions ansible-core).
+CORE_VERSIONS ?= 2.16.19 2.17.14 2.18.19
+CORE_VENVS := $(CURDIR)/.venv-core
+# What `make test` (and so .ci/run) runs, in this order, each timed by .ci/suites.py.
+TEST_SUITES ?= changelog-lint sanity units docs-check lint fidelity reliability integration molecule \
+               bench-smoke core-matrix
 # Integration targets to run (empty = all); e.g. make integration TARGETS=ml_job_state
 TARGETS ?=
 PYTEST_ARGS ?=
@@ -36,17 +46,19 @@ RUNNER := $(PY) tests/integration/run_integration.py --collection $(COLLECTION)
 MODULES = $(sort $(basename $(filter-out _%,$(notdir $(wildcard plugins/modules/*.py)))))
 
 .PHONY: help venv build-tree prime sanity units fidelity reliability integration molecule lint \
-        bench demo dist emulator actionlint changelog changelog-lint docs-check docsite integration-docker python-floor test clean
+        bench bench-smoke smoke core-matrix demo dist emulator actionlint changelog changelog-lint docs-check docsite \
+        integration-docker python-floor test clean
 
 help:
 	@echo "make demo          emulator + playbooks/demo.yml (fresh machine: this is all you need)"
-	@echo "make test          everything CI runs: changelog-lint actionlint sanity python-floor units docs-check docsite lint"
-	@echo "                   dist fidelity reliability integration molecule"
+	@echo "make test          everything CI runs ($(TEST_SUITES)),"
+	@echo "                   then a CPU/wall table per suite against the budget"
 	@echo "make sanity|units|docs-check|lint|changelog-lint|fidelity|reliability"
 	@echo "make integration   [ES_VERSIONS='8.19.3'] [TARGETS=...] or ES_URL=https://... for a real cluster"
 	@echo "make integration-docker [ES_DOCKER_VERSIONS='8.19.3']   the suite against real Elasticsearch in Docker"
+	@echo "make core-matrix   units + smoke playbook on each CORE_VERSIONS ansible-core (+ smoke on .venv's)"
 	@echo "make dist | docsite | actionlint | changelog (fold fragments into galaxy.yml's version)"
-	@echo "make molecule | bench | emulator | clean"
+	@echo "make molecule | bench | bench-smoke | smoke | emulator | clean"
 
 # ---------------------------------------------------------------- environment
 
@@ -130,7 +142,7 @@ units: build-tree prime
 
 # Every module's documentation renders with ansible-doc (issue 2's done-criterion).
 docs-check: build-tree
-	@if [ -z "$(MODULES)" ]; then echo "docs-check: no modules in plugins/modules/ yet: skipping"; exit 0; fi; \
+	@if [ -z "$(MODULES)" ]; then echo "docs-check: no modules in plugins/modules/" >&2; exit 1; fi; \
 	for m in $(MODULES); do \
 	  out=$$($(VENV)/bin/ansible-doc -t module esops.jobs.$$m 2>&1) || { echo "$$out"; echo "docs-check: esops.jobs.$$m FAILED" >&2; exit 1; }; \
 	  if grep -qiE '^\[?(WARNING|ERROR)' <<<"$$out"; then echo "$$out"; echo "docs-check: esops.jobs.$$m warns" >&2; exit 1; fi; \
@@ -178,16 +190,29 @@ docsite: build-tree
 
 # ---------------------------------------------------------------- pytest suites run from the repo root
 
-# A missing directory is skipped (it has not landed yet); a present one must collect tests
-# (pytest's exit code 5 fails the target).
+# No silent passes: a missing directory fails, and so does one that collects no tests (pytest's exit
+# code 5).
 define pytest_suite
-	@if [ ! -d tests/$(1) ]; then echo "$(1): tests/$(1)/ does not exist yet: skipping"; exit 0; fi; \
+	@if [ ! -d tests/$(1) ]; then echo "$(1): tests/$(1)/ does not exist" >&2; exit 1; fi; \
 	rc=0; $(PY) -m pytest tests/$(1) $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "$(1): tests/$(1)/ exists but collected no tests" >&2; fi; exit $$rc
 endef
 
+# The YAML REST tests need the reference copies in ../shared; everything else runs without them.
+SHARED_REFERENCE := $(CURDIR)/../shared/reference/es-rest-spec
+define no_reference_banner
+	@if [ ! -d $(SHARED_REFERENCE) ]; then \
+	  echo "################################################################################" >&2; \
+	  echo "# fidelity: $(SHARED_REFERENCE) is MISSING." >&2; \
+	  echo "# Elasticsearch's own YAML REST tests (tests/fidelity/test_yaml_rest.py) are NOT run;" >&2; \
+	  echo "# every other fidelity test runs. Put the shared/ checkout beside this repository." >&2; \
+	  echo "################################################################################" >&2; fi
+endef
+
 fidelity: venv
+	$(no_reference_banner)
 	$(call pytest_suite,fidelity)
+	$(no_reference_banner)
 
 reliability: build-tree
 	$(call pytest_suite,reliability)
@@ -222,13 +247,48 @@ integration-docker: build-tree
 # with an emulator (DEMO_ES_VERSION) or ES_URL exported as ES_URL.
 molecule: build-tree
 	@if [ -z "$$(find extensions/molecule -mindepth 2 -name molecule.yml 2>/dev/null)" ]; then \
-	  echo "molecule: no scenarios under extensions/molecule/ yet: skipping"; exit 0; fi; \
-	$(RUNNER) with-es --es-version $(DEMO_ES_VERSION) -- $(VENV)/bin/molecule test --all
+	  echo "molecule: no scenarios under extensions/molecule/" >&2; exit 1; fi; \
+	ANSIBLE_ACTION_PLUGINS=$(CURDIR)/tests/integration/targets/setup_es/action_plugins \
+	  $(RUNNER) with-es --es-version $(DEMO_ES_VERSION) -- $(VENV)/bin/molecule test --all
 
+# Timing targets: on a quiet machine only (writes benchmarks/RESULTS.md).
 bench: build-tree
-	@if [ ! -f benchmarks/__main__.py ]; then echo "bench: benchmarks/__main__.py does not exist yet: skipping"; exit 0; fi; \
-	$(PY) -m benchmarks
+	$(PY) -m benchmarks $(BENCH_ARGS)
 	$(PY) -m benchmarks.fleet
+
+# In make test: small sizes, the exact requests of every run (deterministic); no timing targets.
+bench-smoke: build-tree
+	$(PY) -m benchmarks --smoke
+
+# ---------------------------------------------------------------- ansible-core matrix
+
+# The smoke playbook: playbooks/demo.yml (modules and roles) against an emulator, with the
+# ansible-playbook of $(SMOKE_VENV) (default .venv).
+SMOKE_VENV ?= $(VENV)
+smoke: build-tree
+	$(RUNNER) with-es --es-version $(DEMO_ES_VERSION) -- \
+	  bash -c 'exec $(SMOKE_VENV)/bin/ansible-playbook playbooks/demo.yml -e es_url="$$ES_URL"'
+
+# One venv per ansible-core (rebuilt only when its pins change): ansible-core and pytest.
+$(CORE_VENVS)/%/.stamp: requirements-dev.txt
+	@test -n "$(PYTHON_BOOT)" || { echo "need python3.11 (or python3) on PATH" >&2; exit 1; }
+	test -x $(CORE_VENVS)/$*/bin/python || $(PYTHON_BOOT) -m venv $(CORE_VENVS)/$*
+	$(CORE_VENVS)/$*/bin/python -m pip install --quiet "ansible-core==$*" "$$(grep -E '^pytest==' requirements-dev.txt)"
+	touch $@
+
+# Units (plain pytest over the build tree: the tests import ansible_collections.esops.jobs... from
+# .build) and the smoke playbook on every CORE_VERSIONS ansible-core; then the smoke playbook on
+# .venv's (its units run in `make units`, sanity in `make sanity`).
+core-matrix: build-tree $(foreach v,$(CORE_VERSIONS),$(CORE_VENVS)/$(v)/.stamp)
+	@for v in $(CORE_VERSIONS); do \
+	  echo "=== ansible-core $$v: units"; \
+	  ( cd $(COLLECTION) && PYTHONPATH=$(BUILD) $(CORE_VENVS)/$$v/bin/python -m pytest -q -p no:cacheprovider \
+	      tests/unit $(PYTEST_ARGS) ) || { echo "core-matrix: units FAILED on ansible-core $$v" >&2; exit 1; }; \
+	  echo "=== ansible-core $$v: smoke playbook"; \
+	  $(MAKE) --no-print-directory smoke SMOKE_VENV=$(CORE_VENVS)/$$v || { echo "core-matrix: smoke FAILED on ansible-core $$v" >&2; exit 1; }; \
+	done
+	@echo "=== ansible-core of .venv: smoke playbook"
+	$(MAKE) --no-print-directory smoke
 
 demo: build-tree
 	@test -f playbooks/demo.yml || { echo "demo: playbooks/demo.yml has not landed yet" >&2; exit 1; }
@@ -280,10 +340,12 @@ dist: build-tree
 
 # ---------------------------------------------------------------- all of it
 
-# Cheap and static first, then the suites that start servers.
-test: changelog-lint actionlint sanity python-floor units docs-check docsite lint dist fidelity reliability integration molecule
-	@echo "make test: all suites passed"
+# Cheap and static first, then the suites that start servers. Each suite is one make target run and
+# timed by .ci/suites.py (stdlib only), which runs them all (a failure fails the run at the end) and prints the per-suite
+# CPU/wall table against the budget (25 CPU-minutes, 30 minutes wall on 2 cores) either way.
+test:
+	@$(PYTHON_BOOT) .ci/suites.py --record $(BUILD)/suite-times.tsv venv $(TEST_SUITES)
 
 clean:
-	rm -rf $(BUILD) tests/output .pytest_cache
+	rm -rf $(BUILD) $(CORE_VENVS) tests/output .pytest_cache
 	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

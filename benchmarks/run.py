@@ -248,6 +248,41 @@ def ansible_version():
         return 'unknown'
 
 
+# `--smoke` (make bench-smoke, part of make test): small sizes, short emulated durations, no uri loops,
+# and only the deterministic half of the targets: the exact requests each run sends. Timing targets
+# need a quiet machine and stay in `make bench`.
+SMOKE_N = 10
+
+
+def smoke_expected(row):
+    """The requests (by endpoint) a run must send; N ids fit one request line at SMOKE_N."""
+    n, noop = row['n'], row['kind'] == 'noop'
+    if row['case'] == 'ml':
+        return dict({'GET /': 1, 'GET _stats': 1}, **({} if noop else {'POST _close': 1}))
+    return dict({'GET /': 1, 'GET _all': 1}, **({} if noop else {'POST _stop': n}))
+
+
+def smoke_check(data):
+    rows = [dict(r, kind='change') for r in data['rows']] + [dict(r, kind='noop') for r in data['noop']]
+    failures = []
+    log('smoke: requests per run (deterministic; timings are only measured by make bench)')
+    for row in rows:
+        expected = smoke_expected(row)
+        ok = row['by_kind'] == expected and row['changed'] == (row['kind'] == 'change') and row['non_2xx'] == 0
+        log('  %-6s %-6s N=%-3d %-40s %2d requests %-50s changed=%s %s' % (
+            row['case'], row['kind'], row['n'], row['tool'], row['requests'],
+            ', '.join('%s x%d' % kv for kv in sorted(row['by_kind'].items())), row['changed'], 'ok' if ok else 'FAIL'))
+        if not ok:
+            failures.append('%s %s N=%d %s: sent %s (changed=%s), expected %s (changed=%s)' % (
+                row['case'], row['kind'], row['n'], row['tool'], row['by_kind'], row['changed'], expected,
+                row['kind'] == 'change'))
+    if len(rows) != 6:
+        failures.append('expected 6 measured runs, got %d' % len(rows))
+    for failure in failures:
+        log('smoke FAILED: ' + failure)
+    return not failures
+
+
 def sizes(text):
     return tuple(int(p) for p in text.split(',') if p.strip())
 
@@ -272,7 +307,14 @@ def main(argv=None):
     parser.add_argument('--save-json', metavar='FILE', help='also save the measurements as JSON')
     parser.add_argument('--from-json', metavar='FILE', help='render the table from measurements saved with --save-json')
     parser.add_argument('--check', action='store_true', help='exit 1 when a target is missed')
+    parser.add_argument('--smoke', action='store_true',
+                        help='N=%d only, no uri loops, short durations; check the exact requests of each run '
+                             '(timing targets are not checked) and write no RESULTS.md' % SMOKE_N)
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.ml_sizes, args.rollup_sizes, args.pattern_sizes = (SMOKE_N,), (SMOKE_N,), (SMOKE_N,)
+        args.baseline_max, args.output = 0, '-'
+        args.close_seconds = args.stop_seconds = 0.05
     sys.path.insert(0, harness.REPO)
     if args.from_json:
         with open(args.from_json) as handle:
@@ -282,6 +324,8 @@ def main(argv=None):
     if args.save_json:
         with open(args.save_json, 'w') as handle:
             json.dump(data, handle, indent=1)
+    if args.smoke:
+        return 0 if smoke_check(data) else 1
     text, passed = render(data['meta'], data['rows'], data['noop'])
     if args.output != '-':
         with open(args.output, 'w') as handle:

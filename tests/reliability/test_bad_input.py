@@ -88,6 +88,32 @@ def offline_cases(url):
         ('client_key_without_cert', {'client_key': '/nonexistent/client.key'}, ['client_key', 'client_cert']),
     ]:
         cases.append(('conflicting_auth-%s' % name, 'ml_job_info', dict({'job_id': ['x']}, **auth), words))
+    # Moved here from the integration targets (they ran on every Elasticsearch version; validation
+    # sends no request, so one run proves it): rollup ids and timeouts, the exact messages.
+    cases += [
+        ('invalid_id-ml_datafeed_state-It-Df-A-Feed', 'ml_datafeed_state', {'datafeed_id': ['It-Df-A-Feed'], 'state': 'stopped'},
+         ["datafeed_id: 'It-Df-A-Feed' is not a valid id (ids are lowercase)"]),
+        ('bad_timeout-ml_upgrade_mode-soon', 'ml_upgrade_mode', {'enabled': True, 'timeout': 'soon'},
+         ["timeout='soon' is not a duration"]),
+        ('bad_timeout-ml_job_state-soon', 'ml_job_state', {'job_id': ['j'], 'timeout': 'soon'}, ['timeout', 'soon']),
+        ('bad_timeout-rollup_job_state-soon', 'rollup_job_state', {'job_id': ['r'], 'timeout': 'soon'},
+         ["timeout='soon' is not a duration"]),
+        ('bad_timeout-ml_job_state-99999999d', 'ml_job_state', {'job_id': ['j'], 'timeout': '99999999d'},
+         ["timeout='99999999d' is too long: at most 7d"]),
+        ('bad_timeout-rollup_job_state-99999999d', 'rollup_job_state', {'job_id': ['r'], 'timeout': '99999999d'},
+         ["timeout='99999999d' is too long: at most 7d"]),
+        ('bad_timeout-rollup_job_state-0s', 'rollup_job_state', {'job_id': ['r'], 'timeout': '0s'},
+         ['timeout must be greater than zero']),
+        ('invalid_id-rollup_job_state-space', 'rollup_job_state', {'job_id': ['w 1']},
+         ["job_id: 'w 1' is not a valid rollup job id: it contains whitespace or control characters"]),
+        ('invalid_id-rollup_job_state-empty', 'rollup_job_state', {'job_id': 'w1,,w2'}, ['job_id', 'empty id']),
+        ('invalid_id-rollup_job_state-_all+id', 'rollup_job_state', {'job_id': ['_all', 'w1']},
+         ['job_id: _all (or *) selects every rollup job and cannot be combined with other ids']),
+        ('invalid_id-rollup_job_info-_all+id', 'rollup_job_info', {'job_id': ['_all', 'db']},
+         ['job_id: _all (or *) selects every rollup job and cannot be combined with other ids']),
+        ('unreachable-rollup_job_state', 'rollup_job_state', {'job_id': ['w1'], 'hosts': ['http://127.0.0.1:9'], 'retries': 0},
+         ['cannot reach Elasticsearch at http://127.0.0.1:9']),
+    ]
     cases += [
         ('bad_option-request_timeout-0', 'ml_job_info', {'job_id': ['x'], 'request_timeout': 0}, ['request_timeout']),
         ('bad_option-retries--1', 'ml_job_info', {'job_id': ['x'], 'retries': -1}, ['retries']),

@@ -7,11 +7,24 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
+import json
 from unittest import mock
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19 has no ansible.module_utils.testing
+    from ansible.module_utils import basic
+
+    @contextlib.contextmanager
+    def patch_module_args(args=None):
+        """What ansible-core 2.19's patch_module_args does, the way older cores read module arguments:
+        AnsibleModule loads them from basic._ANSIBLE_ARGS when it is set."""
+        serialized = json.dumps({'ANSIBLE_MODULE_ARGS': args or {}}).encode('utf-8')
+        with mock.patch.object(basic, '_ANSIBLE_ARGS', serialized):
+            yield
 
 from ansible_collections.esops.jobs.plugins.module_utils._module import EsopsModule
 from ansible_collections.esops.jobs.tests.unit.plugins.module_utils.engine_fakes import Exited, Failed
