@@ -23,14 +23,17 @@ ANSIBLE_TEST := cd $(COLLECTION) && $(VENV)/bin/ansible-test
 # datafeeds, delete does not yet), 7.17 (job delete removes its datafeed), 8.19, 9.1 (newest).
 ES_VERSIONS ?= 6.8.23 7.13.4 7.14.2 7.17.28 8.19.3 9.1.5
 DEMO_ES_VERSION ?= 8.19.3
-# ansible-core versions tested besides .venv's own (requirements-dev.txt pins the newest, 2.19.x):
-# units and a smoke playbook in .venv-core/<version> each. meta/runtime.yml claims >= 2.16; 2.20 and
-# later need Python 3.12, which this machine's python3.11 cannot offer (pip index versions ansible-core).
-CORE_VERSIONS ?= 2.16.19 2.17.14 2.18.19
+# ansible-core versions tested besides .venv's own (requirements-dev.txt pins 2.19.x): units and a
+# smoke playbook in .venv-core/<version> each, so every version meta/runtime.yml claims (>= 2.16) runs.
+# 2.20 and later need Python >= 3.12 on the controller: the machine image's pyenv has 3.12 (CI runs on
+# the same image); without one the matrix fails and says so.
+CORE_VERSIONS ?= 2.16.19 2.17.14 2.18.19 2.20.10 2.21.5
 CORE_VENVS := $(CURDIR)/.venv-core
+PYTHON312 ?= $(shell ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12.*/bin/python3.12 2>/dev/null | sort -V | tail -1 || true)
+core_python = $(if $(filter 2.16.% 2.17.% 2.18.% 2.19.%,$(1)),$(PYTHON_BOOT),$(or $(PYTHON312),$(shell command -v python3.12)))
 # What `make test` (and so .ci/run) runs, in this order, each timed by .ci/suites.py.
-TEST_SUITES ?= changelog-lint sanity units docs-check lint fidelity reliability integration molecule \
-               bench-smoke core-matrix
+TEST_SUITES ?= changelog-lint actionlint sanity python-floor units docs-check docsite lint dist fidelity \
+               reliability integration molecule bench-smoke core-matrix
 # Integration targets to run (empty = all); e.g. make integration TARGETS=ml_job_state
 TARGETS ?=
 PYTEST_ARGS ?=
@@ -271,8 +274,8 @@ smoke: build-tree
 
 # One venv per ansible-core (rebuilt only when its pins change): ansible-core and pytest.
 $(CORE_VENVS)/%/.stamp: requirements-dev.txt
-	@test -n "$(PYTHON_BOOT)" || { echo "need python3.11 (or python3) on PATH" >&2; exit 1; }
-	test -x $(CORE_VENVS)/$*/bin/python || $(PYTHON_BOOT) -m venv $(CORE_VENVS)/$*
+	@test -n "$(call core_python,$*)" || { echo "core-matrix: ansible-core $* needs a controller Python it supports (3.12 for 2.20+: pyenv or python3.12 on PATH) and none was found" >&2; exit 1; }
+	test -x $(CORE_VENVS)/$*/bin/python || $(call core_python,$*) -m venv $(CORE_VENVS)/$*
 	$(CORE_VENVS)/$*/bin/python -m pip install --quiet "ansible-core==$*" "$$(grep -E '^pytest==' requirements-dev.txt)"
 	touch $@
 

@@ -85,11 +85,13 @@ def targets(meta, rows, noop):
     ml_base, ml_mod = find(rows, 'ml', 100, BASELINE), find(rows, 'ml', 100, MODULE['ml'])
     if ml_base and ml_mod:
         speed = ml_base['task_time'] / ml_mod['task_time']
-        ok = speed >= 20 and ml_mod['requests'] <= 3
-        out.append(('100 ML jobs: ml_job_state ≥ 20× faster than the uri loop (task time) with ≤ 3 requests',
+        # 4: GET /, one stats read, one ML info read (upgrade mode, so the plan - and check mode - can refuse
+        # before the first mutation), one close. Issue 7's target was 3, before the upgrade-mode read.
+        ok = speed >= 20 and ml_mod['requests'] <= 4
+        out.append(('100 ML jobs: ml_job_state ≥ 20× faster than the uri loop (task time) with ≤ 4 requests',
                     '%.1f× (%.2f s vs %.2f s), %d requests' % (speed, ml_mod['task_time'], ml_base['task_time'], ml_mod['requests']), ok))
     else:
-        out.append(('100 ML jobs: ml_job_state ≥ 20× faster than the uri loop with ≤ 3 requests', 'not measured', None))
+        out.append(('100 ML jobs: ml_job_state ≥ 20× faster than the uri loop with ≤ 4 requests', 'not measured', None))
     ro_mod = find(rows, 'rollup', 10, MODULE['rollup'])
     limit = 1.5 * meta['stop_seconds']
     if ro_mod:

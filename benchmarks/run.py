@@ -33,6 +33,8 @@ def request_summary(entries):
         path = entry['path']
         if path == '/':
             kind = '/'
+        elif path in ('/_ml/info', '/_xpack/ml/info'):
+            kind = 'ml info'
         else:
             kind = path.rstrip('/').rsplit('/', 1)[-1]
             if not kind.startswith('_'):
@@ -258,7 +260,8 @@ def smoke_expected(row):
     """The requests (by endpoint) a run must send; N ids fit one request line at SMOKE_N."""
     n, noop = row['n'], row['kind'] == 'noop'
     if row['case'] == 'ml':
-        return dict({'GET /': 1, 'GET _stats': 1}, **({} if noop else {'POST _close': 1}))
+        # A job that has to move also costs one ML info read (upgrade mode, checked in the plan).
+        return dict({'GET /': 1, 'GET _stats': 1}, **({} if noop else {'GET ml info': 1, 'POST _close': 1}))
     return dict({'GET /': 1, 'GET _all': 1}, **({} if noop else {'POST _stop': n}))
 
 
