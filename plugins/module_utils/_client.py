@@ -31,7 +31,7 @@ try:
 except ImportError:  # pragma: no cover - an ansible-core without reusable TLS contexts: open_url per request
     Request = make_context = None
 
-from http.client import HTTPException
+from ansible.module_utils.six.moves.http_client import HTTPException
 
 USER_AGENT = 'esops.jobs (Ansible collection)'
 RETRY_STATUSES = (429, 502, 503, 504)

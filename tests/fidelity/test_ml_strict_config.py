@@ -113,8 +113,8 @@ def test_bare_boolean_parameter_means_true(emu_factory, version):
     resp = es('POST', b + '/anomaly_detectors/j1/_close?force', timeout=1.5)
     assert resp.body == {'closed': True}
     resp = es('POST', b + '/anomaly_detectors/j1/_close?force=yes')
-    assert resp.status == 400 and err(resp) == ('illegal_argument_exception',
-                                               'Failed to parse value [yes] as only [true] or [false] are allowed.')
+    assert resp.status == 400
+    assert err(resp) == ('illegal_argument_exception', 'Failed to parse value [yes] as only [true] or [false] are allowed.')
 
 
 @pytest.mark.parametrize('version,accepted', (('6.8.23', False), ('7.13.4', True), ('9.1.0', True)))

@@ -12,7 +12,16 @@ declare -A args=(
   [ml_upgrade_mode]='enabled=true'
   [rollup_job_info]=''
   [rollup_job_state]='job_id=a state=stopped'
+  [ml_job]='job_id=a config=a=1'
+  [rollup_job]='job_id=a config=a=1'
 )
+# Every module of the collection, not a list that falls behind: a module missing here fails the check.
+modules_dir=$(dirname "$0")/../../plugins/modules
+for path in "$modules_dir"/*.py; do
+  name=$(basename "$path" .py)
+  [[ $name == _* ]] && continue
+  [[ -n ${args[$name]+set} ]] || { echo "python-floor: plugins/modules/$name.py has no case in $0" >&2; exit 1; }
+done
 checked=0
 for python in "$@"; do
   version=$("$python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
