@@ -218,9 +218,13 @@ def put_job(req):
         if key in body:
             config[key] = body[key]
     config['model_snapshot_retention_days'] = retention
-    config['daily_model_snapshot_retention_after_days'] = daily
+    # Fields a version does not know are not shown either (the strict parser refuses them on PUT):
+    # daily_model_snapshot_retention_after_days is 7.8+ and allow_lazy_open 7.1+ (Job.java at those branches).
+    if req.pers.at_least(7, 8):
+        config['daily_model_snapshot_retention_after_days'] = daily
     config['results_index_name'] = body.get('results_index_name', 'shared')
-    config['allow_lazy_open'] = bool(body.get('allow_lazy_open', False))
+    if req.pers.at_least(7, 1):
+        config['allow_lazy_open'] = bool(body.get('allow_lazy_open', False))
     df_body = None
     if 'datafeed_config' in body:
         df_body = dict(body['datafeed_config'])
