@@ -62,7 +62,7 @@ def fits_one_line(ids):
     return len(chunk_ids(ids)) <= 1
 
 
-def refuse_in_upgrade_mode(upgrade_mode, steps, hint, noun, nouns, refuses=lambda action: True):
+def refuse_in_upgrade_mode(upgrade_mode, steps, hint, noun, nouns, refuses):
     """The plan check both ML adapters share: while upgrade mode is on, ES answers 429 to every open, close, delete,
     start and stop (MlUpgradeModeActionFilter), so a plan that needs one of them is refused before the first request,
     and check mode predicts that refusal. ``upgrade_mode`` comes from MlApi.upgrade_mode(), read only when something
@@ -284,7 +284,7 @@ class MlApi(object):
         """Whether ES answers 429 to ``action`` (a Step action) while upgrade mode is on. From 7.8 every ML mutation
         (x-pack/plugin/ml/.../MlUpgradeModeActionFilter.java, 7.8+); before, only opening a job
         (TransportOpenJobAction "Cannot open jobs when upgrade mode is enabled", 6.7-7.7)."""
-        return action != 'wait' and (self.version >= (7, 8, 0) or action == 'open')
+        return self.version >= (7, 8, 0) or action == 'open'
 
     def upgrade_mode(self):
         """True/False from ML info; None before 6.7 (no upgrade mode there)."""
