@@ -283,3 +283,35 @@ def test_any_quartz_cron_triggers_at_its_time_and_stopping_follows(emu_factory):
     assert es('POST', base + '/job/r1/_stop?wait_for_completion=true&timeout=5s').body == {'stopped': True}
     assert es.rollup_state('r1') == 'stopped'
     assert es.rollup_state('never') == 'started'
+
+
+@pytest.mark.parametrize('version', ['6.8.23', '7.17.28', '9.1.5'])
+def test_nested_unknown_field_root_cause_is_the_innermost_parse_error(emu_factory, version):
+    # ElasticsearchException.guessRootCauses (server/.../ElasticsearchException.java, 6.8-9.1): an
+    # XContentParseException unwraps to its cause while that is another XContentParseException, so the root cause of a
+    # field unknown two objects deep is the innermost parser's message, not the job parser's wrapper.
+    es, base, vt = setup(emu_factory, version)
+    body = body_for(vt)
+    body['groups']['date_histogram']['bogus'] = 1
+    resp = es('PUT', base + '/job/r1', body)
+    root = resp.body['error']['root_cause']
+    assert len(root) == 1 and root[0]['type'] == 'x_content_parse_exception'
+    assert root[0]['reason'] == chain(resp)[-1][1]
+    assert root[0]['reason'].endswith('[date_histogram] unknown field [bogus]' + (', parser not found' if vt[0] == 6 else ''))
+
+
+@pytest.mark.parametrize('version', ['7.17.28', '8.19.3', '9.1.5'])
+@pytest.mark.parametrize('field, suggestion', [
+    # SuggestingErrorOnUnknown.errorMessage (libs/x-content, 7.17/8.19/9.1): every declared name with Lucene
+    # LevenshteinDistance > 0.5, most similar first ("any of [..]" when several), none when nothing passes.
+    ('histogra', ' did you mean any of [histogram, date_histogram]?'),   # 0.889 and 0.571
+    ('histo', ' did you mean [histogram]?'),                              # 0.556; date_histogram 0.357
+    ('termsxxxxx', ''),                                                   # terms: exactly 0.5 is not > 0.5
+])
+def test_unknown_group_suggestions_follow_levenshtein_similarity(emu_factory, version, field, suggestion):
+    es, base, vt = setup(emu_factory, version)
+    body = body_for(vt)
+    body['groups'][field] = {'fields': ['k']}
+    resp = es('PUT', base + '/job/r1', body)
+    assert resp.status == 400
+    assert chain(resp)[-1][1].endswith('[groups] unknown field [%s]%s' % (field, suggestion)), chain(resp)
