@@ -17,8 +17,8 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
+
+from tests import es_http
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH_DIR = os.path.join(REPO, 'benchmarks')
@@ -37,26 +37,10 @@ class Es:
         self.url = url.rstrip('/')
 
     def call(self, method, path, body=None, ok=(200,)):
-        data = json.dumps(body).encode() if body is not None else None
-        for attempt in range(5):
-            request = urllib.request.Request(self.url + path, data=data, method=method,
-                                             headers={'Content-Type': 'application/json'})
-            try:
-                with urllib.request.urlopen(request, timeout=120) as resp:
-                    status, raw = resp.status, resp.read()
-                break
-            except urllib.error.HTTPError as err:
-                status, raw = err.code, err.read()
-                break
-            except (ConnectionError, urllib.error.URLError):
-                # The emulator's listen backlog is small (socketserver's 5): a refused or reset
-                # connection was never processed, so sending it again is safe.
-                if attempt == 4:
-                    raise
-                time.sleep(0.1 * (attempt + 1))
-        if status not in ok:
-            raise EsError('%s %s -> HTTP %s %s' % (method, path, status, raw[:300].decode('utf-8', 'replace')))
-        return json.loads(raw) if raw else None
+        resp = es_http.request(self.url, method, path, body, timeout=120, connect_retries=4)
+        if resp.status not in ok:
+            raise EsError('%s %s -> HTTP %s %s' % (method, path, resp.status, resp.raw[:300].decode('utf-8', 'replace')))
+        return resp.body
 
     def control(self, method, path, body=None, ok=(200,)):
         return self.call(method, '/_emulator/' + path, body, ok=ok)

@@ -1,13 +1,12 @@
 """pytest helper: start the emulator as a subprocess and talk to its control API (stdlib only)."""
 
 import contextlib
-import json
 import os
 import ssl
 import subprocess
 import sys
-import urllib.error
-import urllib.request
+
+from tests import es_http
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -27,14 +26,10 @@ class Emulator:
         return ssl.create_default_context(cafile=self.ca_cert)
 
     def control(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.url + '/_emulator/' + path.lstrip('/'), data=data, method=method,
-                                         headers={'Content-Type': 'application/json'})
-        try:
-            with urllib.request.urlopen(request, timeout=30, context=self.ssl_context()) as resp:
-                return json.loads(resp.read() or b'null')
-        except urllib.error.HTTPError as err:
-            raise RuntimeError('emulator control %s %s failed: HTTP %d %s' % (method, path, err.code, err.read().decode())) from None
+        resp = es_http.request(self.url, method, '/_emulator/' + path.lstrip('/'), body, context=self.ssl_context())
+        if resp.status >= 300:
+            raise RuntimeError('emulator control %s %s failed: HTTP %d %s' % (method, path, resp.status, resp.raw.decode()))
+        return resp.body
 
     def faults(self, **spec):
         """Add a fault: method, path_regex, status, times, delay_ms, drop_connection, body."""

@@ -1,39 +1,15 @@
 """Fixtures for the emulator fidelity suites."""
 
-import json
-import urllib.error
-import urllib.request
-
 import pytest
 
+from tests import es_http
 from tests.emulator.launcher import running_emulator
 
-
-class Response:
-    def __init__(self, status, body, headers):
-        self.status = status
-        self.body = body
-        self.headers = headers
-
-    def warnings(self):
-        return self.headers.get_all('Warning') or []
-
-    def error(self):
-        return self.body['error']
+Response = es_http.Response
 
 
 def call(url, method, path, body=None, headers=None, context=None, timeout=30):
-    hdrs = {'Content-Type': 'application/json'}
-    hdrs.update(headers or {})
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url + path, data=data, method=method, headers=hdrs)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout, context=context) as resp:
-            raw = resp.read()
-            return Response(resp.status, json.loads(raw) if raw else None, resp.headers)
-    except urllib.error.HTTPError as err:
-        raw = err.read()
-        return Response(err.code, json.loads(raw) if raw else None, err.headers)
+    return es_http.request(url, method, path, body, headers, context, timeout)
 
 
 class Client:

@@ -5,13 +5,11 @@ Each case is our own, written after ES's YAML REST tests ml/jobs_crud.yml and ml
 in tests/emulator/parsing.py and tests/emulator/ml_config.py.
 """
 
-import json
-import urllib.error
-import urllib.request
-
 import pytest
 
-from .conftest import Client, Response
+from tests import es_http
+
+from .conftest import Client
 
 ALL = ('6.8.23', '7.13.4', '7.17.0', '8.19.0', '9.1.0')
 JOB = {'analysis_config': {'bucket_span': '15m', 'detectors': [{'function': 'count'}]}, 'data_description': {}}
@@ -27,12 +25,7 @@ def err(resp):
 
 def raw_put(es, path, text):
     """PUT a body exactly as written (the error locations depend on it)."""
-    request = urllib.request.Request(es.url + path, data=text.encode(), method='PUT', headers={'Content-Type': 'application/json'})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as resp:
-            return Response(resp.status, json.loads(resp.read()), resp.headers)
-    except urllib.error.HTTPError as exc:
-        return Response(exc.code, json.loads(exc.read()), exc.headers)
+    return es_http.request(es.url, 'PUT', path, text)
 
 
 # ---------------------------------------------------------------- area 1: strict parsing

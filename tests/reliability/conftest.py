@@ -19,12 +19,11 @@ import os
 import re
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 
 import pytest
 import yaml
 
+from tests import es_http
 from tests.emulator.launcher import running_emulator
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -58,19 +57,9 @@ class Es(object):
         self.rollup = '/_xpack/rollup' if ES_MAJOR(emu) < 7 else '/_rollup'
 
     def __call__(self, method, path, body=None, ok=(200, 201)):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers={'Content-Type': 'application/json'})
-        if self.auth:
-            req.add_header('Authorization', self.auth)
-        try:
-            with urllib.request.urlopen(req, timeout=30, context=self.emu.ssl_context()) as resp:
-                status, raw = resp.status, resp.read()
-        except urllib.error.HTTPError as err:
-            status, raw = err.code, err.read()
-        payload = json.loads(raw) if raw else None
-        if status not in ok:
-            raise AssertionError('fixture %s %s -> %d %s' % (method, path, status, payload))
-        return payload
+        headers = {'Authorization': self.auth} if self.auth else None
+        resp = es_http.request(self.url, method, path, body, headers, self.emu.ssl_context())
+        return resp.expect(*ok, what='fixture %s %s' % (method, path))
 
     def ml_job(self, job_id, groups=None):
         self('PUT', '%s/anomaly_detectors/%s' % (self.ml, job_id), {
