@@ -254,6 +254,10 @@ class InProcessEmulator:
     def mutating_requests(self):
         return [r for r in self.cluster.request_log if r['method'] in _MUTATING]
 
+    def mutations(self):
+        """(method, path) of every mutating request the code under test sent, in order."""
+        return [(r['method'], r['path']) for r in self.mutating_requests()]
+
     def clear_requests(self):
         del self.cluster.request_log[:]
 
