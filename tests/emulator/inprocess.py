@@ -214,6 +214,23 @@ class InProcessEmulator:
         self.ensure_rollup_usage()
         return self.ok('PUT', self.rollup_path('job', job_id), config)
 
+    def add_rollup_job(self, job_id, state='stopped', **fields):
+        """put_rollup_job(job_id, **fields) brought to `state`: stopped, started, indexing (a run forced through the
+        control API, lasting Timings.stop_seconds) or stopping (a stop during that run)."""
+        self.put_rollup_job(job_id, **fields)
+        if state in ('started', 'indexing', 'stopping'):
+            self.start_rollup_job(job_id)
+        if state in ('indexing', 'stopping'):
+            self.force_rollup_indexing(job_id)
+        if state == 'stopping':
+            self.stop_rollup_job(job_id)
+        elif state not in ('stopped', 'started', 'indexing'):
+            raise ValueError('add_rollup_job: state %r is not one of stopped, started, indexing, stopping' % state)
+
+    def rollup_config(self, job_id):
+        """The job's config as GET _rollup/job/<id> returns it."""
+        return self.ok('GET', self.rollup_path('job', job_id))['jobs'][0]['config']
+
     def ensure_rollup_usage(self):
         """8.15+ refuse a new rollup job in a cluster without rollup usage (a job, or an index with rollup
         metadata): give it an index `legacy_rollup` whose mapping carries `_meta._rollup`, as one left by an

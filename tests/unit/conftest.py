@@ -158,11 +158,21 @@ def _clear_global_warnings():
             container.clear()
 
 
+def _message(item):
+    """A warning/deprecation as text: ansible-core 2.19+ prints structured events ({'event': {'msg': ...}}),
+    older cores print strings (deprecations: {'msg': ..., 'version': ...})."""
+    if isinstance(item, dict):
+        event = item.get('event')
+        return event.get('msg') if isinstance(event, dict) else item.get('msg')
+    return item
+
+
 @pytest.fixture
 def run_module(request):
     """``run_module(main, args, check_mode=False, diff=False)`` -> (failed, result). ``hosts`` (and elastic's
     credentials when security is on) are filled in from the test's emulator when there is exactly one and args
-    has no ``hosts``. The result is the JSON the module printed, minus ``invocation``."""
+    has no ``hosts``. The result is the JSON the module printed, minus ``invocation``; ``warnings`` and
+    ``deprecations`` are lists of message texts on every ansible-core."""
 
     def run(main, args, check_mode=False, diff=False):
         args = dict(args)
@@ -184,6 +194,9 @@ def run_module(request):
         except ValueError:
             raise AssertionError('the module printed no JSON result: %r' % printed)
         result.pop('invocation', None)
+        for key in ('warnings', 'deprecations'):
+            if key in result:
+                result[key] = [_message(item) for item in result[key]]
         failed = bool(result.get('failed')) or info.value.code not in (0, None)
         return failed, result
 
