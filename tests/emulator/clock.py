@@ -10,6 +10,7 @@ token expirations, fault delays) goes through the cluster's clock:
   their condition holds or their timeout passes (Cluster.wait_for).
 """
 
+import contextlib
 import time
 
 # 2026-01-01T00:00:00Z: a fixed wall clock start makes cron fire times and create_time values reproducible.
@@ -62,7 +63,14 @@ class ManualClock:
 
     def advance_to(self, target):
         """Step to `target`, stopping at each due time on the way, so every event runs in order with the clock at
-        its own due time (callbacks that read the clock see the time they fire at)."""
+        its own due time (callbacks that read the clock see the time they fire at). Holds every cluster's lock
+        (always in the same order), so threads of the code under test may sleep on this clock concurrently."""
+        with contextlib.ExitStack() as locks:
+            for cluster in self._clusters:
+                locks.enter_context(cluster.lock)
+            self._advance_locked(target)
+
+    def _advance_locked(self, target):
         while True:
             due = [(c.next_due(), i) for i, c in enumerate(self._clusters)]
             due = [d for d in due if d[0] is not None and d[0] <= target]

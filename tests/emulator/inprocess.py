@@ -67,6 +67,9 @@ class InProcessEmulator:
         self.host = host
         self.url = 'http://' + host
         self.security = security
+        # Another client acting while the code under test runs: on_request(method, path) is called before each
+        # request of the code under test reaches the cluster (set-up calls through call() do not trigger it).
+        self.on_request = None
 
     # ------------------------------------------------------------------ transport
     def opener(self, url, data=None, headers=None, method='GET', timeout=None, url_username=None, url_password=None,
@@ -85,6 +88,8 @@ class InProcessEmulator:
         if data:
             sent['Content-Length'] = str(len(data))
         uri = (parts.path or '/') + ('?' + parts.query if parts.query else '')
+        if self.on_request is not None:
+            self.on_request(method.upper(), parts.path or '/')
         started = self.clock.monotonic()
         status, response_headers, payload = self.app.handle(method.upper(), uri, sent, data or b'')
         if status == DROP_CONNECTION:
@@ -230,6 +235,13 @@ class InProcessEmulator:
     def rollup_config(self, job_id):
         """The job's config as GET _rollup/job/<id> returns it."""
         return self.ok('GET', self.rollup_path('job', job_id))['jobs'][0]['config']
+
+    def pretend_version(self, number):
+        """GET / answers with version.number `number` from now on (a release the emulator has no personality for,
+        e.g. 6.5.4; everything else keeps this personality's behaviour): a fault with a 200 body."""
+        root = self.ok('GET', '/')
+        root['version']['number'] = number
+        return self.faults(method='GET', path_regex='^/$', status=200, body=root)
 
     def ensure_rollup_usage(self):
         """8.15+ refuse a new rollup job in a cluster without rollup usage (a job, or an index with rollup
