@@ -174,7 +174,7 @@ class Cluster:
 
     def next_due(self):
         """When the next scheduled event or cron trigger is due (None: nothing scheduled)."""
-        times = [when for when in self.rollup_triggers.values()]
+        times = list(self.rollup_triggers.values())
         while self._events and self._events[0][2].cancelled:
             heapq.heappop(self._events)
         if self._events:

@@ -35,7 +35,7 @@ def test_wait_for_advances_to_the_condition_or_exactly_the_timeout():
     clock = ManualClock()
     cluster = Cluster(Personality('8.19.3'), Timings(), clock=clock)
     flag = []
-    cluster.schedule(3.0, lambda when: flag.append(when))
+    cluster.schedule(3.0, flag.append)
     start = clock.monotonic()
     assert cluster.wait_for(lambda: flag, 10.0)
     assert clock.monotonic() == start + 3.0

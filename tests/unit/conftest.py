@@ -47,7 +47,7 @@ from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
 from ansible_collections.esops.jobs.plugins.module_utils import _client, _convergence
 from ansible_collections.esops.jobs.tests.emulator.clock import ManualClock
-from ansible_collections.esops.jobs.tests.emulator.inprocess import SUPPORTED_VERSIONS, InProcessEmulator  # noqa: F401 (re-exported)
+from ansible_collections.esops.jobs.tests.emulator.inprocess import InProcessEmulator
 DEFAULT_VERSION = '8.19.3'
 
 

@@ -187,4 +187,3 @@ def test_datafeed_failure_after_job_creation_says_what_was_done(es_factory, run)
                                     'PUT /_ml/datafeeds/datafeed-web failed: HTTP 400 illegal_argument_exception: bad query')
     assert result['changed'] is True and result['jobs'][0]['state_after'] == 'present'
     assert es.state()['ml_jobs'] == {'web': 'closed'} and es.state()['datafeeds'] == {}
-
