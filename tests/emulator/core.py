@@ -1,6 +1,5 @@
 """Non-job APIs: GET /, minimal index APIs, license, security, tasks, cluster settings."""
 
-import time
 
 from . import mappings
 from .errors import EsError
@@ -151,9 +150,9 @@ def get_task(req):
                           'Timed out waiting for completion of task [%s]' % task_id)
     node, _sep, number = task_id.partition(':')
     running = int(result['running_nanos']) if result.get('completed') and 'running_nanos' in result else \
-        int((time.monotonic() - result.get('started', time.monotonic())) * 1e9)
+        int((cluster.clock.monotonic() - result.get('started', cluster.clock.monotonic())) * 1e9)
     task = {'node': node, 'id': int(number), 'type': 'transport', 'action': result['action'],
-            'start_time_in_millis': result.get('start_ms', int(time.time() * 1000)), 'running_time_in_nanos': running,
+            'start_time_in_millis': result.get('start_ms', int(cluster.clock.time() * 1000)), 'running_time_in_nanos': running,
             'cancellable': False, 'headers': {}}
     if result.get('description'):
         task['description'] = result['description']

@@ -1,7 +1,6 @@
 """ML anomaly-detection jobs and datafeeds (es-behaviour §2)."""
 
 import re
-import time
 
 from . import mappings, ml_config, parsing
 from .errors import EsError, bad_request, conflict, datafeed_not_found, job_not_found, too_many
@@ -32,8 +31,8 @@ ACTIONS = {
 UPGRADE_BLOCKED = {'put_job', 'open', 'close', 'delete_job', 'put_datafeed', 'start_datafeed', 'stop_datafeed', 'delete_datafeed'}
 
 
-def now_ms():
-    return int(time.time() * 1000)
+def now_ms(cluster):
+    return int(cluster.clock.time() * 1000)
 
 
 def check_upgrade_mode(req, key):
@@ -208,7 +207,7 @@ def put_job(req):
     for group in groups:
         if group in cluster.ml_jobs:
             raise ml_config.unique_names_error(group)
-    config['create_time'] = now_ms()
+    config['create_time'] = now_ms(cluster)
     ml_config.fill_categorization_analyzer(req.pers, analysis)
     config['analysis_config'] = analysis
     config['analysis_limits'] = limits
@@ -292,7 +291,7 @@ def _job_stats(req, job_id):
         else:
             stats['assignment_explanation'] = task.get('explanation', '')
         if task['state'] == 'opened' and assigned:
-            stats['open_time'] = '%ds' % int(time.monotonic() - task['opened_at'])
+            stats['open_time'] = '%ds' % int(cluster.clock.monotonic() - task['opened_at'])
     stats['timing_stats'] = {'job_id': job_id, 'bucket_count': 0, 'total_bucket_processing_time_ms': 0.0}
     return stats
 
@@ -337,7 +336,7 @@ def open_job(req):
     def opened(_when):
         if job['task'] is task and task['state'] == 'opening':
             task['state'] = 'opened'
-            task['opened_at'] = time.monotonic()
+            task['opened_at'] = cluster.clock.monotonic()
 
     task['handle'] = cluster.schedule(cluster.timings.open_seconds, opened)
 
@@ -406,14 +405,14 @@ def _begin_close(cluster, job):
         task['handle'].cancel()
     if not task['assigned']:
         job['task'] = None
-        job['finished_time'] = now_ms()
+        job['finished_time'] = now_ms(cluster)
         return
     task['state'] = 'closing'
 
     def closed(_when):
         if job['task'] is task:
             job['task'] = None
-            job['finished_time'] = now_ms()
+            job['finished_time'] = now_ms(cluster)
 
     task['handle'] = cluster.schedule(cluster.timings.close_seconds, closed)
 
@@ -458,7 +457,7 @@ def close_job(req):
             if job['task'] is not None and job['task'].get('handle'):
                 job['task']['handle'].cancel()
             job['task'] = None
-            job['finished_time'] = now_ms()
+            job['finished_time'] = now_ms(cluster)
         return {'closed': True}
     targets = open_ids + closing
     for job_id in open_ids:
@@ -550,13 +549,13 @@ def _delete_job_async(req, job_id, force):
     as the task result (GET _tasks/<id>, TransportGetTaskAction)."""
     cluster = req.cluster
     full_id = '%s:%d' % (NODE_ID, cluster.next_task_id())
-    task = {'action': ACTIONS['delete_job'], 'description': 'delete-job-%s' % job_id, 'start_ms': now_ms(),
-            'started': time.monotonic(), 'completed': False}
+    task = {'action': ACTIONS['delete_job'], 'description': 'delete-job-%s' % job_id, 'start_ms': now_ms(cluster),
+            'started': cluster.clock.monotonic(), 'completed': False}
     cluster.tasks[full_id] = task
 
     def finish(response=None, error=None):
         task['completed'] = True
-        task['running_nanos'] = int((time.monotonic() - task['started']) * 1e9)
+        task['running_nanos'] = int((cluster.clock.monotonic() - task['started']) * 1e9)
         if error is not None:
             task['error'] = error.body()['error']
         else:
@@ -704,10 +703,10 @@ def datafeed_stats(req):
     return {'count': len(feeds), 'datafeeds': feeds}
 
 
-def _parse_date(value, name):
+def _parse_date(cluster, value, name):
     text = str(value)
     if text == 'now':
-        return now_ms()
+        return now_ms(cluster)
     if re.match(r'^-?\d+$', text):
         return int(text)
     try:
@@ -728,8 +727,8 @@ def start_datafeed(req):
         raise datafeed_not_found(df_id)
     start_value = option(req, 'start')
     end_value = option(req, 'end')
-    start = _parse_date(start_value, 'start') if start_value is not None else 0
-    end = _parse_date(end_value, 'end') if end_value is not None else None
+    start = _parse_date(cluster, start_value, 'start') if start_value is not None else 0
+    end = _parse_date(cluster, end_value, 'end') if end_value is not None else None
     if end is not None and end <= start:
         raise EsError(400, 'action_request_validation_exception',
                       'Validation Failed: 1: start [%d] must be earlier than end [%d];' % (start, end))
@@ -910,6 +909,6 @@ def fail_job(cluster, job_id, reason):
     task = job['task']
     if task is not None and task.get('handle'):
         task['handle'].cancel()
-    job['task'] = {'state': 'failed', 'assigned': True, 'opened_at': time.monotonic(), 'handle': None,
+    job['task'] = {'state': 'failed', 'assigned': True, 'opened_at': cluster.clock.monotonic(), 'handle': None,
                    'explanation': '', 'reason': reason}
     return {'acknowledged': True, 'job_id': job_id, 'state': 'failed'}

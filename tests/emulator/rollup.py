@@ -6,8 +6,6 @@ started job's next fire time and runs due triggers whenever the cluster ticks, n
 (AsyncTwoPhaseIndexer). POST /_emulator/rollup/<id>/_indexing starts a run at once.
 """
 
-import time
-
 from . import mappings
 from .cron import next_fire_epoch
 from .errors import EsError, RawResponse, bad_request, not_found
@@ -33,13 +31,13 @@ ROLLUP_META = '_rollup'
 ROLLUP_VERSION = 'rollup-version'
 
 
-def _next_trigger(cron, after_wall=None):
+def _next_trigger(clock, cron, after_wall=None):
     """Monotonic time of the cron's next fire after `after_wall` (epoch seconds; default now), or None."""
-    wall = time.time()
+    wall = clock.time()
     nxt = next_fire_epoch(cron, wall if after_wall is None else after_wall)
     if nxt is None:
         return None
-    return time.monotonic() + (nxt - wall)
+    return clock.monotonic() + (nxt - wall)
 
 
 def install(cluster):
@@ -50,7 +48,7 @@ def install(cluster):
         nxt = None
         if job is not None and job['state'] in ('started', 'indexing'):
             # `when` is monotonic; the cron is evaluated on the wall clock.
-            nxt = _next_trigger(job['config']['cron'], time.time() + (when - time.monotonic()))
+            nxt = _next_trigger(cluster.clock, job['config']['cron'], cluster.clock.time() + (when - cluster.clock.monotonic()))
         if nxt is None:
             cluster.rollup_triggers.pop(job_id, None)
             return
@@ -464,7 +462,7 @@ def start_job(req):
     state = job['state']
     if state == 'stopped':
         job['state'] = 'started'
-        nxt = _next_trigger(job['config']['cron'])
+        nxt = _next_trigger(cluster.clock, job['config']['cron'])
         if nxt is not None:
             cluster.rollup_triggers[job_id] = nxt
         return {'started': True}

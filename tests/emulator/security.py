@@ -3,7 +3,6 @@
 import base64
 import binascii
 import secrets
-import time
 
 from .errors import EsError
 
@@ -105,13 +104,13 @@ class Security:
             except (binascii.Error, UnicodeDecodeError):
                 key_id, key = None, None
             entry = self.cluster.api_keys.get(key_id)
-            if entry is None or entry['key'] != key or entry['invalidated'] or (entry['expiration'] and entry['expiration'] < time.time() * 1000):
+            if entry is None or entry['key'] != key or entry['invalidated'] or (entry['expiration'] and entry['expiration'] < self.cluster.clock.time() * 1000):
                 raise self._unauthenticated('unable to authenticate with provided credentials and anonymous access is not allowed '
                                             'for this request')
             return Principal(entry['owner'], USERS[entry['owner']], 'api_key', api_key=entry, key_privs=entry['privs'])
         if scheme == 'bearer':
             entry = self.cluster.tokens.get(value)
-            if entry is None or entry['expires'] < time.time():
+            if entry is None or entry['expires'] < self.cluster.clock.time():
                 raise self._unauthenticated('unable to authenticate with provided credentials and anonymous access is not allowed '
                                             'for this request')
             return Principal(entry['user'], USERS[entry['user']], 'token', token=value)
@@ -157,7 +156,7 @@ class Security:
         expiration = None
         if body.get('expiration'):
             from .state import parse_time_value  # pylint: disable=import-outside-toplevel
-            expiration = int((time.time() + parse_time_value(body['expiration'], 'expiration')) * 1000)
+            expiration = int((self.cluster.clock.time() + parse_time_value(body['expiration'], 'expiration')) * 1000)
         self.cluster.api_keys[key_id] = {'id': key_id, 'name': name, 'key': key, 'owner': principal.username,
                                          'privs': privs, 'expiration': expiration, 'invalidated': False}
         response = {'id': key_id, 'name': name}
@@ -180,7 +179,7 @@ class Security:
         else:
             raise EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: grant_type is missing;')
         token = base64.b64encode(secrets.token_bytes(48)).decode()
-        self.cluster.tokens[token] = {'user': user, 'expires': time.time() + 1200}
+        self.cluster.tokens[token] = {'user': user, 'expires': self.cluster.clock.time() + 1200}
         response = {'access_token': token, 'type': 'Bearer', 'expires_in': 1200, 'scope': 'full'}
         if grant == 'password':
             response['refresh_token'] = secrets.token_urlsafe(32)

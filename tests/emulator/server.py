@@ -3,8 +3,8 @@
 import json
 import re
 import socket
-import time
 import traceback
+from email.message import Message
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -112,7 +112,21 @@ _MISSING = object()
 MAX_INITIAL_LINE_LENGTH = 4096
 
 
+# App.handle's status for "close the connection without an answer" (the drop_connection fault).
+DROP_CONNECTION = 0
+
+
+def make_headers(pairs):
+    """Request headers as http.server gives them (case-insensitive .get, .items()), from a dict or (name, value) pairs."""
+    message = Message()
+    for name, value in (pairs.items() if hasattr(pairs, 'items') else pairs):
+        message[name] = value
+    return message
+
+
 class App:
+    """The whole emulator behind one entry point, `handle`, used by the HTTP handler and, in-process, by unit tests."""
+
     def __init__(self, cluster, security_enabled):
         self.cluster = cluster
         self.pers = cluster.personality
@@ -145,37 +159,71 @@ class App:
                 return route, found, allowed
         return None, None, allowed
 
+    # -------------------------------------------------------------- the one dispatch path
+    def handle(self, method, uri, headers, raw):
+        """One request: `uri` is path?query, `headers` a dict / pairs / http.server message, `raw` the body bytes.
+        Returns (status, [(name, value)], payload bytes); status DROP_CONNECTION means answer nothing and close."""
+        if not hasattr(headers, 'get_all'):
+            headers = make_headers(headers or {})
+        raw = raw or b''
+        split = urlsplit(uri)
+        path = split.path or '/'
+        if path.startswith('/_emulator/') or path == '/_emulator':
+            status, body = control.handle(self, method, path, raw)
+            return self._respond(status, body)
+        pairs = parse_qsl(split.query, keep_blank_values=True)
+        params = dict(pairs)
+        entry = {'method': method, 'path': path, 'query': params, 'query_string': split.query, 'status': None,
+                 'time': self.cluster.clock.time(),
+                 'headers': {k.lower(): v for k, v in headers.items() if k.lower() not in ('authorization',)},
+                 'authorization': (headers.get('Authorization') or '').split(' ')[0] or None,
+                 'body': None}
+        if len('%s %s HTTP/1.1' % (method, uri)) > MAX_INITIAL_LINE_LENGTH:
+            # Netty refuses the request before ES routes it (http.max_initial_line_length, default 4kb).
+            error = EsError(400, 'too_long_http_line_exception' if self.pers.major >= 8 else 'too_long_frame_exception',
+                            'An HTTP line is larger than %d bytes.' % MAX_INITIAL_LINE_LENGTH)
+            entry['status'] = 400
+            control.log(self.cluster, entry)
+            return self._respond(400, error.body())
+        try:
+            entry['body'] = json.loads(raw) if raw else None
+        except ValueError:
+            entry['body'] = raw.decode('utf-8', 'replace')
+        fault = control.match_fault(self.cluster, method, path)
+        if fault is not None:
+            if fault.get('delay_ms'):
+                self.cluster.clock.sleep(fault['delay_ms'] / 1000.0)
+            if fault.get('drop_connection'):
+                entry['status'] = DROP_CONNECTION
+                control.log(self.cluster, entry)
+                return DROP_CONNECTION, [], b''
+            if fault.get('status'):
+                status = int(fault['status'])
+                body = fault.get('body')
+                if body is None:
+                    body = EsError(status, 'emulator_injected_fault', 'fault injected by the emulator').body()
+                entry['status'] = status
+                control.log(self.cluster, entry)
+                extra = [('X-Emulator-Fault', 'true')]
+                if status == 429 or status == 503:
+                    extra.append(('Retry-After', '0'))
+                return self._respond(status, body, extra)
+        status, body, extra, warnings = self._handle(method, path, params, raw, split.query, headers)
+        for message in warnings:
+            extra.append(('Warning', self.pers.warning_value(message, formatdate(usegmt=True))))
+        if status >= 200 and status < 300 and 'filter_path' in params and isinstance(body, dict):
+            body = filter_path(body, params['filter_path'])
+        entry['status'] = status
+        control.log(self.cluster, entry)
+        pretty = params.get('pretty', 'false') in ('', 'true')
+        content_type = None
+        for _name, value in extra:
+            if _name == 'Content-Type':
+                content_type = value
+        extra = [h for h in extra if h[0] != 'Content-Type']
+        return self._respond(status, body, extra, pretty=pretty, content_type=content_type, head=(method == 'HEAD'))
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = 'HTTP/1.1'
-    server_version = 'esops-emulator'
-    sys_version = ''
-
-    def send_response(self, code, message=None):
-        # Elasticsearch sends neither Server nor Date headers.
-        self.send_response_only(code, message)
-
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        """Silence the default stderr access log."""
-
-    # -------------------------------------------------------------- plumbing
-    def _read_body(self):
-        length = int(self.headers.get('Content-Length') or 0)
-        raw = self.rfile.read(length) if length > 0 else b''
-        if not raw and self.headers.get('Transfer-Encoding', '').lower() == 'chunked':
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().strip() or b'0', 16)
-                if size == 0:
-                    self.rfile.readline()
-                    break
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-            raw = b''.join(chunks)
-        return raw
-
-    def _send(self, status, body, headers=None, pretty=False, content_type=None, head=False):
-        app = self.server.app
+    def _respond(self, status, body, extra=None, pretty=False, content_type=None, head=False):
         if body is None:
             payload = b''
         elif isinstance(body, (bytes, str)):
@@ -184,120 +232,30 @@ class Handler(BaseHTTPRequestHandler):
             payload = (json.dumps(body, indent=2) if pretty else json.dumps(body, separators=(',', ':'))).encode()
             if pretty:
                 payload += b'\n'
-        self.send_response(status)
-        if app.pers.product_header:
-            self.send_header('X-Elastic-Product', 'Elasticsearch')
-        self.send_header('Content-Type', content_type or ('application/json' if app.pers.major >= 8 else 'application/json; charset=UTF-8'))
-        for name, value in (headers or []):
-            self.send_header(name, value)
-        self.send_header('Content-Length', str(len(payload)))
-        self.end_headers()
-        if payload and not head:
-            self.wfile.write(payload)
-        self.wfile.flush()
+        headers = []
+        if self.pers.product_header:
+            headers.append(('X-Elastic-Product', 'Elasticsearch'))
+        headers.append(('Content-Type', content_type or ('application/json' if self.pers.major >= 8 else 'application/json; charset=UTF-8')))
+        headers.extend(extra or [])
+        # HEAD: the length of the body a GET would have, and no body.
+        headers.append(('Content-Length', str(len(payload))))
+        return status, headers, (b'' if head else payload)
 
-    def do_GET(self):  # pylint: disable=invalid-name
-        self._dispatch('GET')
-
-    def do_HEAD(self):  # pylint: disable=invalid-name
-        self._dispatch('HEAD')
-
-    def do_POST(self):  # pylint: disable=invalid-name
-        self._dispatch('POST')
-
-    def do_PUT(self):  # pylint: disable=invalid-name
-        self._dispatch('PUT')
-
-    def do_DELETE(self):  # pylint: disable=invalid-name
-        self._dispatch('DELETE')
-
-    def do_PATCH(self):  # pylint: disable=invalid-name
-        self._dispatch('PATCH')
-
-    # -------------------------------------------------------------- dispatch
-    def _dispatch(self, method):
-        app = self.server.app
-        split = urlsplit(self.path)
-        path = split.path or '/'
-        raw = self._read_body()
-        if path.startswith('/_emulator/') or path == '/_emulator':
-            status, body = control.handle(app, method, path, raw)
-            self._send(status, body)
-            return
-        pairs = parse_qsl(split.query, keep_blank_values=True)
-        params = dict(pairs)
-        started = time.time()
-        entry = {'method': method, 'path': path, 'query': params, 'query_string': split.query, 'status': None, 'time': started,
-                 'headers': {k.lower(): v for k, v in self.headers.items() if k.lower() not in ('authorization',)},
-                 'authorization': (self.headers.get('Authorization') or '').split(' ')[0] or None,
-                 'body': None}
-        if len(self.requestline) > MAX_INITIAL_LINE_LENGTH:
-            # Netty refuses the request before ES routes it (http.max_initial_line_length, default 4kb).
-            error = EsError(400, 'too_long_http_line_exception' if app.pers.major >= 8 else 'too_long_frame_exception',
-                            'An HTTP line is larger than %d bytes.' % MAX_INITIAL_LINE_LENGTH)
-            entry['status'] = 400
-            control.log(app.cluster, entry)
-            self._send(400, error.body())
-            return
-        try:
-            entry['body'] = json.loads(raw) if raw else None
-        except ValueError:
-            entry['body'] = raw.decode('utf-8', 'replace')
-        fault = control.match_fault(app.cluster, method, path)
-        if fault is not None:
-            if fault.get('delay_ms'):
-                time.sleep(fault['delay_ms'] / 1000.0)
-            if fault.get('drop_connection'):
-                entry['status'] = 0
-                control.log(app.cluster, entry)
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                return
-            if fault.get('status'):
-                status = int(fault['status'])
-                body = fault.get('body')
-                if body is None:
-                    body = EsError(status, 'emulator_injected_fault', 'fault injected by the emulator').body()
-                entry['status'] = status
-                control.log(app.cluster, entry)
-                headers = [('X-Emulator-Fault', 'true')]
-                if status == 429 or status == 503:
-                    headers.append(('Retry-After', '0'))
-                self._send(status, body, headers)
-                return
-        status, body, headers, warnings = self._handle(app, method, path, params, raw, split.query)
-        for message in warnings:
-            headers.append(('Warning', app.pers.warning_value(message, formatdate(usegmt=True))))
-        if status >= 200 and status < 300 and 'filter_path' in params and isinstance(body, dict):
-            body = filter_path(body, params['filter_path'])
-        entry['status'] = status
-        control.log(app.cluster, entry)
-        pretty = params.get('pretty', 'false') in ('', 'true')
-        content_type = None
-        for _name, value in headers:
-            if _name == 'Content-Type':
-                content_type = value
-        headers = [h for h in headers if h[0] != 'Content-Type']
-        self._send(status, body, headers, pretty=pretty, content_type=content_type, head=(method == 'HEAD'))
-
-    def _handle(self, app, method, path, params, raw, query):
-        pers = app.pers
+    def _handle(self, method, path, params, raw, query, http_headers):
+        pers = self.pers
         headers = []
         uri = path + ('?' + query if query else '')
         error_trace = params.get('error_trace') in ('', 'true')
         req = None
         try:
-            compat = self._compat_version(app, bool(raw))
+            compat = self._compat_version(http_headers, bool(raw))
             if compat is not None:
                 headers.append(('Content-Type', 'application/vnd.elasticsearch+json;compatible-with=%d' % compat))
             compat7 = compat == 7 and pers.major == 8
             norm = path if path == '/' else path.rstrip('/')
-            route, path_params, allowed = app.find_route(method, norm, compat7)
+            route, path_params, allowed = self.find_route(method, norm, compat7)
             if route is None:
-                return self._no_handler(app, method, path, allowed, headers)
+                return self._no_handler(method, path, allowed, headers)
             body = None
             if raw:
                 try:
@@ -305,14 +263,14 @@ class Handler(BaseHTTPRequestHandler):
                 except ValueError:
                     raise EsError(400, 'x_content_parse_exception' if pers.major >= 7 else 'parse_exception',
                                   '[1:1] Unexpected character: was expecting a JSON value') from None
-            req = Request(app, method, path, params, body, bool(raw), self.headers, path_params, compat7, uri, raw)
+            req = Request(self, method, path, params, body, bool(raw), http_headers, path_params, compat7, uri, raw)
             if route.deprecated_of:
                 # RestController deprecated-route warning carries the templates, not the concrete ids (§1.4).
                 req.warn('[%s %s] is deprecated! Use [%s %s] instead.' % (route.method, route.template, route.method, route.deprecated_of))
-            with app.cluster.lock:
-                app.cluster.tick()
-            if app.security is not None:
-                req.principal = app.security.authenticate(self.headers.get('Authorization'), uri)
+            with self.cluster.lock:
+                self.cluster.tick()
+            if self.security is not None:
+                req.principal = self.security.authenticate(http_headers.get('Authorization'), uri)
             known = route.allowed_params(pers, compat7) | GLOBAL_PARAMS
             if route.body_wins and req.has_body:
                 # With a body the handler parses only the body; query params stay unconsumed (§1.6).
@@ -320,10 +278,13 @@ class Handler(BaseHTTPRequestHandler):
             unknown = [p for p in params if p not in known]
             if unknown:
                 raise unrecognized(path, unknown, known)
-            if app.security is not None:
+            if self.security is not None:
                 index = path_params.get('index') if route.action.startswith('indices:') else None
-                app.security.authorize(req.principal, route.action, index)
-            result = self._call(app, route, req)
+                self.security.authorize(req.principal, route.action, index)
+            # Long-running handlers (open/close/stop waits) release the lock while they wait (Cluster.wait_for).
+            with self.cluster.lock:
+                self.cluster.tick()
+                result = route.handler(req)
             if isinstance(result, tuple):
                 status, body = result
             else:
@@ -343,42 +304,100 @@ class Handler(BaseHTTPRequestHandler):
             err = EsError(500, 'exception', 'emulator internal error: %s: %s' % (type(exc).__name__, exc))
             return err.status, err.body(error_trace), headers, req.warnings if req else []
 
-    @staticmethod
-    def _call(app, route, req):
-        # Long-running handlers (open/close/stop waits) release the lock while they wait (Cluster.wait_for).
-        with app.cluster.lock:
-            app.cluster.tick()
-            return route.handler(req)
-
-    def _compat_version(self, app, has_body):
-        accept = self.headers.get('Accept') or ''
-        ctype = self.headers.get('Content-Type') or ''
+    def _compat_version(self, http_headers, has_body):
+        accept = http_headers.get('Accept') or ''
+        ctype = http_headers.get('Content-Type') or ''
         a = _COMPAT_RE.search(accept)
         c = _COMPAT_RE.search(ctype) if has_body else None
         if a is None and c is None:
             return None
-        if app.pers.major < 7 or (a and c and a.group(1) != c.group(1)) or (has_body and (a is None or c is None)):
+        if self.pers.major < 7 or (a and c and a.group(1) != c.group(1)) or (has_body and (a is None or c is None)):
             raise EsError(400, 'status_exception', 'A compatible version is required on both Content-Type and Accept headers if either one '
                           'has requested a compatible version and the compatible versions must match. Accept=%s, Content-Type=%s'
                           % (accept or None, ctype or None))
         version = int((a or c).group(1))
-        if version not in app.pers.compat_versions():
+        if version not in self.pers.compat_versions():
             raise EsError(400, 'media_type_header_exception', 'Invalid media-type value on headers [%s]'
                           % ', '.join(h for h, m in (('Accept', a), ('Content-Type', c)) if m),
                           caused_by=EsError(400, 'status_exception', 'Accept version must be either version %s, but found %d. Accept=%s'
-                                            % (' or '.join(str(v) for v in app.pers.compat_versions()), version, accept)))
+                                            % (' or '.join(str(v) for v in self.pers.compat_versions()), version, accept)))
         return version
 
-    @staticmethod
-    def _no_handler(app, method, path, allowed, headers):
+    def _no_handler(self, method, path, allowed, headers):
         if allowed:
             message = 'Incorrect HTTP method for uri [%s] and method [%s], allowed: [%s]' % (path, method, ', '.join(allowed))
             headers.append(('Allow', ','.join(allowed)))
             return 405, {'error': message, 'status': 405}, headers, []
         message = 'no handler found for uri [%s] and method [%s]' % (path, method)
-        if app.pers.no_handler_envelope:
+        if self.pers.no_handler_envelope:
             return 400, EsError(400, 'illegal_argument_exception', message).body(), headers, []
         return 400, {'error': message, 'status': 400}, headers, []
+
+
+class Handler(BaseHTTPRequestHandler):
+    """HTTP/1.1 framing around App.handle (nothing else: routing, auth, faults and the log live there)."""
+
+    protocol_version = 'HTTP/1.1'
+    server_version = 'esops-emulator'
+    sys_version = ''
+
+    def send_response(self, code, message=None):
+        # Elasticsearch sends neither Server nor Date headers.
+        self.send_response_only(code, message)
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        """Silence the default stderr access log."""
+
+    def _read_body(self):
+        length = int(self.headers.get('Content-Length') or 0)
+        raw = self.rfile.read(length) if length > 0 else b''
+        if not raw and self.headers.get('Transfer-Encoding', '').lower() == 'chunked':
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().strip() or b'0', 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            raw = b''.join(chunks)
+        return raw
+
+    def do_GET(self):  # pylint: disable=invalid-name
+        self._dispatch('GET')
+
+    def do_HEAD(self):  # pylint: disable=invalid-name
+        self._dispatch('HEAD')
+
+    def do_POST(self):  # pylint: disable=invalid-name
+        self._dispatch('POST')
+
+    def do_PUT(self):  # pylint: disable=invalid-name
+        self._dispatch('PUT')
+
+    def do_DELETE(self):  # pylint: disable=invalid-name
+        self._dispatch('DELETE')
+
+    def do_PATCH(self):  # pylint: disable=invalid-name
+        self._dispatch('PATCH')
+
+    def _dispatch(self, method):
+        raw = self._read_body()
+        status, headers, payload = self.server.app.handle(method, self.path, self.headers, raw)
+        if status == DROP_CONNECTION:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if payload:
+            self.wfile.write(payload)
+        self.wfile.flush()
 
 
 class Server(ThreadingHTTPServer):

@@ -6,8 +6,8 @@ import base64
 import os
 import re
 import threading
-import time
 
+from .clock import RealClock
 from .errors import EsError
 
 NODE_ID = 'emUlAt0rN0dE1d0000000A'
@@ -94,8 +94,12 @@ class Handle:
 class Cluster:
     """All mutable state; every access happens under `lock` after `tick()`."""
 
-    def __init__(self, personality, timings, cluster_name='elasticsearch', ml_max_model_memory_limit=None):
+    def __init__(self, personality, timings, cluster_name='elasticsearch', ml_max_model_memory_limit=None, clock=None):
         self.personality = personality
+        # Every time read goes through this clock (clock.py): real time for the socket emulator, a ManualClock
+        # for in-process unit tests.
+        self.clock = clock or RealClock()
+        self.clock.attach(self)
         self.timings = timings
         # Each emulated cluster is a new cluster: a random cluster_uuid like ES's, which survives /_emulator/reset
         # (a reset wipes the data, not the cluster). cluster_name defaults to ES's `cluster.name` default.
@@ -145,12 +149,12 @@ class Cluster:
     # ---- scheduler ----
     def schedule(self, delay, callback):
         handle = Handle()
-        heapq.heappush(self._events, (time.monotonic() + max(delay, 0.0), next(self._seq), handle, callback))
+        heapq.heappush(self._events, (self.clock.monotonic() + max(delay, 0.0), next(self._seq), handle, callback))
         return handle
 
     def tick(self):
         """Run every due event, interleaved with rollup cron triggers, in time order."""
-        now = time.monotonic()
+        now = self.clock.monotonic()
         with self.lock:
             while True:
                 due_event = self._events[0][0] if self._events else None
@@ -168,20 +172,42 @@ class Cluster:
                 else:
                     self.rollup_cron_fire(trig_id, trig_time)
 
+    def next_due(self):
+        """When the next scheduled event or cron trigger is due (None: nothing scheduled)."""
+        times = list(self.rollup_triggers.values())
+        while self._events and self._events[0][2].cancelled:
+            heapq.heappop(self._events)
+        if self._events:
+            times.append(self._events[0][0])
+        return min(times) if times else None
+
     def rollup_cron_fire(self, job_id, when):
         """Replaced by the rollup module (kept here so tick() stays generic)."""
         del when
         self.rollup_triggers.pop(job_id, None)
 
     def wait_for(self, predicate, timeout):
-        """Block until predicate() or timeout (the lock is released while waiting); returns predicate's truth."""
-        deadline = time.monotonic() + timeout
+        """Block until predicate() or timeout (the lock is released while waiting); returns predicate's truth.
+        Under a manual clock nothing else can change the state meanwhile: virtual time jumps from one due event
+        to the next until the predicate holds or the timeout has passed."""
+        clock = self.clock
+        deadline = clock.monotonic() + timeout
+        if clock.manual:
+            with self.lock:
+                while True:
+                    self.tick()
+                    if predicate():
+                        return True
+                    if clock.monotonic() >= deadline:
+                        return False
+                    nxt = self.next_due()
+                    clock.advance_to(deadline if nxt is None or nxt > deadline else nxt)
         with self.cond:
             while True:
                 self.tick()
                 if predicate():
                     return True
-                remaining = deadline - time.monotonic()
+                remaining = deadline - clock.monotonic()
                 if remaining <= 0:
                     return False
                 self.cond.wait(min(0.01, remaining))
