@@ -863,3 +863,21 @@ def test_datafeeds_stopped_before_a_failed_close_are_reported_as_changed(es):
     job = result['jobs'][0]
     assert job['changed'] is True and job['state_after'] == 'opened'
     assert (job['datafeed_id'], job['datafeed_state']) == ('df-a', 'stopped')
+
+
+@pytest.mark.parametrize('es', [slow(version=v, close_seconds=600) for v in VERSIONS], indirect=True)
+@pytest.mark.parametrize('selection, answer', [
+    (['a', 'b'], 'one or more jobs have state failed, use force close'),
+    (['b'], 'cannot close job [b] because it failed, use force close'),
+])
+def test_a_job_failing_between_two_closes_is_named_alone(es, selection, answer):
+    # b fails after the first close's wait ran out and the states were read: the next graceful close is ES's 409
+    # (TransportCloseJobAction), which names no job when the request had several; the module names b from the states.
+    cluster(es, a='opened', b='opened')
+    fail_later(es, 'b', CLOSE_WAIT_CHUNK + 0.05)   # during the poller's first sleep
+    outcome, result = run(es, 'closed', selection, timeout=600)
+    assert outcome == 'failed'
+    assert [r['status'] for r in es.requests() if r['path'].endswith('/_close')] == [500, 409]
+    assert result['failed_jobs'] == ['b']
+    assert result['msg'] == ('cannot close job b: it failed since it was read (%s); force-close it with force_failed: true'
+                             % answer)
