@@ -351,9 +351,19 @@ class MlJobAdapter(MlAdapter):
             except ServerWaitTimedOut:
                 return [], chunk   # ES's wait ran out; the close goes on
             except Conflict as exc:
-                if exc.state == FAILED and not force:
-                    raise StateError('cannot close %s %s: %s (a job failed since it was read; use force_failed: true)'
-                                     % (_job_word(chunk), _names(chunk), _reason(exc)), job_ids=chunk)
+                if force:
+                    raise
+                # A job failed since it was read: ES refuses the graceful close with a 409, naming the job only when
+                # the request had one ("one or more jobs have state failed, use force close" otherwise;
+                # TransportCloseJobAction, 6.8-9.1). The states name it.
+                failed = self._failed_in(chunk)
+                if failed:
+                    raise StateError('cannot close %s %s: %s failed since %s read (%s); force-close %s with '
+                                     'force_failed: true' % (
+                                         _job_word(failed), _names(failed), 'it' if len(failed) == 1 else 'they',
+                                         'it was' if len(failed) == 1 else 'they were', _reason(exc),
+                                         'it' if len(failed) == 1 else 'them'),
+                                     job_ids=failed)
                 raise
             except ServerError as exc:
                 # A job whose close fails on its node is marked failed and the close answers 500 "Exception closing
@@ -370,6 +380,14 @@ class MlJobAdapter(MlAdapter):
             closed.extend(done)
             waiting.extend(left)
         return closed, waiting
+
+    def _failed_in(self, ids):
+        """Which of ``ids`` are failed now (one state read)."""
+        try:
+            current = self.read()
+        except NotFound:
+            return []
+        return [job_id for job_id in ids if (current.get(job_id) or {}).get('state') == FAILED]
 
     def _failed_while(self, exc, ids, desired):
         """A 500 from open/close: when one of ``ids`` is failed now, say so (StateError); else the error as it came."""

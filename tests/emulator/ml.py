@@ -703,18 +703,73 @@ def datafeed_stats(req):
     return {'count': len(feeds), 'datafeeds': feeds}
 
 
+_DATE_MATH_RE = re.compile(r'([+-])(\d+)([yMwdhHms])|/([yMwdhHms])')
+
+
+def _date_math(anchor_ms, math):
+    """JavaDateMathParser.parseMath: ``+N<unit>`` / ``-N<unit>`` / ``/<unit>`` (round down) applied left to right, units
+    y M w d h H m s, in UTC; None when ``math`` is not date math."""
+    import calendar  # pylint: disable=import-outside-toplevel
+    from datetime import datetime, timedelta, timezone  # pylint: disable=import-outside-toplevel
+    when = datetime.fromtimestamp(anchor_ms / 1000.0, tz=timezone.utc)
+    pos = 0
+    while pos < len(math):
+        m = _DATE_MATH_RE.match(math, pos)
+        if not m:
+            return None
+        pos = m.end()
+        if m.group(4):
+            unit = m.group(4)
+            fields = {'y': dict(month=1, day=1, hour=0, minute=0, second=0, microsecond=0),
+                      'M': dict(day=1, hour=0, minute=0, second=0, microsecond=0),
+                      'd': dict(hour=0, minute=0, second=0, microsecond=0),
+                      'h': dict(minute=0, second=0, microsecond=0), 'H': dict(minute=0, second=0, microsecond=0),
+                      'm': dict(second=0, microsecond=0), 's': dict(microsecond=0)}
+            if unit == 'w':
+                when = (when - timedelta(days=when.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+            else:
+                when = when.replace(**fields[unit])
+            continue
+        amount = int(m.group(2)) * (1 if m.group(1) == '+' else -1)
+        unit = m.group(3)
+        if unit in ('y', 'M'):
+            months = when.month - 1 + amount * (12 if unit == 'y' else 1)
+            year, month = when.year + months // 12, months % 12 + 1
+            when = when.replace(year=year, month=month, day=min(when.day, calendar.monthrange(year, month)[1]))
+        else:
+            seconds = {'w': 604800, 'd': 86400, 'h': 3600, 'H': 3600, 'm': 60, 's': 1}[unit]
+            when = when + timedelta(seconds=amount * seconds)
+    return int(when.timestamp() * 1000)
+
+
 def _parse_date(cluster, value, name):
+    """StartDatafeedAction.DatafeedParams.parseDateOrThrow (6.8-9.1): a date (strict_date_optional_time||epoch_millis)
+    or date math (``now-1d``, ``now/d``, ``2026-01-01||+1M``) through DateMathParser.parse(date, now); anything else is
+    an ElasticsearchParseException (400 ``parse_exception``) with Messages.REST_INVALID_DATETIME_PARAMS. Source:
+    x-pack/plugin/core/src/main/java/org/elasticsearch/xpack/core/ml/action/StartDatafeedAction.java (main/8.x)."""
     text = str(value)
-    if text == 'now':
-        return now_ms(cluster)
+    if text.startswith('now'):
+        anchor, math = now_ms(cluster), text[3:]
+    elif '||' in text:
+        anchor_text, math = text.split('||', 1)
+        anchor = _parse_plain_date(anchor_text)
+    else:
+        anchor, math = _parse_plain_date(text), ''
+    result = _date_math(anchor, math) if anchor is not None else None
+    if result is None:
+        raise EsError(400, 'parse_exception', "Query param [%s] with value [%s] cannot be parsed as a date or "
+                      "converted to a number (epoch)." % (name, text))
+    return result
+
+
+def _parse_plain_date(text):
     if re.match(r'^-?\d+$', text):
         return int(text)
     try:
         from datetime import datetime  # pylint: disable=import-outside-toplevel
         return int(datetime.fromisoformat(text.replace('Z', '+00:00')).timestamp() * 1000)
-    except ValueError as exc:
-        raise EsError(400, 'illegal_argument_exception', "Query param [%s] with value [%s] cannot be parsed as a date or "
-                      "converted to a number (epoch)." % (name, text)) from exc
+    except ValueError:
+        return None
 
 
 def start_datafeed(req):
