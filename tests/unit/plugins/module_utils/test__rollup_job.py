@@ -398,3 +398,29 @@ def test_plan_refuses_missing_ids_before_any_change(es):
         Converger(FakeModule(), adapter).run(wait=True, timeout=30)
     assert info.value.result['msg'] == 'rollup job not found: gone'
     assert es.mutating_requests() == [] and es.state()['rollup_jobs'] == {'a': 'started'}
+
+
+@pytest.mark.parametrize('es', [dict(version=v, timings=Timings(stop_seconds=120)) for v in VERSIONS], indirect=True,
+                         ids=VERSIONS)
+def test_a_start_waits_for_a_stopping_job_within_the_timeout_only(es):
+    in_state(es, 'a', 'stopping')
+    adapter = adapter_for(es, 'started', ['a'], timeout=10.0)
+    with pytest.raises(Failed) as info:
+        Converger(FakeModule(), adapter).run(wait=True, timeout=10)
+    assert info.value.result['msg'] == 'rollup job a did not stop within 10s before it can be started; last state: stopping'
+    assert es.mutating_requests() == []   # ES refuses to start a stopping job: nothing was sent
+    assert es.state()['rollup_jobs'] == {'a': 'stopping'}
+
+
+@pytest.mark.parametrize('es', [dict(version=v, security=True) for v in VERSIONS], indirect=True, ids=VERSIONS)
+def test_a_manage_rollup_only_user_is_served_on_the_right_paths(es):
+    # rollup_admin holds manage_rollup only: GET / (monitor) and ML info (monitor_ml) are refused, so the rollup
+    # routes tell the API generation.
+    in_state(es, 'a', 'started')
+    adapter = adapter_for(es, 'stopped', ['a'], client=es.client(username='rollup_admin', password='changeme'))
+    with pytest.raises(Exited):
+        Converger(FakeModule(), adapter).run(wait=True, timeout=30)
+    assert es.state()['rollup_jobs'] == {'a': 'stopped'}
+    stop, = es.mutating_requests()
+    assert stop['path'] == es.rollup_path('job', 'a', '_stop')
+    assert stop['query']['wait_for_completion'] == 'true'   # 6.x is taken as 6.8, whose stop can wait
