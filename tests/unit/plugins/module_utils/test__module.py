@@ -272,7 +272,7 @@ def _identity(es):
                          indirect=True, ids=['6.8.23', '9.1.5'])
 def test_every_result_names_the_cluster(monkeypatch, es):
     module = _real_exits(monkeypatch, es.params())
-    module.client   # built, nothing sent yet
+    assert module.client is not None   # built, nothing sent yet
     assert es.requests() == []
     with pytest.raises(Exited) as info:
         module.exit_json(changed=False)
@@ -283,7 +283,7 @@ def test_every_result_names_the_cluster(monkeypatch, es):
 @pytest.mark.parametrize('es', [dict(cluster_name='prod')], indirect=True)
 def test_a_failure_names_the_cluster_only_when_already_read(monkeypatch, es):
     module = _real_exits(monkeypatch, es.params())
-    module.client
+    assert module.client is not None
     with pytest.raises(Failed) as info:
         module.fail_json(msg='boom')
     assert 'cluster' not in info.value.result

@@ -341,15 +341,16 @@ def test_a_stop_that_outlasts_the_server_wait_names_the_job_and_its_state(es):
 def test_force_delete_retries_a_delete_that_met_a_still_stopping_job(es):
     in_state(es, 'a', 'started')
 
+    done = []
+
     def restart_between_stop_and_delete(method, path):
         # Another actor starts the job again between our stop and our delete, it indexes, and it is stopped
         # without a wait: our delete meets a `stopping` job (ES answers 500 task_failures).
-        if method == 'DELETE' and not restart_between_stop_and_delete.done:
-            restart_between_stop_and_delete.done = True
+        if method == 'DELETE' and not done:
+            done.append(path)
             es.start_rollup_job('a')
             es.force_rollup_indexing('a')
             es.stop_rollup_job('a')
-    restart_between_stop_and_delete.done = False
 
     adapter = adapter_for(es, 'absent', ['a'], client=es.client(opener=other_actor(es, restart_between_stop_and_delete)),
                           force=True, wait=False)
