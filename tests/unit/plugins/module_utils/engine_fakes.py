@@ -39,4 +39,3 @@ class FakeModule(object):
 
     def fail_from_error(self, error, **result):
         self.fail_json(msg=str(error), status=error.status, error_type=error.error_type, **result)
-

@@ -297,7 +297,7 @@ def test_quote_path_escapes_each_segment():
 
 def test_ok_statuses_return_the_response():
     opener = CannedOpener((404, {'error': {'type': 'resource_not_found_exception', 'reason': 'No known job with id [x]'},
-                               'status': 404}))
+                                 'status': 404}))
     resp = make_client(opener).request('GET', '/_ml/anomaly_detectors/x', ok_statuses=(404,))
     assert resp.status == 404
     assert resp.body['error']['type'] == 'resource_not_found_exception'
@@ -634,7 +634,7 @@ FORBIDDEN_MAIN = {'error': {'type': 'security_exception',
 
 def test_version_falls_back_to_ml_info_when_get_root_is_forbidden():
     opener = CannedOpener((403, FORBIDDEN_MAIN),
-                        (200, {'defaults': {}, 'upgrade_mode': False, 'native_code': {'version': '8.19.3'}}))
+                          (200, {'defaults': {}, 'upgrade_mode': False, 'native_code': {'version': '8.19.3'}}))
     client = make_client(opener)
     assert client.version == (8, 19, 3)
     assert [call['url'] for call in opener.calls] == ['http://es1:9200/', 'http://es1:9200/_ml/info']
@@ -643,7 +643,7 @@ def test_version_falls_back_to_ml_info_when_get_root_is_forbidden():
 def test_version_falls_back_to_xpack_ml_info_on_6x():
     no_handler = {'error': 'no handler found for uri [/_ml/info] and method [GET]', 'status': 400}
     opener = CannedOpener((403, FORBIDDEN_MAIN), (400, no_handler),
-                        (200, {'defaults': {}, 'native_code': {'version': '6.8.23'}}))
+                          (200, {'defaults': {}, 'native_code': {'version': '6.8.23'}}))
     assert make_client(opener).version == (6, 8, 23)
     assert opener.calls[-1]['url'] == 'http://es1:9200/_xpack/ml/info'
 
@@ -864,7 +864,7 @@ def test_cluster_identity_unrecovered_cluster_uuid_is_null():
 
 def test_cluster_identity_without_monitor_has_version_only():
     opener = CannedOpener((403, FORBIDDEN_MAIN),
-                        (200, {'defaults': {}, 'upgrade_mode': False, 'native_code': {'version': '8.19.3'}}))
+                          (200, {'defaults': {}, 'upgrade_mode': False, 'native_code': {'version': '8.19.3'}}))
     client = make_client(opener)
     assert client.cluster_identity() == {'uuid': None, 'name': None, 'version': '8.19.3'}
 

@@ -82,14 +82,14 @@ class EngineTestAdapter(Adapter):
             self.move(step)
         return [step.object_id for step in steps] if self.confirm else []
 
-    def settled(self, object_id, facts):
+    def settled(self, job_id, facts):
         if facts is not None and facts['state'] == self.settle_error_on:
-            raise StateError('job %s went %s while waiting' % (object_id, facts['state']), job_ids=[object_id])
+            raise StateError('job %s went %s while waiting' % (job_id, facts['state']), job_ids=[job_id])
         if self.desired == ABSENT:
             return facts is None
         return facts is not None and facts['state'] == self.desired
 
-    def describe(self, object_id, before, after):
+    def describe(self, job_id, before, after):
         return {'node': (after or before or {}).get('node')}
 
 
