@@ -201,3 +201,24 @@ def run_module(request):
         return failed, result
 
     return run
+
+
+# ---- additive helpers (wip/unit-rollup) ----
+
+class RecordingSleep(object):
+    """``sleep(seconds)`` that advances a ManualClock and records each delay in ``delays``."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.delays = []
+
+    def __call__(self, seconds):
+        self.delays.append(seconds)
+        self.clock.sleep(seconds)
+
+
+@pytest.fixture
+def es_sleeps(es_clock):
+    """A ``sleep`` on ``es_clock`` that records every delay (``es_sleeps.delays``): for tests of a backoff schedule
+    (client retries, Poller), where the sequence of sleeps is the behaviour under test. Time still has one source."""
+    return RecordingSleep(es_clock)

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) esops.jobs contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A module and a clock for driving the engine and the modules without Ansible or real time."""
+"""A module double for the convergence engine's own tests (no Ansible). Time in tests has one source: the
+emulator's ManualClock (tests/emulator/clock.py, fixtures es_clock / es_sleeps in tests/unit/conftest.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -38,22 +39,3 @@ class FakeModule(object):
 
     def fail_from_error(self, error, **result):
         self.fail_json(msg=str(error), status=error.status, error_type=error.error_type, **result)
-
-
-class FakeClock(object):
-    """Time moves only when something sleeps; ``on_sleep(clock)`` lets a test change the world meanwhile."""
-
-    def __init__(self, on_sleep=None):
-        self.now = 1000.0
-        self.sleeps = []
-        self.on_sleep = on_sleep
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        assert seconds > 0
-        self.sleeps.append(seconds)
-        self.now += seconds
-        if self.on_sleep:
-            self.on_sleep(self)

@@ -3,8 +3,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Unit tests of the HTTP client: hosts, auth, retries, errors, warnings, versions.
 
-Most tests inject a fake ``opener`` (the ``open_url`` stand-in) and a fake ``sleep``; the tests
-where real headers and sockets matter run a local ``http.server``.
+These are pure tests of the client's own code: most inject an ``opener`` (the ``open_url`` stand-in) that replays
+canned answers and sleep on the one test clock, the emulator's ManualClock (fixture ``es_sleeps`` records the
+backoff delays). The tests where real headers and sockets matter run a local ``http.server``. How Elasticsearch
+answers is the emulator's business (tests/emulator), not these canned responses'.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,6 +31,7 @@ from ansible_collections.esops.jobs.plugins.module_utils import _client
 from ansible_collections.esops.jobs.plugins.module_utils._client import (
     ElasticsearchClient, ElasticsearchConnectionError, ElasticsearchError, describe_error_body, encode_api_key,
     parse_version)
+from ansible_collections.esops.jobs.tests.emulator.clock import ManualClock
 
 ES_INFO = {'name': 'n1', 'cluster_name': 'c', 'version': {'number': '8.19.3', 'build_flavor': 'default'},
            'tagline': 'You Know, for Search'}
@@ -41,7 +44,7 @@ def headers(pairs=()):
     return message
 
 
-class FakeRaw(object):
+class CannedResponse(object):
     def __init__(self, status, payload, hdrs):
         self._status = status
         self._payload = payload
@@ -54,7 +57,7 @@ class FakeRaw(object):
         return self._payload
 
 
-class FakeOpener(object):
+class CannedOpener(object):
     """Replays scripted answers: (status, body[, header pairs]) tuples or exceptions to raise."""
 
     def __init__(self, *answers):
@@ -79,7 +82,7 @@ class FakeOpener(object):
         else:
             payload = body.encode('utf-8') if not isinstance(body, bytes) else body
         if 200 <= status < 300:
-            return FakeRaw(status, payload, hdrs)
+            return CannedResponse(status, payload, hdrs)
         raise HTTPError(url, status, 'status %d' % status, hdrs, io.BytesIO(payload))
 
     @property
@@ -87,17 +90,9 @@ class FakeOpener(object):
         return [c['url'] for c in self.calls]
 
 
-class FakeSleep(object):
-    def __init__(self):
-        self.delays = []
-
-    def __call__(self, seconds):
-        self.delays.append(seconds)
-
-
 def make_client(opener, hosts='http://es1:9200', sleep=None, **kwargs):
     warnings = []
-    client = ElasticsearchClient(hosts, opener=opener, sleep=sleep or FakeSleep(), warn=warnings.append, **kwargs)
+    client = ElasticsearchClient(hosts, opener=opener, sleep=sleep or ManualClock().sleep, warn=warnings.append, **kwargs)
     client.test_warnings = warnings
     return client
 
@@ -150,7 +145,7 @@ def test_bad_host_messages_never_echo_url_credentials(url):
 
 
 def test_url_credentials_are_used_but_stripped_from_the_host():
-    opener = FakeOpener((200, ES_INFO))
+    opener = CannedOpener((200, ES_INFO))
     client = make_client(opener, hosts='https://elastic:s3cr3t@es1:9200')
     assert client.hosts == ['https://es1:9200']
     client.request('GET', '/')
@@ -174,7 +169,7 @@ def test_explicit_username_wins_over_url_credentials():
 
 def test_failover_rotates_to_next_host_on_connection_error():
     refused = URLError(ConnectionRefusedError(111, 'Connection refused'))
-    opener = FakeOpener(refused, (200, {'ok': True}), (200, {'ok': True}))
+    opener = CannedOpener(refused, (200, {'ok': True}), (200, {'ok': True}))
     client = make_client(opener, hosts=['http://es1:9200', 'http://es2:9200'])
     assert client.request('GET', '/_ml/info').body == {'ok': True}
     assert opener.urls == ['http://es1:9200/_ml/info', 'http://es2:9200/_ml/info']
@@ -185,7 +180,7 @@ def test_failover_rotates_to_next_host_on_connection_error():
 
 def test_failover_wraps_around_the_host_list():
     refused = URLError(ConnectionRefusedError(111, 'Connection refused'))
-    opener = FakeOpener(refused, refused, (200, {}))
+    opener = CannedOpener(refused, refused, (200, {}))
     client = make_client(opener, hosts=['http://es1:9200', 'http://es2:9200'], retries=2)
     client.request('GET', '/')
     assert opener.urls == ['http://es1:9200/', 'http://es2:9200/', 'http://es1:9200/']
@@ -194,7 +189,7 @@ def test_failover_wraps_around_the_host_list():
 # ---------------------------------------------------------------------------------------- auth
 
 def test_basic_auth_is_forced_and_no_authorization_header():
-    opener = FakeOpener((200, {}))
+    opener = CannedOpener((200, {}))
     make_client(opener, username='elastic', password='changeme').request('GET', '/')
     call = opener.calls[0]
     assert (call['url_username'], call['url_password'], call['force_basic_auth']) == ('elastic', 'changeme', True)
@@ -203,7 +198,7 @@ def test_basic_auth_is_forced_and_no_authorization_header():
 
 
 def test_api_key_id_colon_key_is_base64_encoded():
-    opener = FakeOpener((200, {}))
+    opener = CannedOpener((200, {}))
     make_client(opener, api_key='VuaCfGcBCdbkQm-e5aOx:ui2lp2axTNmsyakw9tvNnw').request('GET', '/')
     call = opener.calls[0]
     expected = base64.b64encode(b'VuaCfGcBCdbkQm-e5aOx:ui2lp2axTNmsyakw9tvNnw').decode('ascii')
@@ -215,19 +210,19 @@ def test_api_key_id_colon_key_is_base64_encoded():
 def test_api_key_already_encoded_is_sent_as_is():
     encoded = base64.b64encode(b'id:key').decode('ascii')
     assert encode_api_key(encoded) == encoded
-    opener = FakeOpener((200, {}))
+    opener = CannedOpener((200, {}))
     make_client(opener, api_key=encoded).request('GET', '/')
     assert opener.calls[0]['headers']['Authorization'] == 'ApiKey ' + encoded
 
 
 def test_bearer_token_header():
-    opener = FakeOpener((200, {}))
+    opener = CannedOpener((200, {}))
     make_client(opener, bearer_token='dGhpcyBpcyBub3QgYSByZWFsIHRva2Vu').request('GET', '/')
     assert opener.calls[0]['headers']['Authorization'] == 'Bearer dGhpcyBpcyBub3QgYSByZWFsIHRva2Vu'
 
 
 def test_no_auth_sends_no_credentials():
-    opener = FakeOpener((200, {}))
+    opener = CannedOpener((200, {}))
     make_client(opener).request('GET', '/')
     call = opener.calls[0]
     assert 'Authorization' not in call['headers']
@@ -263,7 +258,7 @@ def test_client_cert_alone_is_allowed_combined_pem():
 
 
 def test_tls_options_reach_the_opener():
-    opener = FakeOpener((200, {}))
+    opener = CannedOpener((200, {}))
     make_client(opener, hosts='https://es1:9200', ca_cert=__file__, client_cert=__file__, client_key=__file__,
                 validate_certs=False).request('GET', '/')
     call = opener.calls[0]
@@ -282,7 +277,7 @@ def test_from_params_defaults():
 # ---------------------------------------------------------------------------------------- requests
 
 def test_params_and_body_are_encoded():
-    opener = FakeOpener((200, {'closed': True}))
+    opener = CannedOpener((200, {'closed': True}))
     client = make_client(opener)
     resp = client.request('POST', '/_ml/anomaly_detectors/a,b/_close',
                           params={'timeout': '30s', 'force': False, 'allow_no_match': True, 'skip': None},
@@ -301,15 +296,15 @@ def test_quote_path_escapes_each_segment():
 
 
 def test_ok_statuses_return_the_response():
-    opener = FakeOpener((404, {'error': {'type': 'resource_not_found_exception', 'reason': 'No known job with id [x]'},
-                               'status': 404}))
+    opener = CannedOpener((404, {'error': {'type': 'resource_not_found_exception', 'reason': 'No known job with id [x]'},
+                                 'status': 404}))
     resp = make_client(opener).request('GET', '/_ml/anomaly_detectors/x', ok_statuses=(404,))
     assert resp.status == 404
     assert resp.body['error']['type'] == 'resource_not_found_exception'
 
 
 def test_read_timeout_exceeds_server_timeout():
-    opener = FakeOpener((200, {}), (200, {}), (200, {}))
+    opener = CannedOpener((200, {}), (200, {}), (200, {}))
     client = make_client(opener, request_timeout=30)
     client.request('POST', '/x', server_timeout=120)
     client.request('POST', '/x', server_timeout=1)
@@ -321,32 +316,30 @@ def test_read_timeout_exceeds_server_timeout():
 
 
 def test_read_timeout_exceeds_server_timeout_even_with_small_request_timeout():
-    opener = FakeOpener((200, {}))
+    opener = CannedOpener((200, {}))
     make_client(opener, request_timeout=1).request('POST', '/x', server_timeout=10)
     assert opener.calls[0]['timeout'] > 10
 
 
 # ---------------------------------------------------------------------------------------- retries
 
-def test_retryable_statuses_then_success():
-    opener = FakeOpener((429, {}), (502, 'Bad Gateway'), (503, {}), (200, {'ok': 1}))
-    sleep = FakeSleep()
-    client = make_client(opener, sleep=sleep, retries=3)
+def test_retryable_statuses_then_success(es_sleeps):
+    opener = CannedOpener((429, {}), (502, 'Bad Gateway'), (503, {}), (200, {'ok': 1}))
+    client = make_client(opener, sleep=es_sleeps, retries=3)
     assert client.request('GET', '/').body == {'ok': 1}
     assert len(opener.calls) == 4
-    assert len(sleep.delays) == 3
+    assert len(es_sleeps.delays) == 3
     assert client.request_count == 4
 
 
 @pytest.mark.parametrize('status', [429, 502, 503, 504])
-def test_retries_exhausted_fail_clearly(status):
-    opener = FakeOpener(*[(status, {'error': {'type': 'x_exception', 'reason': 'busy'}, 'status': status})] * 4)
-    sleep = FakeSleep()
-    client = make_client(opener, sleep=sleep, retries=3)
+def test_retries_exhausted_fail_clearly(status, es_sleeps):
+    opener = CannedOpener(*[(status, {'error': {'type': 'x_exception', 'reason': 'busy'}, 'status': status})] * 4)
+    client = make_client(opener, sleep=es_sleeps, retries=3)
     with pytest.raises(ElasticsearchError) as info:
         client.request('GET', '/_ml/anomaly_detectors')
     assert len(opener.calls) == 4
-    assert len(sleep.delays) == 3  # no pointless sleep after the last try
+    assert len(es_sleeps.delays) == 3  # no pointless sleep after the last try
     assert info.value.status == status
     text = str(info.value)
     assert 'HTTP %d' % status in text and 'x_exception: busy' in text
@@ -354,11 +347,10 @@ def test_retries_exhausted_fail_clearly(status):
     assert '\n' not in text
 
 
-def test_connection_errors_exhausted_fail_clearly():
+def test_connection_errors_exhausted_fail_clearly(es_sleeps):
     refused = URLError(ConnectionRefusedError(111, 'Connection refused'))
-    opener = FakeOpener(refused, refused, refused)
-    sleep = FakeSleep()
-    client = make_client(opener, sleep=sleep, retries=2)
+    opener = CannedOpener(refused, refused, refused)
+    client = make_client(opener, sleep=es_sleeps, retries=2)
     with pytest.raises(ElasticsearchConnectionError) as info:
         client.request('GET', '/_ml/anomaly_detectors')
     assert info.value.status is None
@@ -366,52 +358,48 @@ def test_connection_errors_exhausted_fail_clearly():
     assert 'cannot reach Elasticsearch at http://es1:9200' in text
     assert 'Connection refused' in text
     assert 'gave up after 3 attempts' in text
-    assert len(sleep.delays) == 2
+    assert len(es_sleeps.delays) == 2
 
 
 @pytest.mark.parametrize('status', [400, 401, 403, 404, 409, 500])
-def test_other_statuses_are_not_retried(status):
-    opener = FakeOpener((status, {'error': {'type': 't', 'reason': 'r'}, 'status': status}))
-    sleep = FakeSleep()
+def test_other_statuses_are_not_retried(status, es_sleeps):
+    opener = CannedOpener((status, {'error': {'type': 't', 'reason': 'r'}, 'status': status}))
     with pytest.raises(ElasticsearchError) as info:
-        make_client(opener, sleep=sleep, retries=5).request('POST', '/x')
+        make_client(opener, sleep=es_sleeps, retries=5).request('POST', '/x')
     assert info.value.status == status
-    assert len(opener.calls) == 1 and sleep.delays == []
+    assert len(opener.calls) == 1 and es_sleeps.delays == []
     assert 'gave up' not in str(info.value)
 
 
-def test_retry_false_sends_once():
-    opener = FakeOpener((503, {}))
-    sleep = FakeSleep()
+def test_retry_false_sends_once(es_sleeps):
+    opener = CannedOpener((503, {}))
     with pytest.raises(ElasticsearchError):
-        make_client(opener, sleep=sleep, retries=5).request('POST', '/x', retry=False)
-    assert len(opener.calls) == 1 and sleep.delays == []
+        make_client(opener, sleep=es_sleeps, retries=5).request('POST', '/x', retry=False)
+    assert len(opener.calls) == 1 and es_sleeps.delays == []
 
 
 def test_retries_zero_sends_once():
-    opener = FakeOpener((503, {}))
+    opener = CannedOpener((503, {}))
     with pytest.raises(ElasticsearchError):
         make_client(opener, retries=0).request('GET', '/x')
     assert len(opener.calls) == 1
 
 
-def test_backoff_is_bounded_in_count_and_total_sleep(monkeypatch):
+def test_backoff_is_bounded_in_count_and_total_sleep(monkeypatch, es_sleeps):
     monkeypatch.setattr(_client.random, 'uniform', lambda low, high: high)  # worst case jitter
-    opener = FakeOpener(*[(503, {})] * 11)
-    sleep = FakeSleep()
+    opener = CannedOpener(*[(503, {})] * 11)
     with pytest.raises(ElasticsearchError):
-        make_client(opener, sleep=sleep, retries=10, retry_backoff=0.5).request('GET', '/')
+        make_client(opener, sleep=es_sleeps, retries=10, retry_backoff=0.5).request('GET', '/')
     assert len(opener.calls) == 11
-    assert sleep.delays == [0.5, 1.0, 2.0, 4.0, 8.0, 10.0, 10.0, 10.0, 10.0, 10.0]
-    assert max(sleep.delays) <= _client.MAX_BACKOFF_SECONDS
+    assert es_sleeps.delays == [0.5, 1.0, 2.0, 4.0, 8.0, 10.0, 10.0, 10.0, 10.0, 10.0]
+    assert max(es_sleeps.delays) <= _client.MAX_BACKOFF_SECONDS
 
 
-def test_backoff_jitter_stays_within_half_and_full_delay():
-    opener = FakeOpener(*[(502, {})] * 6)
-    sleep = FakeSleep()
+def test_backoff_jitter_stays_within_half_and_full_delay(es_sleeps):
+    opener = CannedOpener(*[(502, {})] * 6)
     with pytest.raises(ElasticsearchError):
-        make_client(opener, sleep=sleep, retries=5, retry_backoff=1.0).request('GET', '/')
-    for attempt, delay in enumerate(sleep.delays):
+        make_client(opener, sleep=es_sleeps, retries=5, retry_backoff=1.0).request('GET', '/')
+    for attempt, delay in enumerate(es_sleeps.delays):
         full = min(10.0, 2 ** attempt)
         assert full / 2 <= delay <= full
 
@@ -423,16 +411,15 @@ def test_backoff_jitter_stays_within_half_and_full_delay():
     ('Wed, 21 Oct 2015 07:28:00 GMT', 0.25, 0.5),  # HTTP-date form is ignored, backoff applies
     ('soon', 0.25, 0.5),
 ])
-def test_retry_after_is_honoured_within_bounds(retry_after, low, high):
-    opener = FakeOpener((429, {}, [('Retry-After', retry_after)]), (200, {}))
-    sleep = FakeSleep()
-    make_client(opener, sleep=sleep, retry_backoff=0.5).request('GET', '/')
-    assert len(sleep.delays) == 1
-    assert low <= sleep.delays[0] <= high
+def test_retry_after_is_honoured_within_bounds(retry_after, low, high, es_sleeps):
+    opener = CannedOpener((429, {}, [('Retry-After', retry_after)]), (200, {}))
+    make_client(opener, sleep=es_sleeps, retry_backoff=0.5).request('GET', '/')
+    assert len(es_sleeps.delays) == 1
+    assert low <= es_sleeps.delays[0] <= high
 
 
 def test_429_stays_on_host_and_5xx_rotates():
-    opener = FakeOpener((429, {}), (200, {}), (503, {}), (200, {}))
+    opener = CannedOpener((429, {}), (200, {}), (503, {}), (200, {}))
     client = make_client(opener, hosts=['http://es1:9200', 'http://es2:9200'])
     client.request('GET', '/a')
     assert opener.urls == ['http://es1:9200/a', 'http://es1:9200/a']
@@ -442,7 +429,7 @@ def test_429_stays_on_host_and_5xx_rotates():
 
 def test_connection_reset_is_retried():
     reset = ConnectionResetError(104, 'Connection reset by peer')
-    opener = FakeOpener(reset, (200, {'ok': True}))
+    opener = CannedOpener(reset, (200, {'ok': True}))
     assert make_client(opener).request('GET', '/').body == {'ok': True}
 
 
@@ -455,7 +442,7 @@ def test_connection_reset_is_retried():
     (URLError(socket.gaierror(-2, 'Name or service not known')), ['Name or service not known']),
 ])
 def test_connection_failures_are_one_clear_line(exc, words):
-    opener = FakeOpener(exc)
+    opener = CannedOpener(exc)
     with pytest.raises(ElasticsearchConnectionError) as info:
         make_client(opener, retries=0).request('POST', '/_ml/anomaly_detectors/j/_close', params={'timeout': '5s'})
     text = str(info.value)
@@ -475,7 +462,7 @@ def test_error_envelope_with_caused_by_chain():
                       'caused_by': {'type': 'illegal_state_exception', 'reason': 'middle',
                                     'caused_by': {'type': 'illegal_argument_exception', 'reason': 'deep'}}},
             'status': 409}
-    opener = FakeOpener((409, body))
+    opener = CannedOpener((409, body))
     with pytest.raises(ElasticsearchError) as info:
         make_client(opener).request('POST', '/_ml/anomaly_detectors/x/_close')
     err = info.value
@@ -499,7 +486,7 @@ def test_rollup_task_failures_body():
                                'reason': {'type': 'illegal_state_exception',
                                           'reason': 'Could not delete job [r1] because indexer state is [STARTED]'}}],
             'acknowledged': False}
-    opener = FakeOpener((500, body))
+    opener = CannedOpener((500, body))
     with pytest.raises(ElasticsearchError) as info:
         make_client(opener).request('DELETE', '/_rollup/job/r1')
     err = info.value
@@ -522,7 +509,7 @@ def test_string_error_and_message_bodies():
 
 def test_non_json_body_is_one_line_and_bounded():
     html = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\n' + 'x' * 2000 + '\n</body></html>\n'
-    opener = FakeOpener((502, html))
+    opener = CannedOpener((502, html))
     with pytest.raises(ElasticsearchError) as info:
         make_client(opener, retries=0).request('GET', '/')
     text = str(info.value)
@@ -532,12 +519,12 @@ def test_non_json_body_is_one_line_and_bounded():
 
 
 def test_non_json_success_body_is_returned_as_text():
-    opener = FakeOpener((200, 'plain text'))
+    opener = CannedOpener((200, 'plain text'))
     assert make_client(opener).request('GET', '/_cat/ml/anomaly_detectors').body == 'plain text'
 
 
 def test_empty_success_body_is_none():
-    opener = FakeOpener((200, None))
+    opener = CannedOpener((200, None))
     assert make_client(opener).request('HEAD', '/').body is None
 
 
@@ -546,7 +533,7 @@ def test_unauthorized_and_forbidden_messages_name_the_action():
                            'reason': 'action [cluster:admin/xpack/ml/job/close] is unauthorized for user [ml_viewer]'},
                  'status': 403}
     unauthorized = {'error': {'type': 'security_exception', 'reason': 'unable to authenticate user [elastic]'}}
-    opener = FakeOpener((403, forbidden), (401, unauthorized))
+    opener = CannedOpener((403, forbidden), (401, unauthorized))
     client = make_client(opener, username='elastic', password='wrong-password')
     with pytest.raises(ElasticsearchError) as info:
         client.request('POST', '/_ml/anomaly_detectors/j/_close')
@@ -561,7 +548,7 @@ def test_unauthorized_and_forbidden_messages_name_the_action():
 
 def test_warning_headers_surface_once_per_text():
     dated = '299 Elasticsearch-6.8.23-4f67856 "[_xpack/ml] is deprecated" "Mon, 01 Jan 2024 00:00:00 GMT"'
-    opener = FakeOpener(
+    opener = CannedOpener(
         (200, {}, [('Warning', '299 Elasticsearch-8.19.3-abc "the [allow_no_jobs] parameter is deprecated"'),
                    ('Warning', '299 Elasticsearch-8.19.3-abc "the [allow_no_jobs] parameter is deprecated"'),
                    ('Warning', dated)]),
@@ -580,7 +567,7 @@ def test_warning_headers_surface_once_per_text():
 
 
 def test_warning_headers_on_error_responses_are_surfaced():
-    opener = FakeOpener((400, {'error': {'type': 'x', 'reason': 'y'}}, [('Warning', '299 Elasticsearch-7.17.28-a "old"')]))
+    opener = CannedOpener((400, {'error': {'type': 'x', 'reason': 'y'}}, [('Warning', '299 Elasticsearch-7.17.28-a "old"')]))
     client = make_client(opener)
     with pytest.raises(ElasticsearchError):
         client.request('GET', '/')
@@ -588,14 +575,14 @@ def test_warning_headers_on_error_responses_are_surfaced():
 
 
 def test_unparseable_warning_is_surfaced_verbatim():
-    opener = FakeOpener((200, {}, [('Warning', 'something odd')]))
+    opener = CannedOpener((200, {}, [('Warning', 'something odd')]))
     client = make_client(opener)
     client.request('GET', '/')
     assert client.test_warnings == ['Elasticsearch: something odd']
 
 
 def test_no_warn_callback_is_fine():
-    opener = FakeOpener((200, {}, [('Warning', '299 Elasticsearch-8 "x"')]))
+    opener = CannedOpener((200, {}, [('Warning', '299 Elasticsearch-8 "x"')]))
     ElasticsearchClient('http://es1:9200', opener=opener).request('GET', '/')
 
 
@@ -618,7 +605,7 @@ def test_parse_version_rejects_garbage():
 
 
 def test_version_is_read_once_and_cached():
-    opener = FakeOpener((200, ES_INFO))
+    opener = CannedOpener((200, ES_INFO))
     client = make_client(opener)
     assert client.version == (8, 19, 3)
     assert client.version_string == '8.19.3'
@@ -633,7 +620,7 @@ def test_version_is_read_once_and_cached():
     ('<html>not es</html>', ['did not answer like Elasticsearch']),
 ])
 def test_non_elasticsearch_is_rejected(body, words):
-    opener = FakeOpener((200, body))
+    opener = CannedOpener((200, body))
     with pytest.raises(ElasticsearchError) as info:
         make_client(opener).version
     for word in words:
@@ -646,8 +633,8 @@ FORBIDDEN_MAIN = {'error': {'type': 'security_exception',
 
 
 def test_version_falls_back_to_ml_info_when_get_root_is_forbidden():
-    opener = FakeOpener((403, FORBIDDEN_MAIN),
-                        (200, {'defaults': {}, 'upgrade_mode': False, 'native_code': {'version': '8.19.3'}}))
+    opener = CannedOpener((403, FORBIDDEN_MAIN),
+                          (200, {'defaults': {}, 'upgrade_mode': False, 'native_code': {'version': '8.19.3'}}))
     client = make_client(opener)
     assert client.version == (8, 19, 3)
     assert [call['url'] for call in opener.calls] == ['http://es1:9200/', 'http://es1:9200/_ml/info']
@@ -655,8 +642,8 @@ def test_version_falls_back_to_ml_info_when_get_root_is_forbidden():
 
 def test_version_falls_back_to_xpack_ml_info_on_6x():
     no_handler = {'error': 'no handler found for uri [/_ml/info] and method [GET]', 'status': 400}
-    opener = FakeOpener((403, FORBIDDEN_MAIN), (400, no_handler),
-                        (200, {'defaults': {}, 'native_code': {'version': '6.8.23'}}))
+    opener = CannedOpener((403, FORBIDDEN_MAIN), (400, no_handler),
+                          (200, {'defaults': {}, 'native_code': {'version': '6.8.23'}}))
     assert make_client(opener).version == (6, 8, 23)
     assert opener.calls[-1]['url'] == 'http://es1:9200/_xpack/ml/info'
 
@@ -665,7 +652,7 @@ def test_version_unreadable_names_the_privileges_to_grant():
     forbidden_ml = {'error': {'type': 'security_exception', 'reason': 'action [cluster:monitor/xpack/ml/info/get] ...'},
                     'status': 403}
     no_handler = {'error': 'no handler found for uri [/_xpack/ml/info] and method [GET]', 'status': 400}
-    opener = FakeOpener((403, FORBIDDEN_MAIN), (403, forbidden_ml), (400, no_handler))
+    opener = CannedOpener((403, FORBIDDEN_MAIN), (403, forbidden_ml), (400, no_handler))
     with pytest.raises(ElasticsearchError) as info:
         make_client(opener).version
     message = str(info.value)
@@ -707,7 +694,8 @@ def server():
     _Handler.script = []
     _Handler.seen = []
     httpd = BaseHTTPServer.HTTPServer(('127.0.0.1', 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever)
+    # A short poll interval: shutdown() waits up to one interval (0.5 s by default) for the serving loop.
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={'poll_interval': 0.02})
     thread.daemon = True
     thread.start()
     try:
@@ -744,37 +732,35 @@ def test_real_server_api_key_and_error_body(server):
     assert json.loads(seen['body'].decode('utf-8')) == {'a': 1}
 
 
-def test_real_server_retry_after_and_retry(server):
+def test_real_server_retry_after_and_retry(server, es_sleeps):
     _httpd, url = server
     _Handler.script = [(429, {'error': 'slow down'}, [('Retry-After', '2')], 0), (200, {'ok': True}, [], 0)]
-    sleep = FakeSleep()
-    client = ElasticsearchClient(url, sleep=sleep)
+    client = ElasticsearchClient(url, sleep=es_sleeps)
     assert client.request('GET', '/').body == {'ok': True}
-    assert sleep.delays[0] >= 2
+    assert es_sleeps.delays[0] >= 2
     assert len(_Handler.seen) == 2
 
 
 def test_real_server_slow_response_times_out_cleanly(server):
     _httpd, url = server
-    _Handler.script = [(200, {}, [], 1.5)]
-    client = ElasticsearchClient(url, request_timeout=0.2, retries=0)
+    _Handler.script = [(200, {}, [], 0.6)]   # shutdown() waits for this answer: keep it short, but well past the timeout
+    client = ElasticsearchClient(url, request_timeout=0.1, retries=0)
     with pytest.raises(ElasticsearchConnectionError) as info:
         client.request('GET', '/_ml/anomaly_detectors')
     assert 'timed out' in str(info.value)
 
 
-def test_real_server_refused_connection():
+def test_real_server_refused_connection(es_sleeps):
     sock = socket.socket()
     sock.bind(('127.0.0.1', 0))
     port = sock.getsockname()[1]
     sock.close()  # nothing listens on this port any more
-    sleep = FakeSleep()
-    client = ElasticsearchClient('http://127.0.0.1:%d' % port, retries=1, sleep=sleep)
+    client = ElasticsearchClient('http://127.0.0.1:%d' % port, retries=1, sleep=es_sleeps)
     with pytest.raises(ElasticsearchConnectionError) as info:
         client.request('GET', '/')
     assert 'cannot reach Elasticsearch at http://127.0.0.1:%d' % port in str(info.value)
     assert 'gave up after 2 attempts' in str(info.value)
-    assert len(sleep.delays) == 1
+    assert len(es_sleeps.delays) == 1
 
 
 @pytest.mark.parametrize('option', ['ca_cert', 'client_cert'])
@@ -791,7 +777,7 @@ class _RecordingRequest(object):
 
     def open(self, method, url, **kwargs):
         self.opened.append(dict(kwargs, method=method, url=url))
-        return FakeRaw(200, b'{}', headers())
+        return CannedResponse(200, b'{}', headers())
 
 
 @pytest.fixture
@@ -854,7 +840,7 @@ def test_default_opener_falls_back_to_open_url_without_make_context(monkeypatch)
 
 def test_cluster_identity_comes_from_the_one_get_root():
     info = dict(ES_INFO, cluster_uuid='dGhpc2lzYXV1aWQxMjM0', cluster_name='prod-eu')
-    opener = FakeOpener((200, info))
+    opener = CannedOpener((200, info))
     client = make_client(opener)
     assert client.version == (8, 19, 3)
     assert client.cluster_identity() == {'uuid': 'dGhpc2lzYXV1aWQxMjM0', 'name': 'prod-eu', 'version': '8.19.3'}
@@ -863,7 +849,7 @@ def test_cluster_identity_comes_from_the_one_get_root():
 
 
 def test_cluster_identity_reads_get_root_when_nothing_did_yet():
-    opener = FakeOpener((200, dict(ES_INFO, cluster_uuid='u1')))
+    opener = CannedOpener((200, dict(ES_INFO, cluster_uuid='u1')))
     client = make_client(opener)
     assert client.cluster_identity(read=False) == {'uuid': None, 'name': None, 'version': None}
     assert opener.urls == []
@@ -872,13 +858,13 @@ def test_cluster_identity_reads_get_root_when_nothing_did_yet():
 
 def test_cluster_identity_unrecovered_cluster_uuid_is_null():
     # ClusterState.UNKNOWN_UUID: GET / answers "_na_" until the cluster state is recovered.
-    client = make_client(FakeOpener((200, dict(ES_INFO, cluster_uuid='_na_'))))
+    client = make_client(CannedOpener((200, dict(ES_INFO, cluster_uuid='_na_'))))
     assert client.cluster_identity()['uuid'] is None
 
 
 def test_cluster_identity_without_monitor_has_version_only():
-    opener = FakeOpener((403, FORBIDDEN_MAIN),
-                        (200, {'defaults': {}, 'upgrade_mode': False, 'native_code': {'version': '8.19.3'}}))
+    opener = CannedOpener((403, FORBIDDEN_MAIN),
+                          (200, {'defaults': {}, 'upgrade_mode': False, 'native_code': {'version': '8.19.3'}}))
     client = make_client(opener)
     assert client.cluster_identity() == {'uuid': None, 'name': None, 'version': '8.19.3'}
 
@@ -886,7 +872,7 @@ def test_cluster_identity_without_monitor_has_version_only():
 def test_a_refused_get_root_is_asked_once_per_run():
     forbidden_ml = {'error': {'type': 'security_exception', 'reason': 'action [cluster:monitor/xpack/ml/info/get] ...'},
                     'status': 403}
-    opener = FakeOpener((403, FORBIDDEN_MAIN), (403, forbidden_ml))
+    opener = CannedOpener((403, FORBIDDEN_MAIN), (403, forbidden_ml))
     client = make_client(opener)
     with pytest.raises(ElasticsearchError):
         client.version

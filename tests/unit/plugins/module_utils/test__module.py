@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) esops.jobs contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests of the base module: argspec generation, env fallbacks, auth validation, clean failures."""
+"""Unit tests of the base module: argspec generation, env fallbacks, auth validation, clean failures, and the
+cluster named in every result (read from the in-process emulator's GET /, tests/unit/conftest.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -244,23 +245,10 @@ def test_module_mutually_exclusive_are_kept(monkeypatch):
 
 # ---------------------------------------------------------------------------------------- cluster in every result
 
-class _IdentityClient(object):
-    def __init__(self, identity, read_ok=True):
-        self.identity = identity
-        self.reads = []
-        self.read_ok = read_ok
-
-    def cluster_identity(self, read=True):
-        self.reads.append(read)
-        if read or self.read_ok:
-            return dict(self.identity)
-        return {'uuid': None, 'name': None, 'version': None}
-
-
-def _real_exits(monkeypatch):
+def _real_exits(monkeypatch, args):
     """Undo the autouse fixture for EsopsModule and capture AnsibleModule's own exits instead."""
     monkeypatch.undo()
-    monkeypatch.setattr(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': {'job_id': 'a'}})))
+    monkeypatch.setattr(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': dict(args, job_id='a')})))
     monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
 
     def exit_json(self, **result):
@@ -276,29 +264,53 @@ def _real_exits(monkeypatch):
     return EsopsModule(argument_spec=spec, supports_check_mode=True)
 
 
-def test_every_result_names_the_cluster(monkeypatch):
-    module = _real_exits(monkeypatch)
-    module._client = _IdentityClient({'uuid': 'u1', 'name': 'prod', 'version': '8.19.3'})
+def _identity(es):
+    return {'uuid': es.cluster.cluster_uuid, 'name': 'prod', 'version': es.version}
+
+
+@pytest.mark.parametrize('es', [dict(version='6.8.23', cluster_name='prod'), dict(version='9.1.5', cluster_name='prod')],
+                         indirect=True, ids=['6.8.23', '9.1.5'])
+def test_every_result_names_the_cluster(monkeypatch, es):
+    module = _real_exits(monkeypatch, es.params())
+    assert module.client is not None   # built, nothing sent yet
+    assert es.requests() == []
     with pytest.raises(Exited) as info:
         module.exit_json(changed=False)
-    assert info.value.result['cluster'] == {'uuid': 'u1', 'name': 'prod', 'version': '8.19.3'}
+    assert info.value.result['cluster'] == _identity(es)
+    assert [(r['method'], r['path']) for r in es.requests()] == [('GET', '/')]   # read for the result, once
 
 
-def test_a_failure_names_the_cluster_only_when_already_read(monkeypatch):
-    module = _real_exits(monkeypatch)
-    module._client = _IdentityClient({'uuid': 'u1', 'name': 'prod', 'version': '8.19.3'}, read_ok=False)
+@pytest.mark.parametrize('es', [dict(cluster_name='prod')], indirect=True)
+def test_a_failure_names_the_cluster_only_when_already_read(monkeypatch, es):
+    module = _real_exits(monkeypatch, es.params())
+    assert module.client is not None
     with pytest.raises(Failed) as info:
         module.fail_json(msg='boom')
     assert 'cluster' not in info.value.result
-    assert module._client.reads == [False]   # no request made for it on the failure path
-    module._client.read_ok = True
+    assert es.requests() == []   # no request made for it on the failure path
+    assert module.client.version == tuple(int(p) for p in es.version.split('.'))
     with pytest.raises(Failed) as info:
         module.fail_json(msg='boom')
-    assert info.value.result['cluster']['uuid'] == 'u1'
+    assert info.value.result['cluster'] == _identity(es)
+    assert len(es.requests()) == 1
+
+
+@pytest.mark.parametrize('es', [dict(security=True)], indirect=True)
+@pytest.mark.parametrize('user,identity', [
+    ('ml_viewer', {'uuid': None, 'name': None, 'version': '8.19.3'}),   # no `monitor` for GET /, ML info tells the version
+    ('nobody', None),                                                   # nothing readable: no cluster to name
+])
+def test_a_user_without_monitor_gets_what_can_be_read(monkeypatch, es, user, identity):
+    module = _real_exits(monkeypatch, es.params(username=user, retries=0))
+    assert module.client.cluster_identity(read=True) == (identity or {'uuid': None, 'name': None, 'version': None})
+    assert es.requests()[0]['path'] == '/' and es.requests()[0]['status'] == 403
+    with pytest.raises(Failed) as info:
+        module.fail_json(msg='boom')
+    assert info.value.result.get('cluster') == identity
 
 
 def test_a_module_without_a_client_reports_no_cluster(monkeypatch):
-    module = _real_exits(monkeypatch)
+    module = _real_exits(monkeypatch, {})
     with pytest.raises(Exited) as info:
         module.exit_json(changed=False)
     assert 'cluster' not in info.value.result
