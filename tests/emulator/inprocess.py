@@ -182,8 +182,14 @@ class InProcessEmulator:
         datafeed_id = datafeed_id or 'datafeed-' + job_id
         if datafeed_state is not None:
             self.put_datafeed(datafeed_id, job_id)
-        if state in ('opened', 'opening', 'failed'):
-            self.open_job(job_id, wait=state != 'opening')
+        if state in ('opened', 'failed'):
+            self.open_job(job_id)
+        elif state == 'opening':
+            # _open waits server-side until the job is opened (here: in virtual time). An open whose wait runs out at
+            # once is ES's 408 and leaves the job opening (OpenJobAction; TransportOpenJobAction.waitForJobStarted).
+            status, _answer = self.call('POST', self.ml_path('anomaly_detectors', job_id, '_open'), params={'timeout': '0s'})
+            if status not in (200, 408):
+                raise AssertionError('add_job: open of %s answered %s' % (job_id, status))
         if datafeed_state == 'started':
             self.start_datafeed(datafeed_id)
         if state == 'failed':

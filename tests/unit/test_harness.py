@@ -56,3 +56,12 @@ def test_results_are_the_printed_json_with_secrets_masked(es, run_module):
     assert 'changeme' not in repr(result)
     assert result['cluster']['version'] == '8.19.3'
     assert [r['authorization'] for r in es.requests()] == ['Basic'] * len(es.requests())
+
+
+@pytest.mark.parametrize('es', ['6.8.23', '9.1.5'], indirect=True)
+def test_add_job_opening_leaves_the_job_opening(es):
+    # _open waits server-side until the job is opened; the set-up must not let it (in virtual time) get there.
+    es.add_job('slow', 'opening')
+    assert es.state()['ml_jobs'] == {'slow': 'opening'}
+    es.advance(es.cluster.timings.open_seconds)
+    assert es.state()['ml_jobs'] == {'slow': 'opened'}
