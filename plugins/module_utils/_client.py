@@ -80,6 +80,13 @@ def quote_path(*parts):
     return '/' + '/'.join(quote(to_native(part), safe=',*') for part in parts if part != '')
 
 
+def is_retryable(error):
+    """An answer worth sending again: throttling or a gateway error. A 429 elasticsearch_timeout_exception is a
+    server-side wait that ran out (9.0+, elastic/elasticsearch#116026), not throttling: asking again would only wait
+    again. (The API layer narrows this further with the classified error, ``_errors.worth_retrying``.)"""
+    return error.status in RETRY_STATUSES and error.error_type != 'elasticsearch_timeout_exception'
+
+
 def parse_version(number):
     """'8.19.3' or '9.0.0-SNAPSHOT' -> (8, 19, 3)."""
     parts = re.findall(r'\d+', to_text(number).split('-')[0])[:3]
@@ -343,12 +350,15 @@ class ElasticsearchClient(object):
 
     # -- requests --------------------------------------------------------------------------------
 
-    def request(self, method, path, params=None, body=None, server_timeout=None, retry=True, ok_statuses=()):
+    def request(self, method, path, params=None, body=None, server_timeout=None, retry=True, ok_statuses=(),
+                retryable=None):
         """Send one logical request; return a Response or raise ElasticsearchError.
 
         ``server_timeout`` is how long ES may hold the request (a ``timeout`` parameter being waited
-        on); the socket read timeout is kept longer so the client never gives up first.
+        on); the socket read timeout is kept longer so the client never gives up first. ``retryable``
+        (default :func:`is_retryable`) says which error answers are worth sending again.
         """
+        retryable = retryable or is_retryable
         query = ''
         if params:
             clean = [(k, self._param(v)) for k, v in sorted(params.items()) if v is not None]
@@ -379,9 +389,7 @@ class ElasticsearchClient(object):
             if 200 <= response.status < 300 or response.status in ok_statuses:
                 return response
             error = self._http_error(method, path, response)
-            # A 429 elasticsearch_timeout_exception is a server-side wait that ran out (9.0+, elastic/elasticsearch#116026),
-            # not throttling: asking again would only wait again.
-            if response.status in RETRY_STATUSES and attempts > 1 and error.error_type != 'elasticsearch_timeout_exception':
+            if attempts > 1 and retryable(error):
                 if attempt + 1 == attempts:
                     error.message = '%s (gave up after %d attempts)' % (error.message, attempts)
                     raise error

@@ -16,7 +16,8 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchConnectionError, ElasticsearchError
+from ansible_collections.esops.jobs.plugins.module_utils._client import (
+    ElasticsearchConnectionError, ElasticsearchError, is_retryable)
 
 
 class NotFound(ElasticsearchError):
@@ -143,6 +144,15 @@ def classify(exc):
     return cls(exc.message, **kwargs)
 
 
+def worth_retrying(exc):
+    """The client's retry rule, minus answers that cannot change within a retry's back-off: ML upgrade mode (it
+    lasts until an operator turns it off) and a server-side wait that ran out."""
+    if not is_retryable(exc):
+        return False
+    return error_class(exc.status, exc.error_type, '%s %s' % (exc.reason or '', exc.message or '')) not in (
+        UpgradeModeOn, ServerWaitTimedOut)
+
+
 class ClassifyingClient(object):
     """Wraps an ElasticsearchClient: every failed request raises its classified exception.
 
@@ -153,6 +163,7 @@ class ClassifyingClient(object):
         self._client = client
 
     def request(self, *args, **kwargs):
+        kwargs.setdefault('retryable', worth_retrying)
         try:
             return self._client.request(*args, **kwargs)
         except ElasticsearchError as exc:

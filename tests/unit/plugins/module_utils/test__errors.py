@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchConnectionError, ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._errors import (
     AlreadyInState, Busy, ClassifyingClient, Conflict, NotFound, ServerError, ServerWaitTimedOut, UpgradeModeOn,
-    classify)
+    classify, worth_retrying)
 
 CASES = [
     # (status, type, reason) -> class, state
@@ -73,3 +73,19 @@ def test_classifying_client_raises_typed_and_passes_the_rest_through():
     assert client.version == (8, 19, 0)
     with pytest.raises(NotFound):
         client.request('GET', '/x')
+
+
+@pytest.mark.parametrize('status, error_type, reason, expected', [
+    (429, 'status_exception', 'Cannot change [upgrade_mode]. Previous request is still being processed.', True),
+    (429, 'es_rejected_execution_exception', 'rejected execution of coordinating operation', True),
+    (503, 'unavailable_shards_exception', 'primary shard is not active', True),
+    # upgrade mode stays on until an operator ends it; a spent server-side wait would only be spent again
+    (429, 'status_exception', 'Cannot perform cluster:admin/xpack/ml/datafeed/stop action while upgrade mode is enabled',
+     False),
+    (429, 'status_exception', 'Cannot open jobs when upgrade mode is enabled', False),
+    (429, 'elasticsearch_timeout_exception', 'Timed out after [5s] while waiting for rollup job [r] to stop', False),
+    (404, 'resource_not_found_exception', "No known job with id 'x'", False),
+    (500, 'exception', 'disk on fire', False),
+])
+def test_worth_retrying(status, error_type, reason, expected):
+    assert worth_retrying(ElasticsearchError(reason, status=status, error_type=error_type, reason=reason)) is expected
