@@ -41,7 +41,22 @@ PRIVILEGES = (
 _PRIV = dict(PRIVILEGES)
 INDEX_HINT = {'indices:admin/create': 'create_index,manage,all', 'indices:admin/delete': 'delete_index,manage,all',
               'indices:admin/get': 'view_index_metadata,manage,all'}
-ALWAYS_ALLOWED = {'cluster:admin/xpack/security/user/authenticate'}
+# Every user may ask about itself: authenticate, and has_privileges without another username (docs
+# security-api-has-privileges "All users can use this API, but only to determine their own privileges"; an API key
+# asks about itself, its privileges being the intersection of its role descriptors and its owner's).
+ALWAYS_ALLOWED = {'cluster:admin/xpack/security/user/authenticate', 'cluster:admin/xpack/security/user/has_privileges'}
+# A named cluster privilege is held when a held privilege covers all of its actions (ClusterPrivilegeResolver and
+# the privilege automata: manage covers manage_ml/manage_rollup and every monitor_*, monitor covers monitor_*).
+IMPLIED = {
+    'all': None,   # everything
+    'manage': {'manage', 'manage_ml', 'manage_rollup', 'monitor', 'monitor_ml', 'monitor_rollup'},
+    'monitor': {'monitor', 'monitor_ml', 'monitor_rollup'},
+    'manage_ml': {'manage_ml', 'monitor_ml'},
+    'manage_rollup': {'manage_rollup', 'monitor_rollup'},
+}
+# The index privileges has_privileges knows (IndexPrivilege.VALUES, 6.8-9.x; a subset is enough here).
+INDEX_PRIVILEGES = ('all', 'manage', 'delete_index', 'create_index', 'view_index_metadata', 'read', 'write', 'index',
+                    'delete', 'monitor')
 
 
 def _granted(privs, action):
@@ -50,6 +65,10 @@ def _granted(privs, action):
     if action.startswith('indices:'):
         return False
     return any(_PRIV.get(p, lambda a: False)(action) for p in privs)
+
+
+def _holds_name(privs, name):
+    return any(held == name or held == 'all' or name in IMPLIED.get(held, ()) for held in privs)
 
 
 class Principal:
@@ -74,6 +93,19 @@ class Principal:
         if not _granted(self.privileges, action):
             return False
         return self.key_privs is None or _granted(set(self.key_privs), action)
+
+    def holds_cluster(self, privilege):
+        """has_privileges for one cluster entry: an action name (``cluster:...``) or a privilege name."""
+        if privilege.startswith('cluster:'):
+            # The role's permission decides, not the "ask about yourself" exception (RBACEngine.checkPrivileges).
+            return _granted(self.privileges, privilege) and (self.key_privs is None or _granted(set(self.key_privs), privilege))
+        if not _holds_name(self.privileges, privilege):
+            return False
+        return self.key_privs is None or _holds_name(set(self.key_privs), privilege)
+
+    def holds_index(self):
+        """Index privileges: the emulator's roles carry none, so only ``all`` (superuser) holds any."""
+        return 'all' in self.privileges and (self.key_privs is None or 'all' in self.key_privs)
 
 
 class Security:
@@ -187,6 +219,42 @@ class Security:
         if self.pers.at_least(7, 11):
             response['authentication'] = self.authenticate_view(Principal(user, USERS[user], 'realm'))
         return 200, response
+
+    def has_privileges(self, principal, body):
+        """POST/GET _security/user/_has_privileges (6.x: _xpack/security/user/_has_privileges).
+
+        Response shape, the same 6.x-9.x: ``username``, ``has_all_requested``, ``cluster`` {name: bool}, ``index``
+        {index: {privilege: bool}}, ``application`` {} [R ES x-pack/plugin/security/.../rest/action/user/
+        RestHasPrivilegesAction.java (6.x, 7.x, 8.x/9.x main) HasPrivilegesRestResponseBuilder; docs
+        https://www.elastic.co/guide/en/elasticsearch/reference/6.5/security-api-has-privileges.html]. Cluster entries
+        may be privilege names or cluster action names; an unknown name is a 400 from ClusterPrivilegeResolver.
+        """
+        body = body or {}
+        if not isinstance(body, dict) or not any(body.get(key) for key in ('cluster', 'index', 'application')):
+            raise EsError(400, 'action_request_validation_exception',
+                          'Validation Failed: 1: clusterPrivileges, indexPrivileges and applicationPrivileges cannot '
+                          'all be empty;')
+        cluster = {}
+        for name in body.get('cluster') or []:
+            if not name.startswith('cluster:') and name not in _PRIV:
+                raise EsError(400, 'illegal_argument_exception',
+                              'unknown cluster privilege [%s]. a privilege must be either one of the predefined cluster '
+                              'privilege names [%s] or a pattern over one of the available cluster actions'
+                              % (name, ','.join(sorted(_PRIV))))
+            cluster[name] = principal.holds_cluster(name)
+        index = {}
+        for entry in body.get('index') or []:
+            for privilege in entry.get('privileges') or []:
+                if privilege not in INDEX_PRIVILEGES and not privilege.startswith('indices:'):
+                    raise EsError(400, 'illegal_argument_exception', 'unknown index privilege [%s]. a privilege must be '
+                                  'either one of the predefined fixed indices privileges [%s] or a pattern over one of '
+                                  'the available index actions' % (privilege, ','.join(INDEX_PRIVILEGES)))
+            for name in entry.get('names') or []:
+                granted = principal.holds_index()
+                index.setdefault(name, {}).update({p: granted for p in entry.get('privileges') or []})
+        complete = all(cluster.values()) and all(v for privs in index.values() for v in privs.values())
+        return {'username': principal.username, 'has_all_requested': complete, 'cluster': cluster, 'index': index,
+                'application': {}}
 
     @staticmethod
     def datafeed_authorization(principal):
