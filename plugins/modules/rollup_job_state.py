@@ -72,9 +72,10 @@ options:
       - Needs the index privileges C(view_index_metadata) (to read which jobs the index holds, before any change)
         and C(delete_index) (or C(manage)) on the rollup index, beside C(manage_rollup).
       - Only allowed with O(state=absent). Check mode reads the indices and predicts their deletion.
-      - A rollup index that no longer exists is reported unchanged. When the jobs are already gone (a run that
-        deleted them and then failed on the index), their rollup index is not known any more; the failure
-        message of that run names it.
+      - A rollup index that no longer exists is reported unchanged. When an exact O(job_id) is already gone (a run
+        that deleted the job and then failed on its index), the task finds the index through the rollup
+        capabilities API (C(GET _rollup/data/_all), which lists the jobs whose rollups an index still holds) and
+        deletes it under the same rules, so running the task again finishes the work.
     type: bool
     default: false
   timeout:
