@@ -18,7 +18,7 @@ description:
   - Checks the exact transport actions (for example C(cluster:admin/xpack/ml/job/close)), so any role that grants
     them passes, not only the built-in C(manage_ml) or C(manage_rollup).
   - When the cluster enforces no security (security not enabled on a 6.8/7.x basic license, or
-    C(xpack.security.enabled=false)), there is nothing to check: RV(security_enabled) is V(false) and nothing is
+    C(xpack.security.enabled=false)), there is nothing to check; RV(security_enabled) is V(false) and nothing is
     missing.
   - Changes nothing; it runs the same way in check mode. Any user or API key may ask about itself, so the check
     needs no privilege of its own.

@@ -60,8 +60,8 @@ def test_has_privileges_paths_per_version(emu_factory):
 
 def test_has_privileges_api_key_is_limited_by_its_descriptors(emu_factory):
     emu = emu_factory('8.19.0', security=True)
-    key = Client(emu, basic('elastic'))('POST', '/_security/api_key',
-                                         {'name': 'k', 'role_descriptors': {'r': {'cluster': ['monitor_ml']}}}).body
+    elastic = Client(emu, basic('elastic'))
+    key = elastic('POST', '/_security/api_key', {'name': 'k', 'role_descriptors': {'r': {'cluster': ['monitor_ml']}}}).body
     by_key = Client(emu, {'Authorization': 'ApiKey ' + key['encoded']})
     resp = by_key('POST', '/_security/user/_has_privileges', {'cluster': [CLOSE, 'cluster:monitor/xpack/ml/job/stats/get']})
     assert resp.status == 200, resp.body
