@@ -26,6 +26,7 @@ from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
     ABSENT, Adapter, PlanError, StateError, Step, WaitTimeout)
 from ansible_collections.esops.jobs.plugins.module_utils._errors import ClassifyingClient, Conflict, NotFound
 from ansible_collections.esops.jobs.plugins.module_utils._ml_config import describe_differences, differences
+from ansible_collections.esops.jobs.plugins.module_utils._privileges import check_privileges
 from ansible_collections.esops.jobs.plugins.module_utils._rollup import RollupApi
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
@@ -253,6 +254,14 @@ class RollupIndexCleanup(object):
             raise PlanError('not deleting anything: %s. Delete only the rollup jobs (delete_rollup_index=false), or list '
                             'every job of the index in job_id (a job already deleted counts as absent)'
                             % '; '.join(problems), job_ids=blocking)
+        # The index is deleted only after the jobs: a credential that may delete the jobs but not the index would
+        # leave it behind. Ask Elasticsearch first (has-privileges; nothing to check without security).
+        doomed = [entry['index'] for entry in entries.values() if entry['changed']]
+        if doomed:
+            answer = check_privileges(self.client, ['delete_rollup'], doomed)
+            if answer['missing']:
+                raise PlanError('not deleting anything: the credential lacks %s' % answer['missing_text'],
+                                job_ids=[job_id for entry in entries.values() if entry['changed'] for job_id in entry['job_ids']])
         self.entries = entries
 
     def leftover_job_ids(self):

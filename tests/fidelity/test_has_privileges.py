@@ -91,3 +91,26 @@ def test_has_privileges_security_disabled_8_and_later_has_no_handler(emu_factory
     resp = Client(emu_factory(version))('POST', '/_security/user/_has_privileges', {'cluster': ['monitor']})
     assert resp.status == 400
     assert 'no handler found for uri [/_security/user/_has_privileges] and method [POST]' in str(resp.body)
+
+
+def test_api_key_index_privileges_limit_the_owner(emu_factory):
+    """role_descriptors[*].indices limit an API key's index privileges to their intersection with the owner's (docs
+    https://www.elastic.co/guide/en/elasticsearch/reference/current/security-api-create-api-key.html
+    "role_descriptors"; IndexPrivilege.java: view_index_metadata grants indices:admin/get, delete_index
+    indices:admin/delete)."""
+    emu = emu_factory('8.19.0', security=True)
+    elastic = Client(emu, basic('elastic'))
+    assert elastic('PUT', '/r-rollup', {}).status == 200
+    key = elastic('POST', '/_security/api_key', {'name': 'k', 'role_descriptors': {'r': {
+        'cluster': ['manage_rollup'], 'indices': [{'names': ['r-*'], 'privileges': ['view_index_metadata']}]}}}).body
+    by_key = Client(emu, {'Authorization': 'ApiKey ' + key['encoded']})
+    resp = by_key('POST', '/_security/user/_has_privileges',
+                  {'cluster': [ROLLUP_DELETE], 'index': [{'names': ['r-rollup', 'other'],
+                                                          'privileges': ['view_index_metadata', 'delete_index']}]})
+    assert resp.body['cluster'] == {ROLLUP_DELETE: True}
+    assert resp.body['index'] == {'r-rollup': {'view_index_metadata': True, 'delete_index': False},
+                                  'other': {'view_index_metadata': False, 'delete_index': False}}
+    assert by_key('GET', '/r-rollup').status == 200
+    denied = by_key('DELETE', '/r-rollup')
+    assert denied.status == 403
+    assert denied.body['error']['reason'].startswith('action [indices:admin/delete] is unauthorized for API key id [')
