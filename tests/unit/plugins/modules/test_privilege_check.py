@@ -21,7 +21,9 @@ from ansible_collections.esops.jobs.tests.emulator.launcher import running_emula
 RETIRE = ['stop_datafeed', 'close_job', 'delete_datafeed', 'delete_job']
 
 
-@pytest.fixture(scope='module', params=['6.8.23', '7.17.28', '8.19.3', '9.1.5'])
+# Function scope: ansible-test runs module unit tests each in a forked child that exits right after the test, so a
+# module-scoped fixture would never be torn down and its emulator would outlive the run.
+@pytest.fixture(params=['6.8.23', '7.17.28', '8.19.3', '9.1.5'])
 def secured(request):
     with running_emulator(request.param, security=True) as emu:
         yield emu
