@@ -78,5 +78,13 @@ class RollupApi(object):
         return self.client.request('POST', self.base + quote_path('job', job_id, '_stop'),
                                    params=params, server_timeout=timeout if params else None).body
 
+    def caps(self, index_pattern='_all'):
+        """GET _rollup/data/<index pattern> (6.x _xpack/rollup/data): ``{pattern: {rollup_jobs: [{job_id,
+        rollup_index, ...}]}}`` from the rollup metadata the indices hold, so a job deleted since is still listed
+        while its rollup index exists (TransportGetRollupCapsAction reads every index's ``_meta._rollup``; docs
+        https://www.elastic.co/guide/en/elasticsearch/reference/7.17/rollup-get-rollup-caps.html). Needs only
+        ``monitor_rollup``."""
+        return self.client.request('GET', self.base + quote_path('data', index_pattern)).body or {}
+
     def delete_job(self, job_id):
         return self.client.request('DELETE', self.base + quote_path('job', job_id)).body

@@ -26,6 +26,7 @@ from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
     ABSENT, Adapter, PlanError, StateError, Step, WaitTimeout)
 from ansible_collections.esops.jobs.plugins.module_utils._errors import ClassifyingClient, Conflict, NotFound
 from ansible_collections.esops.jobs.plugins.module_utils._ml_config import describe_differences, differences
+from ansible_collections.esops.jobs.plugins.module_utils._privileges import check_privileges
 from ansible_collections.esops.jobs.plugins.module_utils._rollup import RollupApi
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
@@ -203,16 +204,25 @@ class RollupIndexCleanup(object):
         self.timeout = timeout
         self.entries = OrderedDict()   # index -> {'index', 'job_ids', 'state_before', 'state_after', 'changed'}
         self.done = set()
+        self.leftovers = set()   # ids of jobs deleted earlier whose rollup index is planned here
 
-    def plan(self, selected, all_jobs, deleted_ids):
+    def plan(self, selected, all_jobs, deleted_ids, leftovers=None):
         """``selected``: {id: facts} of the jobs being deleted; ``all_jobs``: every rollup job; ``deleted_ids``: every
-        id this task deletes or finds already absent."""
+        id this task deletes or finds already absent; ``leftovers``: the rollup caps answer (RollupApi.caps), which
+        still names the rollup index of a job deleted by an earlier run whose index delete failed, so a re-run
+        finishes it (the same safety rules apply)."""
         deleted_ids = set(deleted_ids)
         by_index = OrderedDict()
         for job_id, facts in selected.items():
             index = (facts.get('config') or {}).get('rollup_index')
             if index:
                 by_index.setdefault(index, []).append(job_id)
+        for caps in (leftovers or {}).values():
+            for job in (caps or {}).get('rollup_jobs') or []:
+                job_id, index = job.get('job_id'), job.get('rollup_index')
+                if index and job_id in deleted_ids and job_id not in selected and job_id not in by_index.get(index, []):
+                    by_index.setdefault(index, []).append(job_id)
+                    self.leftovers.add(job_id)
         problems = []
         blocking = []
         entries = OrderedDict()
@@ -244,7 +254,20 @@ class RollupIndexCleanup(object):
             raise PlanError('not deleting anything: %s. Delete only the rollup jobs (delete_rollup_index=false), or list '
                             'every job of the index in job_id (a job already deleted counts as absent)'
                             % '; '.join(problems), job_ids=blocking)
+        # The index is deleted only after the jobs: a credential that may delete the jobs but not the index would
+        # leave it behind. Ask Elasticsearch first (has-privileges; nothing to check without security).
+        doomed = [entry['index'] for entry in entries.values() if entry['changed']]
+        if doomed:
+            answer = check_privileges(self.client, ['delete_rollup'], doomed)
+            if answer['missing']:
+                raise PlanError('not deleting anything: the credential lacks %s' % answer['missing_text'],
+                                job_ids=[job_id for entry in entries.values() if entry['changed'] for job_id in entry['job_ids']])
         self.entries = entries
+
+    def leftover_job_ids(self):
+        """Jobs already deleted whose rollup index this task deletes (found through the rollup caps)."""
+        return [job_id for entry in self.entries.values() if entry['changed'] for job_id in entry['job_ids']
+                if job_id in self.leftovers]
 
     @staticmethod
     def _why(job_id, writers):
@@ -288,6 +311,12 @@ class RollupIndexCleanup(object):
                 entry.update(state_after=PRESENT, changed=False)
             entries.append(entry)
         result['rollup_indices'] = entries
+        leftover = [entry for entry in entries if entry['changed'] and set(entry['job_ids']) <= self.leftovers]
+        if leftover and not any(job.get('changed') for job in result.get('jobs') or []):
+            result['msg'] = ('no rollup job left to delete; rollup %s %s of %s, deleted earlier, %s part of this task '
+                             '(rollup_indices)' % (_index_word(leftover), ', '.join(e['index'] for e in leftover),
+                                                   ', '.join(j for e in leftover for j in e['job_ids']),
+                                                   'is' if len(leftover) == 1 else 'are'))
         if any(entry['changed'] for entry in entries):
             result['changed'] = True
         if 'diff' in result:

@@ -186,7 +186,13 @@ class RollupJobAdapter(Adapter):
             raise PlanError('; '.join(message for _job_id, message in problems),
                             job_ids=[job_id for job_id, _message in problems])
         if self.index_cleanup is not None:
-            self.index_cleanup.plan(current, self.reader.all_jobs, list(current) + list(self.missing))
+            leftovers = self.api.caps() if self.missing else {}
+            self.index_cleanup.plan(current, self.reader.all_jobs, list(current) + list(self.missing),
+                                    leftovers=leftovers)
+            # The index of a job an earlier run deleted (its index delete failed): nothing to do for the job, but a
+            # step, so that the engine applies the index delete even when no job is left to move.
+            for job_id in self.index_cleanup.leftover_job_ids():
+                steps.append(Step(job_id, 'delete_rollup_index', ABSENT, ABSENT))
         return steps
 
     def _plan_one(self, job_id, state):
@@ -257,6 +263,8 @@ class RollupJobAdapter(Adapter):
                 confirmed = not self.wait
             elif step.action == 'await_removal':
                 confirmed = False
+            elif step.action == 'delete_rollup_index':
+                confirmed = True   # the job is gone already; apply() deletes its index after the other jobs
             else:  # pragma: no cover - plan() makes no other action
                 raise StateError('internal error: unknown action %r' % step.action, [job_id])
         return confirmed

@@ -70,11 +70,15 @@ options:
         any change, naming those jobs. To delete such an index anyway, list those jobs in O(job_id) too; a job
         deleted earlier is simply already absent.
       - Needs the index privileges C(view_index_metadata) (to read which jobs the index holds, before any change)
-        and C(delete_index) (or C(manage)) on the rollup index, beside C(manage_rollup).
+        and C(delete_index) (or C(manage)) on the rollup index, beside C(manage_rollup). The plan asks Elasticsearch
+        (has-privileges, as M(esops.jobs.privilege_check) does) whether the credential may delete the rollup jobs
+        and the indices, and fails before any change when it may not, so the jobs are never deleted without their
+        index.
       - Only allowed with O(state=absent). Check mode reads the indices and predicts their deletion.
-      - A rollup index that no longer exists is reported unchanged. When the jobs are already gone (a run that
-        deleted them and then failed on the index), their rollup index is not known any more; the failure
-        message of that run names it.
+      - A rollup index that no longer exists is reported unchanged. When an exact O(job_id) is already gone (a run
+        that deleted the job and then failed on its index), the task finds the index through the rollup
+        capabilities API (C(GET _rollup/data/_all), which lists the jobs whose rollups an index still holds) and
+        deletes it under the same rules, so running the task again finishes the work.
     type: bool
     default: false
   timeout:

@@ -110,6 +110,11 @@ def start_basic(req):
 # ---- security APIs (security mode only) ----
 
 def _security_disabled(req):
+    # 6.8/7.x with security not enabled (the basic-license default): the security REST handlers are registered and
+    # SecurityBaseRestHandler.checkFeatureAvailable answers this 500 (x-pack/plugin/security/.../rest/action/
+    # SecurityBaseRestHandler.java, 6.8/7.x; the same text from SecurityActionFilter). 8.x/9.x: security is on by
+    # default and disabling it (xpack.security.enabled: false) registers no security handler at all
+    # (Security.java getRestHandlers "if (enabled == false) return emptyList()", 8.x main), so App drops the routes.
     raise EsError(500, 'exception', 'Security must be explicitly enabled when using a [%s] license. Enable security by setting '
                   '[xpack.security.enabled] to [true] in the elasticsearch.yml file and restart the node.' % req.cluster.license['type'])
 
@@ -124,6 +129,12 @@ def create_token(req):
     if req.security is None:
         _security_disabled(req)
     return req.security.create_token(req.principal, req.body)
+
+
+def has_privileges(req):
+    if req.security is None:
+        _security_disabled(req)
+    return req.security.has_privileges(req.principal, req.body)
 
 
 def authenticate(req):
@@ -221,6 +232,19 @@ def routes(pers, route_cls):
         route_cls('PUT', '/_security/api_key', create_api_key, 'cluster:admin/xpack/security/api_key/create', ('refresh',)),
         route_cls('POST', '/_security/oauth2/token', create_token, 'cluster:admin/xpack/security/token/create', ()),
         route_cls('GET', '/_security/_authenticate', authenticate, 'cluster:admin/xpack/security/user/authenticate', ()),
+    ]
+    # RestHasPrivilegesAction: 6.x registers the _xpack/security paths (docs 6.2-6.8 "GET _xpack/security/user/
+    # _has_privileges"), 7.x /_security with the _xpack ones as replaced (deprecated) routes, 8.x/9.x /_security only.
+    has_priv = 'cluster:admin/xpack/security/user/has_privileges'
+    for method in ('GET', 'POST'):
+        if pers.major == 6:
+            out.append(route_cls(method, '/_xpack/security/user/_has_privileges', has_privileges, has_priv, ()))
+            continue
+        out.append(route_cls(method, '/_security/user/_has_privileges', has_privileges, has_priv, ()))
+        if pers.major == 7:
+            out.append(route_cls(method, '/_xpack/security/user/_has_privileges', has_privileges, has_priv, (),
+                                 deprecated_of='/_security/user/_has_privileges'))
+    out += [
         route_cls('GET', '/_tasks/{task_id}', get_task, 'cluster:monitor/task/get', ('wait_for_completion', 'timeout')),
         route_cls('PUT', '/_cluster/settings', put_cluster_settings, 'cluster:admin/settings/update',
                   ('flat_settings', 'master_timeout', 'timeout')),

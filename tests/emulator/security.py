@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import fnmatch
 import secrets
 
 from .errors import EsError
@@ -40,7 +41,30 @@ PRIVILEGES = (
 _PRIV = dict(PRIVILEGES)
 INDEX_HINT = {'indices:admin/create': 'create_index,manage,all', 'indices:admin/delete': 'delete_index,manage,all',
               'indices:admin/get': 'view_index_metadata,manage,all'}
-ALWAYS_ALLOWED = {'cluster:admin/xpack/security/user/authenticate'}
+# Every user may ask about itself: authenticate, and has_privileges without another username (docs
+# security-api-has-privileges "All users can use this API, but only to determine their own privileges"; an API key
+# asks about itself, its privileges being the intersection of its role descriptors and its owner's).
+ALWAYS_ALLOWED = {'cluster:admin/xpack/security/user/authenticate', 'cluster:admin/xpack/security/user/has_privileges'}
+# A named cluster privilege is held when a held privilege covers all of its actions (ClusterPrivilegeResolver and
+# the privilege automata: manage covers manage_ml/manage_rollup and every monitor_*, monitor covers monitor_*).
+IMPLIED = {
+    'all': None,   # everything
+    'manage': {'manage', 'manage_ml', 'manage_rollup', 'monitor', 'monitor_ml', 'monitor_rollup'},
+    'monitor': {'monitor', 'monitor_ml', 'monitor_rollup'},
+    'manage_ml': {'manage_ml', 'monitor_ml'},
+    'manage_rollup': {'manage_rollup', 'monitor_rollup'},
+}
+# Index privilege -> the index actions it grants (IndexPrivilege.java: delete_index = indices:admin/delete,
+# view_index_metadata = indices:admin/get, mappings/get, ...; manage and all cover them). Enough for the modules.
+INDEX_PRIVILEGE_ACTIONS = {
+    'delete_index': ('indices:admin/delete',),
+    'create_index': ('indices:admin/create',),
+    'view_index_metadata': ('indices:admin/get', 'indices:admin/mappings/get', 'indices:data/read/xpack/rollup/get/index/caps'),
+}
+INDEX_WIDE = ('all', 'manage')
+# The index privileges has_privileges knows (IndexPrivilege.VALUES, 6.8-9.x; a subset is enough here).
+INDEX_PRIVILEGES = ('all', 'manage', 'delete_index', 'create_index', 'view_index_metadata', 'read', 'write', 'index',
+                    'delete', 'monitor')
 
 
 def _granted(privs, action):
@@ -51,14 +75,19 @@ def _granted(privs, action):
     return any(_PRIV.get(p, lambda a: False)(action) for p in privs)
 
 
+def _holds_name(privs, name):
+    return any(held == name or held == 'all' or name in IMPLIED.get(held, ()) for held in privs)
+
+
 class Principal:
-    def __init__(self, username, roles, kind, api_key=None, key_privs=None, token=None):
+    def __init__(self, username, roles, kind, api_key=None, key_privs=None, token=None, key_indices=None):
         self.username = username
         self.roles = roles
         self.kind = kind            # realm | api_key | token
         self.api_key = api_key
         self.key_privs = key_privs  # None or list of cluster privileges limiting an API key
         self.token = token
+        self.key_indices = key_indices or []  # an API key's role_descriptors[*].indices: [{names, privileges}]
 
     @property
     def privileges(self):
@@ -67,12 +96,44 @@ class Principal:
             privs.update(ROLES.get(role, []))
         return privs
 
-    def allowed(self, action):
+    def allowed(self, action, index=None):
         if action in ALWAYS_ALLOWED:
             return True
         if not _granted(self.privileges, action):
             return False
-        return self.key_privs is None or _granted(set(self.key_privs), action)
+        if self.key_privs is None or _granted(set(self.key_privs), action):
+            return True
+        # An API key with role descriptors: its own index privileges limit the owner's (intersection).
+        return action.startswith('indices:') and index is not None and any(
+            self._key_index_grants(index, privilege) for privilege in INDEX_PRIVILEGE_ACTIONS
+            if action in INDEX_PRIVILEGE_ACTIONS[privilege])
+
+    def _key_index_grants(self, index, privilege):
+        for entry in self.key_indices:
+            names = entry.get('names') or []
+            names = [names] if isinstance(names, str) else names
+            held = set(entry.get('privileges') or [])
+            if any(fnmatch.fnmatchcase(index, name) for name in names) and (privilege in held or held & set(INDEX_WIDE)):
+                return True
+        return False
+
+    def holds_cluster(self, privilege):
+        """has_privileges for one cluster entry: an action name (``cluster:...``) or a privilege name."""
+        if privilege.startswith('cluster:'):
+            # The role's permission decides, not the "ask about yourself" exception (RBACEngine.checkPrivileges).
+            return _granted(self.privileges, privilege) and (self.key_privs is None or _granted(set(self.key_privs), privilege))
+        if not _holds_name(self.privileges, privilege):
+            return False
+        return self.key_privs is None or _holds_name(set(self.key_privs), privilege)
+
+    def holds_index(self, index, privilege):
+        """Index privileges: the emulator's roles carry none, so only ``all`` (superuser) holds any, limited for an
+        API key by its descriptors' ``indices``."""
+        if 'all' not in self.privileges:
+            return False
+        if self.key_privs is None or 'all' in self.key_privs:
+            return True
+        return self._key_index_grants(index, privilege)
 
 
 class Security:
@@ -107,7 +168,8 @@ class Security:
             if entry is None or entry['key'] != key or entry['invalidated'] or (entry['expiration'] and entry['expiration'] < self.cluster.clock.time() * 1000):
                 raise self._unauthenticated('unable to authenticate with provided credentials and anonymous access is not allowed '
                                             'for this request')
-            return Principal(entry['owner'], USERS[entry['owner']], 'api_key', api_key=entry, key_privs=entry['privs'])
+            return Principal(entry['owner'], USERS[entry['owner']], 'api_key', api_key=entry, key_privs=entry['privs'],
+                             key_indices=entry.get('indices'))
         if scheme == 'bearer':
             entry = self.cluster.tokens.get(value)
             if entry is None or entry['expires'] < self.cluster.clock.time():
@@ -120,7 +182,7 @@ class Security:
         raise self._unauthenticated('missing authentication credentials for REST request [%s]' % uri)
 
     def authorize(self, principal, action, index=None):
-        if principal.allowed(action):
+        if principal.allowed(action, index):
             return
         if principal.kind == 'api_key':
             who = 'API key id [%s] of user [%s]' % (principal.api_key['id'], principal.username)
@@ -148,17 +210,20 @@ class Security:
         key_id = secrets.token_urlsafe(15)[:20]
         key = secrets.token_urlsafe(16)[:22]
         privs = None
+        indices = []
         descriptors = body.get('role_descriptors') or {}
         if descriptors:
             privs = []
             for desc in descriptors.values():
                 privs.extend(desc.get('cluster', []))
+                indices.extend(desc.get('indices', []))
         expiration = None
         if body.get('expiration'):
             from .state import parse_time_value  # pylint: disable=import-outside-toplevel
             expiration = int((self.cluster.clock.time() + parse_time_value(body['expiration'], 'expiration')) * 1000)
         self.cluster.api_keys[key_id] = {'id': key_id, 'name': name, 'key': key, 'owner': principal.username,
-                                         'privs': privs, 'expiration': expiration, 'invalidated': False}
+                                         'privs': privs, 'indices': indices, 'expiration': expiration,
+                                         'invalidated': False}
         response = {'id': key_id, 'name': name}
         if expiration:
             response['expiration'] = expiration
@@ -186,6 +251,41 @@ class Security:
         if self.pers.at_least(7, 11):
             response['authentication'] = self.authenticate_view(Principal(user, USERS[user], 'realm'))
         return 200, response
+
+    def has_privileges(self, principal, body):
+        """POST/GET _security/user/_has_privileges (6.x: _xpack/security/user/_has_privileges).
+
+        Response shape, the same 6.x-9.x: ``username``, ``has_all_requested``, ``cluster`` {name: bool}, ``index``
+        {index: {privilege: bool}}, ``application`` {} [R ES x-pack/plugin/security/.../rest/action/user/
+        RestHasPrivilegesAction.java (6.x, 7.x, 8.x/9.x main) HasPrivilegesRestResponseBuilder; docs
+        https://www.elastic.co/guide/en/elasticsearch/reference/6.5/security-api-has-privileges.html]. Cluster entries
+        may be privilege names or cluster action names; an unknown name is a 400 from ClusterPrivilegeResolver.
+        """
+        body = body or {}
+        if not isinstance(body, dict) or not any(body.get(key) for key in ('cluster', 'index', 'application')):
+            raise EsError(400, 'action_request_validation_exception',
+                          'Validation Failed: 1: clusterPrivileges, indexPrivileges and applicationPrivileges cannot '
+                          'all be empty;')
+        cluster = {}
+        for name in body.get('cluster') or []:
+            if not name.startswith('cluster:') and name not in _PRIV:
+                raise EsError(400, 'illegal_argument_exception',
+                              'unknown cluster privilege [%s]. a privilege must be either one of the predefined cluster '
+                              'privilege names [%s] or a pattern over one of the available cluster actions'
+                              % (name, ','.join(sorted(_PRIV))))
+            cluster[name] = principal.holds_cluster(name)
+        index = {}
+        for entry in body.get('index') or []:
+            for privilege in entry.get('privileges') or []:
+                if privilege not in INDEX_PRIVILEGES and not privilege.startswith('indices:'):
+                    raise EsError(400, 'illegal_argument_exception', 'unknown index privilege [%s]. a privilege must be '
+                                  'either one of the predefined fixed indices privileges [%s] or a pattern over one of '
+                                  'the available index actions' % (privilege, ','.join(INDEX_PRIVILEGES)))
+            for name in entry.get('names') or []:
+                index.setdefault(name, {}).update({p: principal.holds_index(name, p) for p in entry.get('privileges') or []})
+        complete = all(cluster.values()) and all(v for privs in index.values() for v in privs.values())
+        return {'username': principal.username, 'has_all_requested': complete, 'cluster': cluster, 'index': index,
+                'application': {}}
 
     @staticmethod
     def datafeed_authorization(principal):

@@ -132,6 +132,9 @@ class App:
         self.pers = cluster.personality
         self.security = Security(cluster, self.pers) if security_enabled else None
         self.routes = build_routes(self.pers)
+        if self.security is None and self.pers.major >= 8:
+            # 8.x/9.x register no security REST handler when security is disabled (core._security_disabled).
+            self.routes = [r for r in self.routes if '/_security/' not in r.template]
         rollup.install(cluster)
 
     def find_route(self, method, path, compat7):

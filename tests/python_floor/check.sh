@@ -14,6 +14,7 @@ declare -A args=(
   [rollup_job_state]='job_id=a state=stopped'
   [ml_job]='job_id=a config=a=1'
   [rollup_job]='job_id=a config=a=1'
+  [privilege_check]='operations=close_job'
 )
 # Every module of the collection, not a list that falls behind: a module missing here fails the check.
 modules_dir=$(dirname "$0")/../../plugins/modules

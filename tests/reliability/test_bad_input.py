@@ -120,6 +120,10 @@ def offline_cases(url):
         ('bad_option-state-choice', 'ml_datafeed_state', {'datafeed_id': ['df-x'], 'state': 'paused'}, ['state', 'paused']),
         ('bad_option-start-without-started', 'ml_datafeed_state', {'datafeed_id': ['df-x'], 'state': 'stopped', 'start': 'now-1h'},
          ['start', 'state=started']),
+        ('bad_option-privilege_check-operation', 'privilege_check', {'operations': ['close_jobs']},
+         ['operations', 'close_jobs']),
+        ('bad_option-privilege_check-nothing', 'privilege_check', {},
+         ['nothing to check: give at least one operation or index']),
     ]
     return cases
 

@@ -1,0 +1,137 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) esops.jobs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Ask Elasticsearch whether the credential may do what a run needs (module ``esops.jobs.privilege_check``).
+
+One has-privileges request (https://www.elastic.co/guide/en/elasticsearch/reference/current/security-api-has-privileges.html)
+for the transport actions behind the named operations and the index privileges, so a run learns what it may not do
+before its first mutating request. Any user and any API key may ask about itself.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
+
+# Operation -> the cluster action Elasticsearch authorises for it (the action NAME constants in
+# x-pack/plugin/core/src/main/java/org/elasticsearch/xpack/core/{ml,rollup}/action/*Action.java, the same 6.8-9.x;
+# they are what a 403 names). Asking for the action, not for manage_ml, accepts any role that grants it.
+OPERATIONS = {
+    'put_job': 'cluster:admin/xpack/ml/job/put',
+    'open_job': 'cluster:admin/xpack/ml/job/open',
+    'close_job': 'cluster:admin/xpack/ml/job/close',
+    'delete_job': 'cluster:admin/xpack/ml/job/delete',
+    'put_datafeed': 'cluster:admin/xpack/ml/datafeeds/put',
+    'start_datafeed': 'cluster:admin/xpack/ml/datafeed/start',
+    'stop_datafeed': 'cluster:admin/xpack/ml/datafeed/stop',
+    'delete_datafeed': 'cluster:admin/xpack/ml/datafeeds/delete',
+    'set_upgrade_mode': 'cluster:admin/xpack/ml/upgrade_mode',
+    'put_rollup': 'cluster:admin/xpack/rollup/put',
+    'start_rollup': 'cluster:admin/xpack/rollup/start',
+    'stop_rollup': 'cluster:admin/xpack/rollup/stop',
+    'delete_rollup': 'cluster:admin/xpack/rollup/delete',
+}
+# The built-in privilege an administrator would grant for each action family (docs security-privileges.html).
+GRANTED_BY = (('cluster:admin/xpack/ml/', 'manage_ml'), ('cluster:admin/xpack/rollup/', 'manage_rollup'))
+# 7.0+ serve /_security; 6.x only /_xpack/security (docs 6.2-6.8 "GET _xpack/security/user/_has_privileges"; 7.x keeps
+# it as a deprecated replaced route, 8.x/9.x drop it). Tried in this order, so no version read is needed.
+PATHS = ('/_security/user/_has_privileges', '/_xpack/security/user/_has_privileges')
+
+
+def _granted_by(action):
+    for prefix, privilege in GRANTED_BY:
+        if action.startswith(prefix):
+            return privilege
+    return 'all'
+
+
+def security_disabled(error):
+    """Whether a failed has-privileges answer means the cluster enforces no security, so nothing is to check.
+
+    * 6.8/7.x with security not enabled (the basic-license default): 500 ``exception`` "Security must be explicitly
+      enabled when using a [basic] license ..." (SecurityBaseRestHandler / SecurityActionFilter at 6.8 and 7.x).
+    * 7.16+ defensive check: 500 "Security is not enabled but a security rest handler is registered"
+      (SecurityBaseRestHandler.checkFeatureAvailable).
+    * ``xpack.security.enabled: false``: no security handler is registered at all (Security.java getRestHandlers
+      "if (enabled == false) return emptyList()", 7.x and 8.x), so "no handler found for uri" (400).
+    """
+    text = '%s %s' % (error.reason or '', error)
+    return ((error.status == 500 and ('Security must be explicitly enabled' in text
+                                      or 'Security is not enabled but a security rest handler' in text))
+            or no_handler(error))
+
+
+def no_handler(error):
+    return error.status in (400, 404, 405) and 'no handler found for uri' in '%s %s' % (error.reason or '', error)
+
+
+def build_request(operations, delete_indices):
+    """The has-privileges body, and for each requested entry what it is for (to name it when it is missing)."""
+    unknown = [op for op in operations if op not in OPERATIONS]
+    if unknown:
+        raise ValueError('unknown operation(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(OPERATIONS))))
+    cluster = []
+    for op in operations:
+        if OPERATIONS[op] not in cluster:
+            cluster.append(OPERATIONS[op])
+    body = {'cluster': cluster}
+    indices = [name for name in delete_indices if name]
+    if indices:
+        body['index'] = [{'names': indices, 'privileges': ['delete_index']}]
+    if not cluster and not indices:
+        raise ValueError('nothing to check: give at least one operation or index')
+    return body
+
+
+def missing_from(body, answer):
+    """What the answer says is not granted, as one dict per missing entry, in the order they were asked."""
+    missing = []
+    granted = answer.get('cluster') or {}
+    for action in body.get('cluster', []):
+        if granted.get(action) is not True:
+            ops = sorted(op for op, name in OPERATIONS.items() if name == action)
+            missing.append(dict(kind='cluster', privilege=action, operations=ops, granted_by=_granted_by(action)))
+    index_answer = answer.get('index') or {}
+    for entry in body.get('index', []):
+        for name in entry['names']:
+            for privilege in entry['privileges']:
+                if (index_answer.get(name) or {}).get(privilege) is not True:
+                    missing.append(dict(kind='index', privilege=privilege, index=name, granted_by=privilege))
+    return missing
+
+
+def describe(missing):
+    """One line: each missing privilege and the built-in privilege that would grant it."""
+    parts = []
+    for item in missing:
+        if item['kind'] == 'cluster':
+            parts.append('cluster action %s (for %s; granted by %s)'
+                         % (item['privilege'], ', '.join(item['operations']), item['granted_by']))
+        else:
+            parts.append('index privilege %s on [%s]' % (item['privilege'], item['index']))
+    return '; '.join(parts)
+
+
+def check_privileges(client, operations, delete_indices=()):
+    """Return ``{security_enabled, username, missing, missing_text}``; raises ElasticsearchError or ValueError.
+
+    Read-only (has-privileges changes nothing), so it runs the same in check mode.
+    """
+    body = build_request(list(operations), list(delete_indices))
+    last = None
+    for path in PATHS:
+        try:
+            answer = client.request('POST', path, body=body).body
+        except ElasticsearchError as exc:
+            if no_handler(exc):
+                last = exc
+                continue   # the other path (6.x) or no security handler at all
+            if security_disabled(exc):
+                return dict(security_enabled=False, username=None, missing=[], missing_text='')
+            raise
+        missing = missing_from(body, answer if isinstance(answer, dict) else {})
+        return dict(security_enabled=True, username=answer.get('username'), missing=missing,
+                    missing_text=describe(missing))
+    if last is not None and security_disabled(last):
+        return dict(security_enabled=False, username=None, missing=[], missing_text='')
+    raise last
