@@ -11,6 +11,16 @@ _FAULT_LOCK = threading.Lock()
 _FAULT_KEYS = {'method', 'path_regex', 'status', 'times', 'delay_ms', 'drop_connection', 'body'}
 
 
+# Requests Elasticsearch serves on POST that change nothing (search, field caps, a credential asking about its own
+# privileges or identity): the request log marks every other non-GET/HEAD request `mutating`, so every suite counts
+# mutations the same way.
+_READ_ONLY_POST = re.compile(r'/_search$|/_field_caps$|/_?security/user/(?:[^/]+/)?_has_privileges$|/_?security/_authenticate$')
+
+
+def is_mutation(method, path):
+    return method not in ('GET', 'HEAD') and not _READ_ONLY_POST.search(path)
+
+
 def log(cluster, entry):
     with cluster.lock:
         cluster.request_log.append(entry)

@@ -19,7 +19,6 @@ from .server import DROP_CONNECTION, App
 from .state import Cluster, Timings
 from .versions import Personality
 
-_MUTATING = ('PUT', 'POST', 'DELETE', 'PATCH')
 #: the personalities the collection supports (docs/design.md), for parametrizing tests over every one
 SUPPORTED_VERSIONS = ('6.8.23', '7.13.4', '7.14.2', '7.17.28', '8.19.3', '9.1.5')
 
@@ -287,7 +286,7 @@ class InProcessEmulator:
         return list(self.cluster.request_log)
 
     def mutating_requests(self):
-        return [r for r in self.cluster.request_log if r['method'] in _MUTATING]
+        return [r for r in self.cluster.request_log if r['mutating']]
 
     def mutations(self):
         """(method, path) of every mutating request the code under test sent, in order."""

@@ -180,7 +180,7 @@ class App:
                  'time': self.cluster.clock.time(),
                  'headers': {k.lower(): v for k, v in headers.items() if k.lower() not in ('authorization',)},
                  'authorization': (headers.get('Authorization') or '').split(' ')[0] or None,
-                 'body': None}
+                 'body': None, 'mutating': control.is_mutation(method, path)}
         if len('%s %s HTTP/1.1' % (method, uri)) > MAX_INITIAL_LINE_LENGTH:
             # Netty refuses the request before ES routes it (http.max_initial_line_length, default 4kb).
             error = EsError(400, 'too_long_http_line_exception' if self.pers.major >= 8 else 'too_long_frame_exception',

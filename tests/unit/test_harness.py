@@ -65,3 +65,19 @@ def test_add_job_opening_leaves_the_job_opening(es):
     assert es.state()['ml_jobs'] == {'slow': 'opening'}
     es.advance(es.cluster.timings.open_seconds)
     assert es.state()['ml_jobs'] == {'slow': 'opened'}
+
+
+@pytest.mark.parametrize('es', [dict(version='6.8.23', security=True), dict(version='9.1.5', security=True)],
+                         indirect=True)
+def test_the_request_log_marks_reads_served_on_post_as_not_mutating(es):
+    # One rule for every suite (tests/emulator/control.py is_mutation): unit tests, reliability and molecule count
+    # mutations from the log's `mutating` flag.
+    security = '/_xpack/security' if es.version.startswith('6.') else '/_security'
+    es.call('POST', security + '/user/_has_privileges', {'cluster': ['manage_ml']}, log=True)
+    es.call('GET', security + '/_authenticate', log=True)
+    es.call('POST', '/src/_search', {}, log=True)
+    es.call('PUT', '/src', {}, log=True)
+    assert [(r['method'], r['path'], r['mutating']) for r in es.requests()] == [
+        ('POST', security + '/user/_has_privileges', False), ('GET', security + '/_authenticate', False),
+        ('POST', '/src/_search', False), ('PUT', '/src', True)]
+    assert es.mutations() == [('PUT', '/src')]

@@ -7,37 +7,24 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import json
-import urllib.request
-
 import pytest
 
-from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchClient
 from ansible_collections.esops.jobs.plugins.modules import privilege_check
-from ansible_collections.esops.jobs.tests.unit.plugins.modules.module_harness import run_module
-from ansible_collections.esops.jobs.tests.emulator.launcher import running_emulator
 
 RETIRE = ['stop_datafeed', 'close_job', 'delete_datafeed', 'delete_job']
+SECURED = [dict(version=v, security=True) for v in ('6.8.23', '7.17.28', '8.19.3', '9.1.5')]
 
 
-# Function scope: ansible-test runs module unit tests each in a forked child that exits right after the test, so a
-# module-scoped fixture would never be torn down and its emulator would outlive the run.
-@pytest.fixture(params=['6.8.23', '7.17.28', '8.19.3', '9.1.5'])
-def secured(request):
-    with running_emulator(request.param, security=True) as emu:
-        yield emu
+def run(run_module, es, args, **auth):
+    """The module in check mode (it never changes anything) as the credential `auth`."""
+    return run_module(privilege_check.main, dict(args, hosts=[es.url], **auth), check_mode=True)
 
 
-def run(emu, args, **auth):
-    client = ElasticsearchClient([emu.url], **auth)
-    return run_module(privilege_check.main, dict(args, hosts=[emu.url]), client, check_mode=True)
-
-
-def test_manage_ml_user_may_retire_jobs_but_not_rollups(secured):
-    failed, result = run(secured, dict(operations=RETIRE), username='ml_admin', password='changeme')
+@pytest.mark.parametrize('es', SECURED, indirect=True)
+def test_manage_ml_user_may_retire_jobs_but_not_rollups(es, run_module):
+    failed, result = run(run_module, es, dict(operations=RETIRE), username='ml_admin', password='changeme')
     assert not failed and result['security_enabled'] is True and result['missing'] == []
-    failed, result = run(secured, dict(operations=['stop_rollup', 'delete_rollup'], delete_indices=['rollup-x']),
+    failed, result = run(run_module, es, dict(operations=['stop_rollup', 'delete_rollup'], delete_indices=['rollup-x']),
                          username='ml_admin', password='changeme')
     assert failed
     assert result['msg'] == (
@@ -46,35 +33,35 @@ def test_manage_ml_user_may_retire_jobs_but_not_rollups(secured):
         'manage_rollup); index privilege delete_index on [rollup-x]; nothing was changed')
     assert [m['privilege'] for m in result['missing']] == [
         'cluster:admin/xpack/rollup/stop', 'cluster:admin/xpack/rollup/delete', 'delete_index']
+    assert es.mutating_requests() == []
+    assert all(r['path'].endswith('/_has_privileges') for r in es.requests() if r['method'] != 'GET')
 
 
-def test_read_only_credential_is_refused_without_failing_when_asked(secured):
-    failed, result = run(secured, dict(operations=['set_upgrade_mode'], fail_on_missing=False),
+@pytest.mark.parametrize('es', SECURED, indirect=True)
+def test_read_only_credential_is_refused_without_failing_when_asked(es, run_module):
+    failed, result = run(run_module, es, dict(operations=['set_upgrade_mode'], fail_on_missing=False),
                          username='ml_viewer', password='changeme')
     assert not failed and result['username'] == 'ml_viewer'
     assert result['missing'] == [dict(kind='cluster', privilege='cluster:admin/xpack/ml/upgrade_mode',
                                       operations=['set_upgrade_mode'], granted_by='manage_ml')]
 
 
-def test_api_key_asks_about_itself():
-    with running_emulator('8.19.3', security=True) as emu:
-        auth = 'Basic ' + base64.b64encode(b'elastic:changeme').decode()
-        request = urllib.request.Request(emu.url + '/_security/api_key', method='POST', headers={
-            'Authorization': auth, 'Content-Type': 'application/json'},
-            data=json.dumps({'name': 'k', 'role_descriptors': {'r': {'cluster': ['manage_ml']}}}).encode())
-        key = json.loads(urllib.request.urlopen(request).read())['encoded']
-        failed, result = run(emu, dict(operations=RETIRE + ['delete_rollup']), api_key=key)
+@pytest.mark.parametrize('es', [dict(version='8.19.3', security=True)], indirect=True)
+def test_api_key_asks_about_itself(es, run_module):
+    key = es.ok('POST', '/_security/api_key', {'name': 'k', 'role_descriptors': {'r': {'cluster': ['manage_ml']}}})
+    failed, result = run(run_module, es, dict(operations=RETIRE + ['delete_rollup']), api_key=key['encoded'])
     assert failed and [m['privilege'] for m in result['missing']] == ['cluster:admin/xpack/rollup/delete']
 
 
-@pytest.mark.parametrize('version', ['6.8.23', '7.17.28', '8.19.3', '9.1.5'])
-def test_security_disabled_means_nothing_to_check(version):
-    with running_emulator(version) as emu:
-        failed, result = run(emu, dict(operations=RETIRE))
+@pytest.mark.parametrize('es', ['6.8.23', '7.17.28', '8.19.3', '9.1.5'], indirect=True)
+def test_security_disabled_means_nothing_to_check(es, run_module):
+    failed, result = run(run_module, es, dict(operations=RETIRE))
     assert not failed and result['security_enabled'] is False and result['missing'] == []
     assert result['msg'] == 'the cluster enforces no security; nothing to check'
 
 
-def test_nothing_to_check_is_an_error(secured):
-    failed, result = run(secured, dict(), username='elastic', password='changeme')
+@pytest.mark.parametrize('es', SECURED, indirect=True)
+def test_nothing_to_check_is_an_error(es, run_module):
+    failed, result = run(run_module, es, dict(), username='elastic', password='changeme')
     assert failed and result['msg'] == 'nothing to check: give at least one operation or index'
+    assert es.requests() == []
