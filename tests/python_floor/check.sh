@@ -15,6 +15,7 @@ declare -A args=(
   [ml_job]='job_id=a config=a=1'
   [rollup_job]='job_id=a config=a=1'
   [privilege_check]='operations=close_job'
+  [write_files]='{"files": [{"path": "/nonexistent/x", "content": "x"}]}'
 )
 # Every module of the collection, not a list that falls behind: a module missing here fails the check.
 modules_dir=$(dirname "$0")/../../plugins/modules
@@ -27,9 +28,11 @@ checked=0
 for python in "$@"; do
   version=$("$python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
   for module in "${!args[@]}"; do
+    # A case in JSON is a module without connection options; the others get an unreachable host.
+    module_args=${args[$module]}
+    [[ $module_args == '{'* ]] || module_args="hosts=http://127.0.0.1:9 retries=0 $module_args"
     out=$(ANSIBLE_STDOUT_CALLBACK=json "$bin/ansible" localhost -i localhost, -c local -o \
-          -e ansible_python_interpreter="$python" -m "esops.jobs.$module" \
-          -a "hosts=http://127.0.0.1:9 retries=0 ${args[$module]}" 2>&1 || true)
+          -e ansible_python_interpreter="$python" -m "esops.jobs.$module" -a "$module_args" 2>&1 || true)
     want="esops.jobs needs Python 3.8 or later on the managed node, but $python is Python $version: set ansible_python_interpreter to a newer Python"
     if ! grep -qF "\"msg\": \"$want\"" <<<"$out" || grep -q 'Traceback' <<<"$out"; then
       echo "python-floor: esops.jobs.$module on Python $version did not fail with the one-line message:" >&2

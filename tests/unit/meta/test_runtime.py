@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) esops.jobs contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""meta/runtime.yml's action group must list exactly the modules in plugins/modules/.
+"""meta/runtime.yml's action group must list exactly the modules in plugins/modules/ that talk to Elasticsearch
+(their DOCUMENTATION extends the esops.jobs.connection fragment); a module without connection options
+(write_files) must stay out of it, or the group's hosts/credentials would be unsupported parameters there.
 
 Users write ``module_defaults: group/esops.jobs.elasticsearch: ...`` once per play; a module missing
 from the group silently ignores those defaults (community.postgresql shipped such a bug), and a
@@ -35,6 +37,19 @@ def _module_names():
     )
 
 
+def _elasticsearch_modules():
+    """The modules whose documentation extends esops.jobs.connection: the ones that take the group's options."""
+    modules_dir = os.path.join(COLLECTION_ROOT, 'plugins', 'modules')
+    found = set()
+    for name in _module_names():
+        with open(os.path.join(modules_dir, name + '.py')) as f:
+            source = f.read()
+        documentation = yaml.safe_load(source.split("DOCUMENTATION = r\'\'\'", 1)[1].split("\'\'\'", 1)[0])
+        if 'esops.jobs.connection' in documentation.get('extends_documentation_fragment', []):
+            found.add(name)
+    return found
+
+
 def _group():
     groups = _runtime().get('action_groups') or {}
     assert GROUP in groups, 'meta/runtime.yml has no action_groups.%s' % GROUP
@@ -52,9 +67,14 @@ def test_group_entries_are_short_names_without_duplicates():
     assert entries == sorted(entries), 'keep the group alphabetical: %r' % entries
 
 
-def test_every_module_is_in_the_group():
-    missing = sorted(_module_names() - set(_group()))
+def test_every_elasticsearch_module_is_in_the_group():
+    missing = sorted(_elasticsearch_modules() - set(_group()))
     assert not missing, 'modules missing from action_groups.%s in meta/runtime.yml: %s' % (GROUP, ', '.join(missing))
+
+
+def test_modules_without_connection_options_are_not_in_the_group():
+    assert 'write_files' in _module_names() - _elasticsearch_modules()
+    assert not set(_group()) & (_module_names() - _elasticsearch_modules())
 
 
 def test_every_group_entry_has_a_module():

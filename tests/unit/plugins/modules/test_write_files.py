@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) esops.jobs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""esops.jobs.write_files: many files in one task, each replaced atomically; a refusal writes nothing."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import stat
+
+from ansible_collections.esops.jobs.plugins.modules import write_files
+
+
+def run(run_module, files, check_mode=False, **args):
+    return run_module(write_files.main, dict(args, files=files), check_mode=check_mode)
+
+
+def listing(root):
+    return sorted(os.path.relpath(os.path.join(d, f), str(root)) for d, _dirs, names in os.walk(str(root)) for f in names)
+
+
+def test_writes_every_file_creating_directories(run_module, tmp_path):
+    a, b = str(tmp_path / 'backups' / 'a.json'), str(tmp_path / 'backups' / 'b.json')
+    failed, result = run(run_module, [dict(path=a, content='{"a": 1}'), dict(path=b, content='B\n', mode='0600')])
+    assert not failed and result['changed'] is True and result['written'] == [a, b]
+    assert open(a).read() == '{"a": 1}\n' and open(b).read() == 'B\n'
+    assert stat.S_IMODE(os.stat(a).st_mode) == 0o640 and stat.S_IMODE(os.stat(b).st_mode) == 0o600
+    assert listing(tmp_path) == ['backups/a.json', 'backups/b.json']      # no temporary file left behind
+
+
+def test_same_content_is_unchanged_and_new_content_replaces(run_module, tmp_path):
+    path = str(tmp_path / 'state.json')
+    run(run_module, [dict(path=path, content='one')])
+    failed, result = run(run_module, [dict(path=path, content='one')])
+    assert not failed and result['changed'] is False and result['unchanged'] == [path]
+    failed, result = run(run_module, [dict(path=path, content='two')])
+    assert result['changed'] is True and open(path).read() == 'two\n'
+
+
+def test_overwrite_false_refuses_before_writing_anything(run_module, tmp_path):
+    old, new = str(tmp_path / 'old.json'), str(tmp_path / 'new.json')
+    run(run_module, [dict(path=old, content='kept')])
+    failed, result = run(run_module, [dict(path=new, content='x'), dict(path=old, content='y')], overwrite=False)
+    assert failed and result['msg'] == 'write_files: refusing to overwrite %s; nothing was written' % old
+    assert result['existing'] == [old] and listing(tmp_path) == ['old.json'] and open(old).read() == 'kept\n'
+
+
+def test_check_mode_predicts_and_writes_nothing(run_module, tmp_path):
+    path = str(tmp_path / 'sub' / 'r.md')
+    failed, result = run(run_module, [dict(path=path, content='r')], check_mode=True)
+    assert not failed and result['changed'] is True and result['written'] == [path]
+    assert listing(tmp_path) == [] and not os.path.exists(str(tmp_path / 'sub'))
+
+
+def test_bad_input_is_one_line_and_writes_nothing(run_module, tmp_path):
+    good = str(tmp_path / 'good')
+    for files, msg in [
+            ([dict(path=good, content='x'), dict(path='relative.json', content='x')],
+             'write_files: path relative.json is not absolute; nothing was written'),
+            ([dict(path=good, content='x'), dict(path=good, content='y')],
+             'write_files: %s is given twice; nothing was written' % good),
+            ([dict(path=good, content='x', mode='rw-r')],
+             "write_files: %s: mode 'rw-r' is not an octal permission such as 0640; nothing was written" % good)]:
+        failed, result = run(run_module, files)
+        assert failed and result['msg'] == msg
+    assert listing(tmp_path) == []
+
+
+def test_json_values_are_written_as_json_whatever_templating_did(run_module, tmp_path):
+    path = str(tmp_path / 'record.json')
+    failed, result = run(run_module, [dict(path=path, json={'b': None, 'a': [1, True], 'c': {'d': 'e'}})])
+    assert not failed
+    assert open(path).read() == '{\n  "a": [\n    1,\n    true\n  ],\n  "b": null,\n  "c": {\n    "d": "e"\n  }\n}\n'
+    failed, result = run(run_module, [dict(path=path, json={'a': 1}, content='x')])
+    assert failed and 'mutually exclusive' in result['msg'] and open(path).read().startswith('{\n  "a": [')
