@@ -80,6 +80,11 @@ def quote_path(*parts):
     return '/' + '/'.join(quote(to_native(part), safe=',*') for part in parts if part != '')
 
 
+# The oldest Elasticsearch the collection supports (README, docs/design.md); older clusters are refused at the first
+# version read, before any request that could change something.
+MIN_ELASTICSEARCH = (6, 8, 0)
+
+
 def is_retryable(error):
     """An answer worth sending again: throttling or a gateway error. A 429 elasticsearch_timeout_exception is a
     server-side wait that ran out (9.0+, elastic/elasticsearch#116026), not throttling: asking again would only wait
@@ -282,11 +287,24 @@ class ElasticsearchClient(object):
             raise self._info_error   # read once per run: a refused GET / is not asked again
         if self._info is None:
             try:
-                self._info = self._read_info()
+                info = self._read_info()
+                self._refuse_unsupported(info)
+                self._info = info
             except ElasticsearchError as exc:
                 self._info_error = exc
                 raise
         return self._info
+
+    @staticmethod
+    def _refuse_unsupported(info):
+        number = to_text(info['version']['number'])
+        try:
+            version = parse_version(number)
+        except ValueError:
+            raise ElasticsearchError('the cluster reports version %r, which is not an Elasticsearch version' % number)
+        if version < MIN_ELASTICSEARCH:
+            raise ElasticsearchError('Elasticsearch %s is not supported: esops.jobs needs %s or later (nothing was changed)'
+                                     % (number, '.'.join(str(part) for part in MIN_ELASTICSEARCH)))
 
     def _read_info(self):
         response = self.request('GET', '/', ok_statuses=(403,))

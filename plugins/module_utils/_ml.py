@@ -146,10 +146,6 @@ class MlApi(object):
         """7.15+: deleting a job deletes its datafeed first (elastic/elasticsearch#76010)."""
         return self.version >= (7, 15, 0)
 
-    @property
-    def has_upgrade_mode(self):
-        return self.version >= (6, 7, 0)
-
     def _allow_no_match(self, kind, value):
         # allow_no_jobs/allow_no_datafeeds until 7.9; allow_no_match from 7.10 (elastic/elasticsearch#60642).
         if value is None:
@@ -287,9 +283,7 @@ class MlApi(object):
         return self.version >= (7, 8, 0) or action == 'open'
 
     def upgrade_mode(self):
-        """True/False from ML info; None before 6.7 (no upgrade mode there)."""
-        if not self.has_upgrade_mode:
-            return None
+        """True/False from ML info (upgrade mode exists from 6.7, so on every supported version)."""
         return bool((self.info() or {}).get('upgrade_mode'))
 
     def set_upgrade_mode(self, enabled, timeout):

@@ -217,8 +217,7 @@ class MlJobConfigAdapter(Adapter):
                             % (self.job_id, ', '.join(sorted(job.get('job_id') for job in jobs))), [self.job_id])
         feeds = api.get_datafeeds('_all', allow_no_match=True)
         self.feeds_by_id = dict((feed.get('datafeed_id'), feed) for feed in feeds)
-        if api.has_upgrade_mode:
-            self.upgrade_mode = bool((api.info() or {}).get('upgrade_mode'))
+        self.upgrade_mode = api.upgrade_mode()
         if not mine:
             return OrderedDict()
         feed = next((f for f in feeds if f.get('job_id') == self.job_id), None)

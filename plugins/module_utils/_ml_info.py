@@ -6,7 +6,7 @@
 A fixed number of requests whatever the number of jobs: job stats (the only source of state,
 https://www.elastic.co/guide/en/elasticsearch/reference/current/ml-get-job-stats.html; a job_id list too long
 for one request line is matched against every job's stats, see MlApi.job_stats_of), job configs, datafeed configs and stats (only when a job matched; datafeeds
-cannot be selected by job, so all of them are read), and ML info for ``upgrade_mode`` (6.7+).
+cannot be selected by job, so all of them are read), and ML info for ``upgrade_mode``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -58,7 +58,4 @@ def gather_jobs(client, job_ids, allow_no_match=True, api=None, include_put_conf
         ))
         if include_put_config:
             jobs[-1]['put_config'] = job_put_config(config)
-    upgrade_mode = None
-    if api.has_upgrade_mode:
-        upgrade_mode = bool((api.info() or {}).get('upgrade_mode'))
-    return dict(jobs=jobs, upgrade_mode=upgrade_mode)
+    return dict(jobs=jobs, upgrade_mode=api.upgrade_mode())

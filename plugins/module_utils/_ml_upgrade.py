@@ -36,11 +36,6 @@ class UpgradeMode(object):
         self.api = api or MlApi(client)
         self.poller = poller or Poller(initial=0.5, factor=2.0, maximum=5.0)
 
-    def check_supported(self):
-        if not self.api.has_upgrade_mode:
-            raise UpgradeModeError('ML upgrade mode needs Elasticsearch 6.7 or later; this cluster runs %s'
-                                   % self.client.version_string)
-
     def read(self):
         return bool((self.api.info() or {}).get('upgrade_mode'))
 
@@ -79,7 +74,6 @@ def run(module, enabled, timeout, upgrade=None):
     """Converge upgrade mode, then exit or fail the module. Never returns."""
     try:
         upgrade = upgrade or UpgradeMode(module.client)
-        upgrade.check_supported()
         poller = upgrade.poller
         deadline = poller.clock() + timeout
         before = upgrade.read()

@@ -53,11 +53,6 @@ class RollupApi(object):
         return '/_xpack/rollup' if self.version < (7, 0, 0) else '/_rollup'
 
     @property
-    def stop_can_wait(self):
-        """``wait_for_completion``/``timeout`` on stop exist from 6.6 (elastic/elasticsearch#34811)."""
-        return self.version >= (6, 6, 0)
-
-    @property
     def start_is_idempotent(self):
         """8.0+ answers 200 to a start of a started job; before, 500 (rollup RollupJobTask.java, 7.x and 8.x)."""
         return self.version >= (8, 0, 0)
@@ -71,9 +66,10 @@ class RollupApi(object):
         return self.client.request('POST', self.base + quote_path('job', job_id, '_start')).body
 
     def stop_job(self, job_id, wait_for_completion=False, timeout=None):
-        """With ``wait_for_completion`` a wait that runs out raises ServerWaitTimedOut (500, 429 from 9.0)."""
+        """With ``wait_for_completion`` (6.6+, elastic/elasticsearch#34811) a wait that runs out raises
+        ServerWaitTimedOut (500, 429 from 9.0)."""
         params = {}
-        if wait_for_completion and self.stop_can_wait:
+        if wait_for_completion:
             params = {'wait_for_completion': True, 'timeout': format_duration(timeout or 30)}
         return self.client.request('POST', self.base + quote_path('job', job_id, '_stop'),
                                    params=params, server_timeout=timeout if params else None).body

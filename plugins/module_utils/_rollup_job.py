@@ -7,7 +7,7 @@ https://www.elastic.co/guide/en/elasticsearch/reference/7.17/rollup-apis.html).
 Selection: ``GET <base>/job/_all`` once, then ``job_id`` tokens (exact ids, ``*`` patterns, ``_all``)
 are matched client-side, because ES's GET only knows exact ids, ``_all`` and ``*`` (rollup-get-job docs).
 
-Transitions (RollupJobTask.java): stop is sent with ``wait_for_completion=true`` on 6.6+ so ES itself waits for
+Transitions (RollupJobTask.java): stop is sent with ``wait_for_completion=true`` so ES itself waits for
 ``stopped``; several jobs are stopped concurrently. Start is never sent to a job that is not
 ``stopped`` (≤7.x answer 500 for a started job; every version refuses ``stopping``). Delete needs a
 ``stopped`` job; its 500 ``task_failures`` answer is turned into a clear message.
@@ -274,9 +274,8 @@ class RollupJobAdapter(Adapter):
 
     def _stop(self, job_id, deadline, must_be_stopped):
         """Stop one job. True: known stopped. False: accepted, maybe still stopping. None: the job is gone."""
-        need_stopped = must_be_stopped or self.wait
         try:
-            if need_stopped and self.api.stop_can_wait:
+            if must_be_stopped or self.wait:
                 self._stop_and_wait(job_id, deadline)
                 return True
             self.api.stop_job(job_id)
@@ -284,10 +283,6 @@ class RollupJobAdapter(Adapter):
             if must_be_stopped:
                 return None
             raise StateError('rollup job %s was deleted while it was being stopped' % job_id, [job_id])
-        if must_be_stopped:
-            # Before 6.6 stop cannot wait server-side: poll this job until it is stopped.
-            return self._await_stopped(job_id, deadline, purpose='')
-        # The engine polls every pending job with one GET when wait is true.
         return False
 
     def _stop_and_wait(self, job_id, deadline):

@@ -175,7 +175,7 @@ jobs:
                data_description: {time_field: "@timestamp", time_format: epoch_ms}, analysis_limits: {model_memory_limit: 64mb},
                results_index_name: shared, allow_lazy_open: false}
 upgrade_mode:
-  description: Whether ML upgrade mode is enabled; null on clusters older than 6.7, which have no upgrade mode.
+  description: Whether ML upgrade mode is enabled.
   returned: always
   type: bool
   sample: false

@@ -18,7 +18,7 @@ description:
     differs, so C(changed) means the value really changed.
   - When Elasticsearch is still processing an earlier change (HTTP 429 C(Previous request is still being
     processed)), the module retries until O(timeout) runs out, then fails with a clear message.
-  - Needs Elasticsearch 6.7 or later (the API does not exist before); older clusters get a clear failure.
+  - Works on every supported Elasticsearch (6.8 and later; the API exists from 6.7).
 author:
   - esops.jobs contributors (@esops)
 options:

@@ -15,8 +15,8 @@ description:
     states first so that only real transitions are requested and reported as changed.
   - Handles every rollup job state. V(indexing) counts as running. A V(stopping) job is finishing the page
     it was indexing. An V(aborting) job is being deleted.
-  - Stopping waits server-side (C(wait_for_completion=true)) on Elasticsearch 6.6 and later, several jobs at
-    once; older versions are polled.
+  - Stopping waits server-side (C(wait_for_completion=true)), several jobs at
+    once.
   - A start is only ever sent to a V(stopped) job; Elasticsearch 7.x and earlier answer HTTP 500 when a
     started job is started again.
   - Works with Elasticsearch 6.8 (C(_xpack/rollup) paths) to 9.x. Rollups are deprecated since 8.11; the
@@ -97,7 +97,7 @@ extends_documentation_fragment:
   - esops.jobs.attributes.check_mode_full
   - esops.jobs.attributes.diff_mode
 notes:
-  - Requests, for O(state=stopped) on N running jobs with O(wait=true) on 6.6 and later, C(GET /),
+  - Requests, for O(state=stopped) on N running jobs with O(wait=true), C(GET /),
     C(GET _rollup/job/_all) and one stop per job, run concurrently (up to 16 at a time); nothing is
     read again when every stop answered. When nothing needs to change only the two C(GET) requests are sent.
   - Check mode reads the jobs and predicts every transition without sending any mutating request.

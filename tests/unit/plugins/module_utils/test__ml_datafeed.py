@@ -384,14 +384,6 @@ def test_upgrade_mode_429_during_apply_is_explained_not_retried_forever(es):
     assert feeds(es) == {'df-a': 'started'}
 
 
-@pytest.mark.parametrize('es', ['6.5.4'], indirect=True)
-def test_no_upgrade_mode_read_before_6_7(es):
-    cluster(es, df_a=('a', 'opened', 'started'))
-    result = converge(es, 'stopped')
-    assert result['changed'] is True
-    assert not [r for r in es.requests() if r['path'].endswith('/info')]
-
-
 # -- helpers ------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize('pattern,value,expected', [

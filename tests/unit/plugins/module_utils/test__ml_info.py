@@ -95,15 +95,6 @@ def test_upgrade_mode_view(es):
     assert job['assignment_explanation'] == 'persistent task cannot be assigned while upgrade mode is enabled.'
 
 
-@pytest.mark.parametrize('es', ['6.5.4'], indirect=True)
-def test_upgrade_mode_is_null_before_6_7(es):
-    populated(es)
-    result = gather_jobs(es.client(), ['_all'])
-    assert result['upgrade_mode'] is None
-    assert len(result['jobs']) == 3
-    assert not [r for r in es.requests() if r['path'].endswith('/info')]
-
-
 def test_a_job_id_list_too_long_for_one_request_line(es):
     # 70 ids of 63 characters: ES would refuse them in one URL (4kb request line).
     populated(es, opened_for=0)

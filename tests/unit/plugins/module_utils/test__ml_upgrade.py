@@ -124,14 +124,6 @@ def test_other_errors_fail_with_status(es):
     assert es.state()['upgrade_mode'] is False
 
 
-@pytest.mark.parametrize('es', ['6.5.4'], indirect=True)
-def test_before_6_7_fails_naming_the_version(es):
-    result = converge(es, True)
-    assert result['failed'] is True
-    assert result['msg'] == 'ML upgrade mode needs Elasticsearch 6.7 or later; this cluster runs 6.5.4'
-    assert [r['path'] for r in es.requests()] == ['/']   # the version read only
-
-
 def test_read_error_fails_cleanly(es):
     es.faults(method='GET', path_regex='/info$', status=503, times=10)
     result = converge(es, True, client=es.client())

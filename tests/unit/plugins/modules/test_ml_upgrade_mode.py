@@ -54,11 +54,12 @@ def test_huge_timeout(es, run):
     assert failed and result['msg'] == "timeout='99999999d' is too long: at most 7d" and es.requests() == []
 
 
-def test_old_cluster(es, run):
+def test_cluster_older_than_the_collection_supports(es, run):
     # The emulator has no 6.6 personality: GET / answers as a 6.6.2 node would (version.number is what is read).
     root = es.ok('GET', '/')
     root['version']['number'] = '6.6.2'
     es.faults(method='GET', path_regex='^/$', status=200, body=root)
     failed, result = run(dict(enabled=True))
-    assert failed and result['msg'] == 'ML upgrade mode needs Elasticsearch 6.7 or later; this cluster runs 6.6.2'
+    assert failed and result['msg'] == (
+        'Elasticsearch 6.6.2 is not supported: esops.jobs needs 6.8.0 or later (nothing was changed)')
     assert es.mutating_requests() == []

@@ -4,8 +4,8 @@
 """rollup_job_state end to end: argspec -> adapter -> engine -> real client -> the in-process emulator per version.
 
 An indexing run and a stop during one last Timings.stop_seconds of virtual time (a job that "never stops" is one
-whose run outlasts the test's timeout); releases the emulator has no personality for (6.5, before the stop API
-could wait) are a 6.8 cluster whose GET / names that release (es.pretend_version)."""
+whose run outlasts the test's timeout). A release older than the collection supports is a 6.8 cluster whose GET /
+names it (es.pretend_version)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -22,7 +22,6 @@ from ansible_collections.esops.jobs.tests.emulator.rollup import DEPRECATION
 from ansible_collections.esops.jobs.tests.emulator.state import Timings
 
 STUCK = dict(timings=Timings(stop_seconds=3600))   # an indexing run that outlasts every timeout of these tests
-WITH_6_5 = ['6.5.4'] + list(SUPPORTED_VERSIONS)
 
 
 @pytest.fixture
@@ -33,11 +32,6 @@ def run(run_module):
 
 
 def cluster(es_factory, version, **options):
-    """A cluster of `version`; 6.5.4 is a 6.8 one that says it is 6.5.4."""
-    if version == '6.5.4':
-        es = es_factory('6.8.23', **options)
-        es.pretend_version('6.5.4')
-        return es
     return es_factory(version, **options)
 
 
@@ -94,22 +88,17 @@ def test_stop_running_jobs_waits_server_side_and_reads_nothing_after(es, run):
     assert result['msg'] == 'moved 2 of 3 rollup jobs to stopped'
 
 
-def test_stop_before_6_6_sends_no_wait_parameters_and_polls(es_factory, run):
-    es = jobs(cluster(es_factory, '6.5.4', timings=Timings(stop_seconds=3.0)), a='indexing')
-    before = es.clock.monotonic()
+def test_elasticsearch_older_than_6_8_is_refused_before_any_change(es_factory, run):
+    es = jobs(es_factory('6.8.23'), a='started')
+    es.pretend_version('6.5.4')
     failed, result = run(job_id='a')
 
-    assert not failed and by_id(result)['a']['state_after'] == 'stopped'
-    assert job_state(es, 'a') == 'stopped'
-    assert [(r['path'], r['query']) for r in posts(es)] == [('/_xpack/rollup/job/a/_stop', {})]
-    # It polled GET _all with backoff (never more than 2 s apart) until `stopped`, 3 s after the stop.
-    polls = [r['time'] for r in es.requests() if r['path'] == '/_xpack/rollup/job/_all']
-    assert len(polls) >= 4
-    assert all(later - earlier <= 2.0 for earlier, later in zip(polls, polls[1:]))
-    assert 3.0 <= es.clock.monotonic() - before <= 5.0
+    assert failed and result['msg'] == (
+        'Elasticsearch 6.5.4 is not supported: esops.jobs needs 6.8.0 or later (nothing was changed)')
+    assert gets(es) == ['GET /'] and es.mutations() == [] and job_state(es, 'a') == 'started'
 
 
-@pytest.mark.parametrize('version', WITH_6_5)
+@pytest.mark.parametrize('version', SUPPORTED_VERSIONS)
 def test_stop_is_a_no_op_when_everything_is_stopped(es_factory, run, version):
     es = jobs(cluster(es_factory, version), a='stopped', b='stopped')
     failed, result = run(job_id='_all', diff=True)
@@ -131,7 +120,7 @@ def test_stopping_job_gets_a_waiting_stop_and_counts_as_changed(es_factory, run,
     assert job_state(es, 'a') == 'stopped'
 
 
-@pytest.mark.parametrize('version', WITH_6_5)
+@pytest.mark.parametrize('version', SUPPORTED_VERSIONS)
 def test_check_mode_predicts_the_stop_and_sends_nothing(es_factory, run, version):
     es = jobs(cluster(es_factory, version, timings=Timings(stop_seconds=20)), a='started', b='indexing', c='stopping')
     failed, result = run(check_mode=True, diff=True, job_id='*')
@@ -212,15 +201,6 @@ def test_a_rejected_stop_is_retried_but_a_timeout_is_not(es, run):
     assert by_id(result)['a']['state_after'] == 'stopped'
 
 
-def test_polling_timeout_before_6_6_names_the_late_job(es_factory, run):
-    es = jobs(cluster(es_factory, '6.5.4', **STUCK), a='indexing')
-    failed, result = run(job_id='a', timeout='10s')
-
-    assert failed
-    assert result['msg'] == 'timed out after 10s waiting for rollup job a to reach stopped; last states: a=stopping'
-    assert result['timed_out_jobs'] == ['a']
-
-
 @pytest.mark.parametrize('state', ['stopped', 'started'])
 @pytest.mark.parametrize('es', ['7.17.28'], indirect=True)
 def test_aborting_job_cannot_be_started_or_stopped(es, run, state):
@@ -236,7 +216,7 @@ def test_aborting_job_cannot_be_started_or_stopped(es, run, state):
 
 # ------------------------------------------------------------------------------------ state=started
 
-@pytest.mark.parametrize('version', WITH_6_5)
+@pytest.mark.parametrize('version', SUPPORTED_VERSIONS)
 def test_start_only_sends_start_to_stopped_jobs(es_factory, run, version):
     es = jobs(cluster(es_factory, version), a='stopped', b='started', c='indexing')
     failed, result = run(job_id=['a', 'b', 'c'], state='started', diff=True)
@@ -323,7 +303,7 @@ def test_start_of_a_job_deleted_meanwhile_fails_clearly(es, run):
 
 # ------------------------------------------------------------------------------------- state=absent
 
-@pytest.mark.parametrize('version', WITH_6_5)
+@pytest.mark.parametrize('version', SUPPORTED_VERSIONS)
 def test_delete_stopped_job_and_confirm_it_is_gone(es_factory, run, version):
     es = jobs(cluster(es_factory, version), a='stopped', keep='started')
     failed, result = run(job_id='a', state='absent', diff=True)
@@ -348,7 +328,7 @@ def test_delete_without_force_fails_naming_the_state_and_sends_nothing(es, run, 
     assert job_state(es, 'b') == 'stopped'
 
 
-@pytest.mark.parametrize('version', WITH_6_5)
+@pytest.mark.parametrize('version', SUPPORTED_VERSIONS)
 @pytest.mark.parametrize('state', ['started', 'indexing', 'stopping'])
 def test_force_delete_stops_waits_then_deletes(es_factory, run, version, state):
     es = jobs(cluster(es_factory, version), a=state)
@@ -359,11 +339,7 @@ def test_force_delete_stops_waits_then_deletes(es_factory, run, version, state):
     assert by_id(result)['a']['state_after'] == 'absent'
     assert es.mutations() == [('POST', es.rollup_path('job', 'a', '_stop')), ('DELETE', es.rollup_path('job', 'a'))]
     assert es.state()['rollup_jobs'] == {}
-    stop_params = posts(es)[0]['query']
-    if version != '6.5.4':
-        assert stop_params == {'wait_for_completion': 'true', 'timeout': '30s'}
-    else:
-        assert stop_params == {}
+    assert posts(es)[0]['query'] == {'wait_for_completion': 'true', 'timeout': '30s'}
 
 
 @pytest.mark.parametrize('es', ['9.1.5'], indirect=True)
