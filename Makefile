@@ -302,8 +302,7 @@ core-matrix: build-tree $(foreach v,$(CORE_VERSIONS),$(CORE_VENVS)/$(v)/.stamp)
 	  echo "=== ansible-core $$v: smoke playbook"; \
 	  $(MAKE) --no-print-directory smoke SMOKE_VENV=$(CORE_VENVS)/$$v || { echo "core-matrix: smoke FAILED on ansible-core $$v" >&2; exit 1; }; \
 	done
-	@echo "=== ansible-core of .venv: smoke playbook"
-	$(MAKE) --no-print-directory smoke
+	@echo "=== ansible-core of .venv: its units ran in make units; every role and module runs on it in make molecule and make integration"
 
 demo: build-tree
 	@test -f playbooks/demo.yml || { echo "demo: playbooks/demo.yml has not landed yet" >&2; exit 1; }
