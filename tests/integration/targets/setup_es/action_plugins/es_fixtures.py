@@ -18,6 +18,7 @@ the facts setup_es records (es_version, es_ml_base, es_rollup_base).
     - es_fixtures:
         request: {method: GET, path: /_ml/anomaly_detectors/x/_stats, body: ..., status: [200]}
       register: r                         # r.status, r.json (like ansible.builtin.uri's)
+                                          # request.url: another cluster's base URL (es_url's credentials)
 
 Order: cleanup; source indices (created with the mappings the jobs use: typed `_doc` on 6.x); ML jobs;
 datafeeds; jobs opened together, then waited for; datafeeds started; rollup jobs created, started and
@@ -231,6 +232,8 @@ class ActionModule(ActionBase):
         try:
             if args.get('request'):
                 req = args['request']
+                if req.get('url'):
+                    cluster.url = str(req['url']).rstrip('/')
                 status, body = cluster.call(req.get('method', 'GET'), req['path'], req.get('body'),
                                             ok=tuple(int(s) for s in req.get('status') or [200]))
                 result.update(status=status, json=body, changed=cluster.mutations > 0)
