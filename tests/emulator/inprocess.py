@@ -15,6 +15,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode, urlsplit
 
 from .clock import ManualClock
+from .control_calls import ControlCalls
 from .server import DROP_CONNECTION, App
 from .state import Cluster, Timings
 from .versions import Personality
@@ -52,7 +53,7 @@ def http_message(pairs):
     return message
 
 
-class InProcessEmulator:
+class InProcessEmulator(ControlCalls):
     """One emulated cluster. `url` is the address the collection's client is given (never resolved)."""
 
     def __init__(self, version='8.19.3', security=False, clock=None, host='es.test:9200', timings=None,
@@ -273,13 +274,6 @@ class InProcessEmulator:
             raise RuntimeError('emulator control %s %s failed: HTTP %d %s' % (method, path, status, answer))
         return answer
 
-    def faults(self, **spec):
-        """Add a fault: method, path_regex, status, times, delay_ms (advances the clock), drop_connection, body."""
-        return self.control('POST', 'faults', spec)
-
-    def clear_faults(self):
-        return self.control('DELETE', 'faults')
-
     def requests(self):
         """Every request the code under test sent (set-up calls are not logged): dicts with method, path, query,
         query_string, status, headers, authorization (scheme only), body, time."""
@@ -294,25 +288,6 @@ class InProcessEmulator:
 
     def clear_requests(self):
         del self.cluster.request_log[:]
-
-    def reset(self):
-        return self.control('POST', 'reset')
-
-    def fail_ml_job(self, job_id, reason='emulated failure'):
-        return self.control('POST', 'ml/%s/_fail' % job_id, {'reason': reason})
-
-    def set_license(self, status, license_type=None):
-        body = {'status': status}
-        if license_type:
-            body['type'] = license_type
-        return self.control('POST', 'license', body)
-
-    def force_rollup_indexing(self, job_id):
-        return self.control('POST', 'rollup/%s/_indexing' % job_id)
-
-    def state(self):
-        """{'version', 'upgrade_mode', 'ml_jobs': {id: state}, 'datafeeds': {id: state}, 'rollup_jobs', 'indices'}."""
-        return self.control('GET', 'state')
 
     # ------------------------------------------------------------------ time
     def advance(self, seconds):

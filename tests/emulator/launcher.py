@@ -8,10 +8,12 @@ import sys
 
 from tests import es_http
 
+from .control_calls import ControlCalls
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-class Emulator:
+class Emulator(ControlCalls):
     """A running emulator: `.url` plus the /_emulator/ control calls."""
 
     def __init__(self, url, process, tls_dir=None):
@@ -31,39 +33,11 @@ class Emulator:
             raise RuntimeError('emulator control %s %s failed: HTTP %d %s' % (method, path, resp.status, resp.raw.decode()))
         return resp.body
 
-    def faults(self, **spec):
-        """Add a fault: method, path_regex, status, times, delay_ms, drop_connection, body."""
-        return self.control('POST', 'faults', spec)
-
-    def list_faults(self):
-        return self.control('GET', 'faults')['faults']
-
-    def clear_faults(self):
-        return self.control('DELETE', 'faults')
-
     def requests(self):
         return self.control('GET', 'requests')['requests']
 
     def clear_requests(self):
         return self.control('DELETE', 'requests')
-
-    def reset(self):
-        return self.control('POST', 'reset')
-
-    def fail_ml_job(self, job_id, reason='emulated failure'):
-        return self.control('POST', 'ml/%s/_fail' % job_id, {'reason': reason})
-
-    def set_license(self, status, license_type=None):
-        body = {'status': status}
-        if license_type:
-            body['type'] = license_type
-        return self.control('POST', 'license', body)
-
-    def force_rollup_indexing(self, job_id):
-        return self.control('POST', 'rollup/%s/_indexing' % job_id)
-
-    def state(self):
-        return self.control('GET', 'state')
 
 
 @contextlib.contextmanager
