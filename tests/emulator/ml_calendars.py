@@ -489,10 +489,15 @@ def get_filters(req):
     filter [x]". 6.8 (the older TransportGetFiltersAction): one literal id (a missing one is
     QueryPage.emptyQueryPage's 404 "Could not find requested filters"), or a page of filters in index order whose
     `count` is the page's length. The 7.x minor of the switch is [I] (every 7.x personality here is 7.13+)."""
-    start, size, _paged = _page(req)
+    start, size, paged = _page(req)
     cluster = req.cluster
     filter_id = req.path_params.get('filter_id')
     if req.pers.major < 7:
+        if filter_id is not None and paged:
+            # 6.x GetFiltersAction.Request.validate (no trailing period, unlike GetCalendarsAction's); the 7.x
+            # AbstractGetResourcesRequest of 7.13+ has no such check [I for the minor that dropped it].
+            raise EsError(400, 'action_request_validation_exception',
+                          'Validation Failed: 1: Params [from, size] are incompatible with [filter_id];')
         if filter_id is not None:
             if filter_id not in cluster.ml_filters:
                 raise not_found('Could not find requested filters')

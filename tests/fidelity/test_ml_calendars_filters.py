@@ -9,7 +9,7 @@ import pytest
 
 from .conftest import Client
 
-VERSIONS = ('6.8.23', '7.17.28', '9.1.5')
+VERSIONS = ('6.8.23', '7.13.4', '7.17.28', '9.1.5')
 JOB = {'analysis_config': {'bucket_span': '15m', 'detectors': [{'function': 'count'}]}, 'data_description': {}}
 DAY = 86400000
 T0 = 1767225600000   # 2026-01-01T00:00:00Z
@@ -238,9 +238,12 @@ def test_filter_crud(emu_factory, version):
         # 6.8's TransportGetFiltersAction: `count` is the page's length; a missing id is QueryPage.emptyQueryPage's 404.
         assert page == {'count': 1, 'filters': [{'filter_id': 'second', 'items': ['1']}]}
         assert err(es('GET', b + '/filters/missing')) == (404, 'resource_not_found_exception', 'Could not find requested filters')
+        assert err(es('GET', b + '/filters/second?size=1')) == (
+            400, 'action_request_validation_exception', 'Validation Failed: 1: Params [from, size] are incompatible with [filter_id];')
     else:
         assert page == {'count': 2, 'filters': [{'filter_id': 'second', 'items': ['1']}]}
         assert err(es('GET', b + '/filters/missing')) == (404, 'resource_not_found_exception', 'Unable to find filter [missing]')
+        assert es('GET', b + '/filters/second?size=1').body['count'] == 1
     updated = es('POST', b + '/filters/safe-hosts/_update', {'description': 'new', 'add_items': ['c'], 'remove_items': ['abc']})
     assert updated.body == {'filter_id': 'safe-hosts', 'description': 'new', 'items': ['c', 'xyz']}
     assert err(es('POST', b + '/filters/safe-hosts/_update', {'remove_items': ['gone']})) == (
