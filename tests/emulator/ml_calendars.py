@@ -295,16 +295,44 @@ def remove_job(cluster, job_id):
 # ------------------------------------------------------------------ scheduled events
 
 def _event_time(req, value, field, index):
-    """TimeUtils.parseTimeFieldToInstant: epoch milliseconds or an ISO 8601 date string."""
+    """TimeUtils.parseTimeFieldToInstant, called while ObjectParser reads the event: a JSON number is epoch millis;
+    a string goes through DateFieldMapper.DEFAULT_DATE_TIME_FORMATTER (strict_date_optional_time||epoch_millis), whose
+    IllegalArgumentException ObjectParser wraps per level; any other token is "unexpected token [..] for [field]"
+    (x-pack core common/time/TimeUtils.java, 7.x/8.x). The older TimeUtils.dateStringToEpoch path (a string of up to
+    10 digits is seconds, an unparsable one -1) is taken for 6.8 [I: which 6.x/7.x minor switched is not pinned]."""
     from .ml import _parse_plain_date   # pylint: disable=import-outside-toplevel
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise parsing.wrong_type(req, 'scheduled_event', field, ('events', index, field), 'START_OBJECT')
-    millis = value if isinstance(value, int) else _parse_plain_date(value)
+    if isinstance(value, (dict, list)):
+        # ValueType.VALUE takes no object or array: ObjectParser refuses the token before the field parser runs.
+        inner = parsing.wrong_type(req, 'scheduled_event', field, ('events', index, field),
+                                   'START_OBJECT' if isinstance(value, dict) else 'START_ARRAY')
+        raise _wrap_events(req, field, index, inner)
+    if isinstance(value, bool):
+        raise _event_field_error(req, field, index, bad_request('unexpected token [VALUE_BOOLEAN] for [%s]' % field))
+    if not isinstance(value, str):
+        return int(value)
+    if req.pers.major < 7:
+        if value.strip().lstrip('-').isdigit():
+            return int(value) * 1000 if len(value.strip()) <= 10 else int(value)
+        millis = _parse_plain_date(value)
+        return -1 if millis is None else millis
+    millis = _parse_plain_date(value)
     if millis is None:
-        # The text of the date parser's error is [I]; the 400 and the field are what ES reports.
-        raise parsing.failed_to_parse(req, 'scheduled_event', field, ('events', index, field),
-                                      bad_request("failed to parse date field [%s]" % value), 'name')
+        raise _event_field_error(req, field, index, bad_request(
+            'failed to parse date field [%s] with format [strict_date_optional_time||epoch_millis]' % value))
     return millis
+
+
+def _event_field_error(req, field, index, cause):
+    """ObjectParser's two wrappers: the event's field, then the request's `events` array."""
+    inner = parsing.failed_to_parse(req, 'scheduled_event', field, ('events', index, field), cause, 'value')
+    inner.unknown_path = None
+    return _wrap_events(req, field, index, inner)
+
+
+def _wrap_events(req, field, index, inner):
+    outer = parsing.failed_to_parse(req, ACTIONS['post_events'], 'events', ('events', index, field), inner, 'value')
+    outer.unknown_path = None
+    return outer
 
 
 def _instant(millis):
@@ -332,14 +360,19 @@ def _event_view(req, event, with_id=True):
     return view
 
 
-def _build_event(req, calendar_id, raw, index):
+def _parse_event_times(req, raw, index):
+    """The times as ObjectParser reads them, in document order (before any calendar_id or build() check)."""
+    return {field: _event_time(req, raw[field], field, index) for field in raw
+            if field in ('start_time', 'end_time') and raw[field] is not None}
+
+
+def _build_event(req, calendar_id, raw, times):
     """ScheduledEvent.Builder.build: description, start_time and end_time are required (Messages.FIELD_CANNOT_BE_NULL,
     400), start strictly before end."""
     for field in ('description', 'start_time', 'end_time'):
         if raw.get(field) is None:
             raise bad_request('Field [%s] cannot be null' % field, 'status_exception')
-    start = _event_time(req, raw['start_time'], 'start_time', index)
-    end = _event_time(req, raw['end_time'], 'end_time', index)
+    start, end = times['start_time'], times['end_time']
     if start >= end:
         raise bad_request('Event start time [%s] must come before end time [%s]' % (_instant(start), _instant(end)),
                           'status_exception')
@@ -359,10 +392,11 @@ def post_events(req):
     POST_EVENTS.check(req, body)
     calendar_id = req.path_params['calendar_id']
     raws = body.get('events') or []
+    times = [_parse_event_times(req, raw, index) for index, raw in enumerate(raws)]
     for raw in raws:
         if raw.get('calendar_id') is not None and raw['calendar_id'] != calendar_id:
             raise bad_request(_inconsistent('calendar_id', raw['calendar_id'], calendar_id), 'status_exception')
-    events = [_build_event(req, calendar_id, raw, index) for index, raw in enumerate(raws)]
+    events = [_build_event(req, calendar_id, raw, parsed) for raw, parsed in zip(raws, times)]
     if not events:
         raise bad_request('At least 1 event is required', 'status_exception')
     _mutation(req, 'post_events')
@@ -412,6 +446,10 @@ def get_events(req):
             names = {job_id}
         else:
             raise job_not_found(job_id)
+        if req.pers.at_least(7, 7):
+            # Global calendars: `_all` in job_ids applies to every job (CalendarQueryBuilder adds it to the job and
+            # group terms; ES PR 50372, 7.x backport PR 52578 of Feb 2020, i.e. 7.7 [I for the minor]).
+            names.add('_all')
         calendars = {c for c in calendars if names & set(cluster.ml_calendars[c]['job_ids'])}
     from .ml import _parse_plain_date   # pylint: disable=import-outside-toplevel
     after = _parse_plain_date(req.params['start']) if 'start' in req.params else None

@@ -166,6 +166,45 @@ def test_post_events_validation(emu_factory, version):
     assert es('GET', path).body['count'] == (1 if version.startswith('9') else 0)
 
 
+@pytest.mark.parametrize('version', VERSIONS)
+def test_event_time_parsing(emu_factory, version):
+    es, b = setup(emu_factory, version)
+    es('PUT', b + '/calendars/cal')
+    path = b + '/calendars/cal/events'
+    ok = es('POST', path, {'events': [event('e', '1767225600000', '2026-01-02')]})
+    assert ok.status == 200 and (ok.body['events'][0]['start_time'], ok.body['events'][0]['end_time']) == (T0, T0 + DAY)
+    resp = es('POST', path, {'events': [event('e', {'date': 1}, T0)]})
+    assert err(resp)[:2] == (400, 'x_content_parse_exception')
+    assert resp.body['error']['reason'].endswith('[cluster:admin/xpack/ml/calendars/events/post] failed to parse field [events]')
+    assert resp.body['error']['caused_by']['reason'].endswith("[scheduled_event] start_time doesn't support values of type: START_OBJECT")
+    garbage = es('POST', path, {'events': [event('e', 'soon', T0)]})
+    if version.startswith('6'):
+        # TimeUtils.dateStringToEpoch: an unparsable string is -1 (1969-12-31T23:59:59.999Z), before T0: accepted.
+        assert garbage.status == 200 and garbage.body['events'][0]['start_time'] == -1
+    else:
+        assert err(garbage)[:2] == (400, 'x_content_parse_exception')
+        # The formatter's IllegalArgumentException is the innermost cause; guessRootCauses stops at the parse
+        # exception around it (parsing.ParseError.root).
+        field_error = garbage.body['error']['caused_by']
+        assert field_error['reason'].endswith('[scheduled_event] failed to parse field [start_time]')
+        assert field_error['caused_by'] == {
+            'type': 'illegal_argument_exception',
+            'reason': 'failed to parse date field [soon] with format [strict_date_optional_time||epoch_millis]'}
+        # ObjectParser reads the times before any calendar_id check: the date error wins.
+        both = es('POST', path, {'events': [event('e', 'soon', T0, calendar_id='other')]})
+        assert err(both)[:2] == (400, 'x_content_parse_exception')
+
+
+def test_global_calendar_applies_to_every_job(emu_factory):
+    for version, expected in (('6.8.23', []), ('7.17.28', ['all-jobs']), ('9.1.5', ['all-jobs'])):
+        es, b = setup(emu_factory, version)
+        put_job(es, b, 'any-job')
+        es('PUT', b + '/calendars/everyone', {'job_ids': ['_all']})
+        es('POST', b + '/calendars/everyone/events', {'events': [event('all-jobs', T0, T0 + DAY)]})
+        got = es('GET', b + '/calendars/_all/events?job_id=any-job').body
+        assert [e['description'] for e in got['events']] == expected, version
+
+
 def test_event_time_shift_fields_by_version(emu_factory):
     old, b = setup(emu_factory, '8.14.0')
     old('PUT', b + '/calendars/dst')
