@@ -405,7 +405,7 @@ def post_events(req):
         raise _calendar_missing(calendar_id)
     for event in events:
         # The bulk index's auto-generated document id (20 URL-safe characters) is the event id.
-        event['event_id'] = ''.join(secrets.choice(_EVENT_ID_CHARS) for _ in range(20))
+        event['event_id'] = ''.join(secrets.choice(_EVENT_ID_CHARS) for _position in range(20))
         cluster.ml_events.append(event)
     return {'events': [_event_view(req, e, with_id=False) for e in events]}
 

@@ -211,8 +211,8 @@ def test_event_time_shift_fields_by_version(emu_factory):
     assert old('POST', b + '/calendars/dst/events', {'events': [event('e', T0, T0 + DAY, force_time_shift=-3600)]}).status == 400
     new, b = setup(emu_factory, '8.19.0')
     new('PUT', b + '/calendars/dst')
-    resp = new('POST', b + '/calendars/dst/events', {'events': [event('e', T0, T0 + DAY, force_time_shift=-3600,
-                                                                          skip_model_update=False)]})
+    shifted = event('e', T0, T0 + DAY, force_time_shift=-3600, skip_model_update=False)
+    resp = new('POST', b + '/calendars/dst/events', {'events': [shifted]})
     assert resp.body['events'][0] == {'description': 'e', 'start_time': T0, 'end_time': T0 + DAY, 'skip_result': True,
                                       'skip_model_update': False, 'force_time_shift': -3600, 'calendar_id': 'dst'}
 
