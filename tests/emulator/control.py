@@ -17,7 +17,13 @@ _FAULT_KEYS = {'method', 'path_regex', 'status', 'times', 'delay_ms', 'drop_conn
 _READ_ONLY_POST = re.compile(r'/_search$|/_field_caps$|/_?security/user/(?:[^/]+/)?_has_privileges$|/_?security/_authenticate$')
 
 
+# GET calendars also answers POST with a body (RestGetCalendarsAction): a read.
+_READ_ONLY_CALENDARS_POST = re.compile(r'^/_(?:xpack/)?ml/calendars(?:/[^/]+)?/?$')
+
+
 def is_mutation(method, path):
+    if method == 'POST' and _READ_ONLY_CALENDARS_POST.search(path):
+        return False
     return method not in ('GET', 'HEAD') and not _READ_ONLY_POST.search(path)
 
 
@@ -109,5 +115,8 @@ def _route(app, method, path, body):
                      'ml_jobs': {k: ml.job_state(v) for k, v in cluster.ml_jobs.items()},
                      'datafeeds': {k: ml.datafeed_state(v) for k, v in cluster.datafeeds.items()},
                      'rollup_jobs': {k: v['state'] for k, v in cluster.rollup_jobs.items()},
+                     'ml_calendars': {k: list(v['job_ids']) for k, v in cluster.ml_calendars.items()},
+                     'ml_events': len(cluster.ml_events),
+                     'ml_filters': {k: len(v['items']) for k, v in cluster.ml_filters.items()},
                      'indices': sorted(cluster.indices)}
     return 404, {'error': 'unknown control endpoint [%s %s]' % (method, path)}

@@ -2,7 +2,7 @@
 
 import re
 
-from . import mappings, ml_config, parsing
+from . import mappings, ml_calendars, ml_config, parsing
 from .errors import EsError, bad_request, conflict, datafeed_not_found, job_not_found, too_many
 from .state import NODE_ID, NODE_NAME, parse_bool, parse_time_value, simple_match
 
@@ -316,6 +316,7 @@ def open_job(req):
     job = cluster.ml_jobs.get(job_id)
     if job is None:
         raise job_not_found(job_id)
+    ml_calendars.check_rule_filters_on_open(req, job['config'])
     if job['task'] is not None:
         raise conflict('Cannot open job [%s] because it has already been opened' % job_id)
     if cluster.persistent_settings.get('cluster.persistent_tasks.allocation.enable') == 'none':
@@ -530,6 +531,8 @@ def _delete_job_now(req, job_id, force):
         job['task']['handle'].cancel()
     job['task'] = None
     del cluster.ml_jobs[job_id]
+    # JobResultsProvider.removeJobFromCalendars is a step of every job deletion (6.8-9.1).
+    ml_calendars.remove_job(cluster, job_id)
 
 
 def delete_job(req):

@@ -2,6 +2,7 @@
 
 from . import ml, rollup
 from . import core
+from . import ml_calendars
 
 GLOBAL_PARAMS = {'pretty', 'human', 'error_trace', 'filter_path', 'format'}
 
@@ -151,7 +152,9 @@ def build_routes(pers):
     """§2.1 / §3.1: 6.x only /_xpack; 7.x /_ml + deprecated /_xpack; 8.x /_xpack with compat-7; 9.x none."""
     routes = []
     families = (('ml', '/_ml', '/_xpack/ml', _ml_routes(pers)),
-                ('rollup', '/_rollup', '/_xpack/rollup', _rollup_routes()))
+                ('rollup', '/_rollup', '/_xpack/rollup', _rollup_routes()),
+                # ML calendars, scheduled events and filters (ml_calendars.py): the same path rules as the ML APIs.
+                ('ml', '/_ml', '/_xpack/ml', ml_calendars.routes(pers)))
     for family, new_base, old_base, specs in families:
         for method, path, handler, action, params, body_wins in specs:
             if pers.xpack_paths_only:

@@ -123,6 +123,10 @@ class Cluster:
         self.faults = []
         self.request_log = []
         self.rollup_triggers = {}
+        # ML calendars, scheduled events (posting order) and filters (ml_calendars.py).
+        self.ml_calendars = {}
+        self.ml_events = []
+        self.ml_filters = {}
         self.upgrade_mode = False
         self.upgrade_mode_changing = False
         self.license = {'type': 'trial', 'status': 'active'}
@@ -140,7 +144,7 @@ class Cluster:
                 job['state'] = 'stopped'
             for container in (self._events, self.ml_jobs, self.datafeeds, self.rollup_jobs, self.indices, self.tasks,
                               self.persistent_settings, self.api_keys, self.tokens, self.faults, self.request_log,
-                              self.rollup_triggers):
+                              self.rollup_triggers, self.ml_calendars, self.ml_events, self.ml_filters):
                 container.clear()
             self.upgrade_mode = False
             self.upgrade_mode_changing = False
