@@ -1,0 +1,257 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) esops.jobs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One cluster converged to a desired-state document in one module run (module ``esops.jobs.desired_state``).
+
+read once (few requests) -> ``_converge_plan.plan`` (pure) -> refuse (document, cluster pin, plan errors,
+privileges) -> apply the stages in the safe order with the state modules' adapters (``Converger.execute``) ->
+the report data (``docs/converge_report.md``). Check mode stops after the privilege check (read-only).
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import time
+from collections import OrderedDict
+
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
+from ansible_collections.esops.jobs.plugins.module_utils._convergence import ABSENT, Converger
+from ansible_collections.esops.jobs.plugins.module_utils._converge_plan import KINDS, kinds_to_read, normalize, plan
+from ansible_collections.esops.jobs.plugins.module_utils._ml import MlApi
+from ansible_collections.esops.jobs.plugins.module_utils._ml_datafeed import MlDatafeedAdapter
+from ansible_collections.esops.jobs.plugins.module_utils._ml_job import MlJobAdapter
+from ansible_collections.esops.jobs.plugins.module_utils._ml_upgrade import UpgradeMode, UpgradeModeError
+from ansible_collections.esops.jobs.plugins.module_utils._privileges import check_privileges
+from ansible_collections.esops.jobs.plugins.module_utils._rollup import RollupApi
+from ansible_collections.esops.jobs.plugins.module_utils._rollup_job import RollupJobAdapter, job_facts
+
+REPORT_FORMAT = 1
+MONITOR_HINT = ('GET / was refused, so the cluster_uuid is unknown: the credential needs the cluster privilege '
+                '`monitor` (nothing else a manage_ml/manage_rollup user may read names the cluster)')
+
+
+def read_snapshot(client, kinds):
+    """What the planner needs, one request per list: every job's config (groups) and stats, every datafeed's config
+    (job) and stats, every rollup job. Only for ``kinds``."""
+    snapshot = OrderedDict([('version', client.version_string), ('upgrade_mode', None)])
+    ml = MlApi(client)
+    if 'ml_jobs' in kinds:
+        groups = dict((job['job_id'], job.get('groups') or []) for job in ml.get_jobs('_all', allow_no_match=True))
+        snapshot['ml_jobs'] = OrderedDict(
+            (entry['job_id'], dict(state=entry.get('state', 'closed'), groups=groups.get(entry['job_id'], []),
+                                   assigned=bool(entry.get('node')),
+                                   assignment_explanation=entry.get('assignment_explanation')))
+            for entry in ml.job_stats('_all', allow_no_match=True,
+                                      fields=('job_id', 'state', 'node.id', 'assignment_explanation')))
+    if 'datafeeds' in kinds:
+        job_of = dict((feed['datafeed_id'], feed.get('job_id')) for feed in ml.get_datafeeds('_all', allow_no_match=True))
+        snapshot['datafeeds'] = OrderedDict(
+            (entry['datafeed_id'], dict(state=entry.get('state', 'stopped'), job_id=job_of.get(entry['datafeed_id'])))
+            for entry in ml.datafeed_stats('_all', allow_no_match=True))
+    if 'rollup_jobs' in kinds:
+        jobs = OrderedDict()
+        for wrapper in RollupApi(client).get_jobs('_all'):
+            job_id, facts = job_facts(wrapper)
+            if job_id is not None:
+                jobs[job_id] = dict(state=facts['state'])
+        snapshot['rollup_jobs'] = jobs
+    return snapshot
+
+
+def pin_error(identity, expected, expected_from):
+    """The cluster binding: None when this cluster may be changed, else the one-line refusal."""
+    if not expected:
+        return None
+    uuid = (identity or {}).get('uuid')
+    if uuid is None:
+        return ('cannot tell which cluster this is, and this host is bound to cluster %s (%s): %s; refusing to change '
+                'anything' % (expected, expected_from, MONITOR_HINT))
+    if uuid != expected:
+        return ('reached cluster %s (%s) but is bound to cluster %s (%s); refusing to change anything. Check the '
+                'connection, or correct the binding' % (uuid, identity.get('name') or '?', expected, expected_from))
+    return None
+
+
+def _adapter(client, stage):
+    options = stage['options']
+    ids = stage['ids']
+    if stage['kind'] == 'ml_jobs':
+        return MlJobAdapter(client, stage['state'], ids, force=options['force'], force_failed=options['force_failed'])
+    if stage['kind'] == 'datafeeds':
+        return MlDatafeedAdapter(client, stage['state'], ids, force=options['force'], start=options['start'],
+                                 end=options['end'])
+    return RollupJobAdapter(client, stage['state'], ids, force=options['force'], timeout=options['timeout'])
+
+
+class DesiredState(object):
+    """Plan (and in a real run apply) one cluster; ``run()`` returns ``(failed_msg or None, result)``."""
+
+    def __init__(self, module, document, expected_uuid='', expected_from='expected_cluster_uuid'):
+        self.module = module
+        self.document = document
+        self.expected_uuid = expected_uuid or ''
+        self.expected_from = expected_from
+        self.identity = None
+
+    def run(self):
+        normalized = normalize(self.document)          # DocumentError: the caller fails with its one line
+        client = self.module.client
+        errors = []
+        the_plan = None
+        try:
+            self.identity = client.cluster_identity(read=True)
+            snapshot = read_snapshot(client, kinds_to_read(normalized))
+            the_plan = plan(snapshot, self.document)
+            if the_plan['needs_upgrade_mode']:
+                snapshot['upgrade_mode'] = MlApi(client).upgrade_mode()
+                the_plan = plan(snapshot, self.document)
+        except ElasticsearchError as exc:
+            errors.append(dict(kind='read', selector='-', msg=to_native(exc)))
+        if self.identity is None or self.identity.get('version') is None:
+            self.identity = client.cluster_identity(read=False)
+        refusal = pin_error(self.identity, self.expected_uuid, self.expected_from)
+        if refusal:
+            errors.insert(0, dict(kind='cluster', selector='-', msg=refusal))
+        if the_plan is not None:
+            errors.extend(the_plan['errors'])
+            if not errors and the_plan['steps']:
+                errors.extend(self._privilege_errors(client, the_plan['operations']))
+        applied = None
+        if the_plan is not None and not errors and the_plan['steps'] and not self.module.check_mode:
+            applied = self._apply(client, the_plan)
+            errors.extend(applied['errors'])
+        return self._result(the_plan, errors, applied)
+
+    @staticmethod
+    def _privilege_errors(client, operations):
+        """Ask for exactly the operations of the planned steps (read-only: check mode asks too)."""
+        try:
+            answer = check_privileges(client, operations)
+        except ElasticsearchError as exc:
+            return [dict(kind='privileges', selector='-', msg='cannot check the privileges: %s' % to_native(exc))]
+        if answer['missing']:
+            return [dict(kind='privileges', selector='-', msg='the credential%s may not make these changes: it lacks %s' % (
+                ' of %s' % answer['username'] if answer.get('username') else '', answer['missing_text']))]
+        return []
+
+    def _apply(self, client, the_plan):
+        """The stages in order; the first failure stops the run (later stages would build on it)."""
+        after = {}
+        moved = set()
+        upgrade_after = None
+        for stage in the_plan['steps']:
+            timeout = stage['options']['timeout']
+            if stage['kind'] == 'ml_upgrade_mode':
+                upgrade = UpgradeMode(client)
+                try:
+                    upgrade_after = upgrade.set(stage['state'], upgrade.poller.clock() + timeout, timeout)
+                except (UpgradeModeError, ElasticsearchError) as exc:
+                    return dict(after=after, moved=moved, upgrade_after=upgrade_after,
+                                errors=[dict(kind='apply', selector=stage['selector'],
+                                             msg='%s: %s' % (stage['stage'], getattr(exc, 'message', None) or to_native(exc)))])
+                continue
+            adapter = _adapter(client, stage)
+            failed, result = Converger(self.module, adapter).execute(wait=True, timeout=timeout)
+            for item in result.get(adapter.result_key, []):
+                key = (stage['kind'], item[adapter.id_key])
+                after[key] = item['state_after']
+                if item['changed']:
+                    moved.add(key)
+            if failed:
+                return dict(after=after, moved=moved, upgrade_after=upgrade_after,
+                            errors=[dict(kind='apply', selector=stage['selector'],
+                                         msg='%s %s: %s' % (stage['stage'], stage['selector'], result.get('msg')))])
+        return dict(after=after, moved=moved, upgrade_after=upgrade_after, errors=[])
+
+    def _result(self, the_plan, errors, applied):
+        check_mode = bool(self.module.check_mode)
+        mode = 'apply' if applied is not None else 'plan'
+        rows = [dict(row) for row in (the_plan or {}).get('objects', [])]
+        upgrade = dict(the_plan['ml_upgrade_mode']) if the_plan and the_plan['ml_upgrade_mode'] else None
+        if mode == 'apply':
+            for row in rows:
+                key = (row['kind'], row['id'])
+                row['after'] = applied['after'].get(key, row['before'])
+                row['moved'] = key in applied['moved']
+            if upgrade is not None:
+                upgrade['moved'] = upgrade['drift'] and applied['upgrade_after'] is not None
+                upgrade['after'] = applied['upgrade_after'] if upgrade['moved'] else upgrade['before']
+        drift = (the_plan or {}).get('drift', 0)
+        moved = sum(1 for row in rows if row.get('moved')) + (1 if upgrade and upgrade.get('moved') else 0)
+        if errors:
+            status = 'failed'
+        elif mode == 'apply':
+            status = 'converged' if moved else 'in_sync'
+        else:
+            status = 'drift' if drift else 'in_sync'
+        identity = self.identity or {}
+        cluster = identity if identity.get('version') is not None or identity.get('uuid') is not None else None
+        report = OrderedDict([
+            ('esops_converge_report', REPORT_FORMAT),
+            ('mode', mode),
+            ('check_mode', check_mode),
+            ('generated_at', time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())),
+            ('cluster', cluster),
+            ('bound_cluster_uuid', self.expected_uuid or identity.get('uuid')),
+            ('status', status),
+            ('drift', drift > 0),
+            ('changed', moved > 0),
+            ('counts', OrderedDict([('objects', len(rows)), ('drift', drift), ('moved', moved),
+                                    ('unmanaged', len((the_plan or {}).get('unmanaged', []))),
+                                    ('errors', len(errors))])),
+            ('policy', (the_plan or {}).get('policy') or normalize(self.document)['policy']),
+            ('entries', (the_plan or {}).get('entries') or OrderedDict((kind, []) for kind in KINDS)),
+            ('objects', rows),
+            ('ml_upgrade_mode', upgrade),
+            ('unmanaged', (the_plan or {}).get('unmanaged', [])),
+            ('errors', errors),
+        ])
+        result = dict(
+            changed=(drift > 0 and not errors) if mode == 'plan' and check_mode else moved > 0,
+            report=report,
+            steps=(the_plan or {}).get('steps', []),
+            operations=(the_plan or {}).get('operations', []),
+            msg=summary(report),
+        )
+        if self.module._diff:
+            result['diff'] = diff_of(report)
+        return (summary(report) if errors else None), result
+
+
+def summary(report):
+    """One line: what a person reads per cluster."""
+    counts = report['counts']
+    line = '%s; %d objects, %d %s, %d moved, %d unmanaged, %d errors' % (
+        report['status'], counts['objects'], counts['drift'], 'to change' if report['mode'] == 'plan' else 'differed',
+        counts['moved'], counts['unmanaged'], counts['errors'])
+    if report['errors']:
+        line += ': ' + ' | '.join(unique_texts(error['msg'] for error in report['errors']))
+    return line
+
+
+def unique_texts(texts):
+    out = []
+    for text in texts:
+        if text not in out:
+            out.append(text)
+    return out
+
+
+def diff_of(report):
+    """Per object that differs: its state before and planned (or reached), keyed kind/id."""
+    before = OrderedDict()
+    after = OrderedDict()
+    upgrade = report['ml_upgrade_mode']
+    if upgrade and upgrade['drift']:
+        before['ml_upgrade_mode'] = upgrade['before']
+        after['ml_upgrade_mode'] = upgrade.get('after', upgrade['planned'])
+    for row in report['objects']:
+        if row['drift']:
+            key = '%s/%s' % (row['kind'], row['id'])
+            before[key] = row['before']
+            reached = row.get('after', row['planned'])
+            if reached != ABSENT:
+                after[key] = reached
+    return dict(before=before, after=after)
