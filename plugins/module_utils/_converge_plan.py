@@ -24,7 +24,8 @@ __metaclass__ = type
 from collections import OrderedDict
 
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import ABSENT, PlanError
-from ansible_collections.esops.jobs.plugins.module_utils._ml import MlApi, simple_match, validate_ml_ids
+from ansible_collections.esops.jobs.plugins.module_utils._ml import (
+    MlApi, close_stops_datafeeds, delete_removes_datafeed, simple_match, validate_ml_ids)
 from ansible_collections.esops.jobs.plugins.module_utils._ml_datafeed import MlDatafeedAdapter
 from ansible_collections.esops.jobs.plugins.module_utils._ml_job import MlJobAdapter
 from ansible_collections.esops.jobs.plugins.module_utils._rollup_job import (
@@ -72,7 +73,7 @@ class VersionOnlyMlApi(MlApi):
 
 
 def parse_version(text):
-    return tuple(int(part) for part in str(text).split('-')[0].split('.')[:3])
+    return tuple(int(part) for part in str(text).split('-', 1)[0].split('.')[:3])
 
 
 # -- the document -------------------------------------------------------------------------------------------
@@ -87,8 +88,8 @@ def _tokens(kind, index, raw):
     for item in items:
         # YAML reads `id: 123` as a number; an id is text (and 0123 would already have lost its zero).
         if not isinstance(item, str) or isinstance(item, bool):
-            raise DocumentError('%s.id: %r is a %s, but ids are strings; quote it (id: "%s")'
-                                % (where, item, type(item).__name__, item))
+            what = 'a number' if isinstance(item, (int, float)) and not isinstance(item, bool) else 'not text'
+            raise DocumentError('%s.id: %r is %s, but ids are strings; quote it (id: "%s")' % (where, item, what, item))
     try:
         if kind == 'rollup_jobs':
             return validate_rollup_ids(items, option='%s.id' % where)
@@ -182,12 +183,21 @@ def normalize(document):
 
 
 def kinds_to_read(normalized):
-    """The kinds whose objects the plan needs (declared, or a policy other than ignore); datafeeds go with ML jobs
-    (a job's datafeed is stopped or deleted with it on some versions, and a datafeed's job decides its start)."""
+    """The kinds whose objects the plan needs first (declared, or a policy other than ignore); ML jobs go with
+    datafeeds (a datafeed's job decides its start). The datafeeds of ML job entries alone are read only when a job
+    step needs them (``needs_datafeeds``)."""
     wanted = [kind for kind in KINDS if normalized['entries'][kind] or normalized['policy'][kind] != 'ignore']
-    if 'ml_jobs' in wanted or 'datafeeds' in wanted:
-        wanted = unique_items(['ml_jobs', 'datafeeds'] + wanted)
+    if 'datafeeds' in wanted:
+        wanted = unique_items(['ml_jobs'] + wanted)
     return [kind for kind in KINDS if kind in wanted]
+
+
+def ml_entries_asked_one_by_one(normalized):
+    """Whether Elasticsearch itself should expand each ML job entry (one stats request per entry) instead of one read
+    of every job's config and stats with the expansion here: when that costs no more requests (at most two entries)
+    and nothing needs every job (no unmentioned policy, no datafeed entries)."""
+    return (0 < len(normalized['entries']['ml_jobs']) <= 2 and normalized['policy']['ml_jobs'] == 'ignore'
+            and not normalized['entries']['datafeeds'] and normalized['policy']['datafeeds'] == 'ignore')
 
 
 # -- selection: Elasticsearch's rules over one read of every object --------------------------------------------
@@ -266,28 +276,35 @@ def plan(snapshot, document):
 
     ``snapshot``: ``version`` ('8.19.3'); ``upgrade_mode`` (bool, or None when not read); ``ml_jobs``
     ``{id: {state, groups, assigned, assignment_explanation}}``, ``datafeeds`` ``{id: {state, job_id}}``,
-    ``rollup_jobs`` ``{id: {state}}`` (a kind left out was not read: see ``kinds_to_read``).
+    ``rollup_jobs`` ``{id: {state}}`` (a kind left out was not read: see ``kinds_to_read``); optionally
+    ``selected`` ``{kind: {entry index: [ids]}}``, an entry's selection as Elasticsearch expanded it (then those
+    objects are all the snapshot holds of that kind).
     ``document``: the desired-state document (checked with ``normalize``; DocumentError when it is wrong).
 
     Returns ``objects`` (one row per selected object), ``entries`` (per kind, one summary per entry), ``steps``
     (the stages in the safe order, each one entry's objects that move, with the adapters' actions and the
     privilege operations they send), ``operations`` (every operation the plan sends), ``ml_upgrade_mode``,
     ``unmanaged``, ``errors`` ({kind, selector, msg}), ``drift`` (objects that would move) and
-    ``needs_upgrade_mode`` (an ML object moves but ``upgrade_mode`` was not read: read it and plan again).
+    ``needs_upgrade_mode`` (an ML object moves but ``upgrade_mode`` was not read: read it and plan again),
+    ``needs_datafeeds`` (a job step the engine pairs with its datafeed on this version, and no datafeed read).
     """
     normalized = normalize(document)
     version = parse_version(snapshot['version'])
     errors = []
     entries = OrderedDict((kind, [dict(entry) for entry in normalized['entries'][kind]]) for kind in KINDS)
     policy = normalized['policy']
-    objects_of = dict((kind, snapshot.get(kind) or {}) for kind in KINDS)
+    objects_of = dict((kind, snapshot.get(kind) or {}) for kind in KINDS)   # a kind not read holds nothing
 
     # Selection of every entry, then the unmentioned objects (policy: a state = one more entry, never forced).
     selected_by = dict((kind, OrderedDict()) for kind in KINDS)   # id -> the first entry that selected it
     unmanaged = []
+    given = snapshot.get('selected') or {}
     for kind in KINDS:
-        for entry in entries[kind]:
-            ids, missing = select(kind, entry['ids'], objects_of[kind])
+        for index, entry in enumerate(entries[kind]):
+            if index in given.get(kind, {}):
+                ids, missing = sorted(given[kind][index]), []
+            else:
+                ids, missing = select(kind, entry['ids'], objects_of[kind])
             entry['selected'] = ids
             entry['error'] = None
             if missing and entry['state'] != ABSENT:
@@ -392,6 +409,10 @@ def plan(snapshot, document):
             if operation not in operations:
                 operations.append(operation)
     drift = sum(1 for row in rows if row['drift']) + (1 if upgrade is not None and upgrade['drift'] else 0)
+    job_actions = set(action for row in rows if row['kind'] == 'ml_jobs' for action in row['actions'])
+    needs_datafeeds = snapshot.get('datafeeds') is None and bool(
+        (job_actions & set(('close', 'force_close')) and not close_stops_datafeeds(version))
+        or (job_actions & set(('delete', 'force_delete')) and not delete_removes_datafeed(version)))
     return OrderedDict([
         ('version', snapshot['version']),
         ('policy', policy),
@@ -404,6 +425,7 @@ def plan(snapshot, document):
         ('errors', errors),
         ('drift', drift),
         ('needs_upgrade_mode', upgrade_now is None and (ml_moves or desired_upgrade is not None)),
+        ('needs_datafeeds', needs_datafeeds),
     ])
 
 

@@ -18,7 +18,9 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import ABSENT, Converger
-from ansible_collections.esops.jobs.plugins.module_utils._converge_plan import KINDS, kinds_to_read, normalize, plan
+from ansible_collections.esops.jobs.plugins.module_utils._converge_plan import (
+    KINDS, kinds_to_read, ml_entries_asked_one_by_one, normalize, plan)
+from ansible_collections.esops.jobs.plugins.module_utils._errors import NotFound
 from ansible_collections.esops.jobs.plugins.module_utils._ml import MlApi
 from ansible_collections.esops.jobs.plugins.module_utils._ml_datafeed import MlDatafeedAdapter
 from ansible_collections.esops.jobs.plugins.module_utils._ml_job import MlJobAdapter
@@ -32,24 +34,59 @@ MONITOR_HINT = ('GET / was refused, so the cluster_uuid is unknown: the credenti
                 '`monitor` (nothing else a manage_ml/manage_rollup user may read names the cluster)')
 
 
-def read_snapshot(client, kinds):
-    """What the planner needs, one request per list: every job's config (groups) and stats, every datafeed's config
-    (job) and stats, every rollup job. Only for ``kinds``."""
+JOB_FIELDS = ('job_id', 'state', 'node.id', 'assignment_explanation')
+
+
+def _job_facts(entry, groups=()):
+    return dict(state=entry.get('state', 'closed'), groups=list(groups), assigned=bool(entry.get('node')),
+                assignment_explanation=entry.get('assignment_explanation'))
+
+
+def read_jobs_one_by_one(ml, entries):
+    """Each entry's jobs as Elasticsearch expands its expression (one stats request per entry): ``(jobs,
+    selected)``, or None when an exact id is missing (the caller reads every job instead and the plan names it)."""
+    jobs = OrderedDict()
+    selected = {}
+    for index, entry in enumerate(entries):
+        try:
+            stats = ml.job_stats(','.join(entry['ids']), allow_no_match=True, fields=JOB_FIELDS)
+        except NotFound:
+            return None
+        selected[index] = [item['job_id'] for item in stats]
+        for item in stats:
+            jobs[item['job_id']] = _job_facts(item)
+    return jobs, selected
+
+
+def read_jobs(ml):
+    groups = dict((job['job_id'], job.get('groups') or []) for job in ml.get_jobs('_all', allow_no_match=True))
+    return OrderedDict((entry['job_id'], _job_facts(entry, groups.get(entry['job_id'], [])))
+                       for entry in ml.job_stats('_all', allow_no_match=True, fields=JOB_FIELDS))
+
+
+def read_datafeeds(ml):
+    job_of = dict((feed['datafeed_id'], feed.get('job_id')) for feed in ml.get_datafeeds('_all', allow_no_match=True))
+    return OrderedDict(
+        (entry['datafeed_id'], dict(state=entry.get('state', 'stopped'), job_id=job_of.get(entry['datafeed_id'])))
+        for entry in ml.datafeed_stats('_all', allow_no_match=True))
+
+
+def read_snapshot(client, normalized, kinds=None):
+    """What the planner needs, in few requests: GET / (the version), then per kind one list of every object - ML job
+    configs (groups) and stats, datafeed configs (jobs) and stats, rollup jobs - or, for one or two ML job entries
+    and nothing that needs every job, each entry's jobs as Elasticsearch expands it (``selected``)."""
+    kinds = kinds_to_read(normalized) if kinds is None else kinds
     snapshot = OrderedDict([('version', client.version_string), ('upgrade_mode', None)])
     ml = MlApi(client)
     if 'ml_jobs' in kinds:
-        groups = dict((job['job_id'], job.get('groups') or []) for job in ml.get_jobs('_all', allow_no_match=True))
-        snapshot['ml_jobs'] = OrderedDict(
-            (entry['job_id'], dict(state=entry.get('state', 'closed'), groups=groups.get(entry['job_id'], []),
-                                   assigned=bool(entry.get('node')),
-                                   assignment_explanation=entry.get('assignment_explanation')))
-            for entry in ml.job_stats('_all', allow_no_match=True,
-                                      fields=('job_id', 'state', 'node.id', 'assignment_explanation')))
+        one_by_one = read_jobs_one_by_one(ml, normalized['entries']['ml_jobs']) \
+            if ml_entries_asked_one_by_one(normalized) else None
+        if one_by_one is not None:
+            snapshot['ml_jobs'], snapshot['selected'] = one_by_one[0], {'ml_jobs': one_by_one[1]}
+        else:
+            snapshot['ml_jobs'] = read_jobs(ml)
     if 'datafeeds' in kinds:
-        job_of = dict((feed['datafeed_id'], feed.get('job_id')) for feed in ml.get_datafeeds('_all', allow_no_match=True))
-        snapshot['datafeeds'] = OrderedDict(
-            (entry['datafeed_id'], dict(state=entry.get('state', 'stopped'), job_id=job_of.get(entry['datafeed_id'])))
-            for entry in ml.datafeed_stats('_all', allow_no_match=True))
+        snapshot['datafeeds'] = read_datafeeds(ml)
     if 'rollup_jobs' in kinds:
         jobs = OrderedDict()
         for wrapper in RollupApi(client).get_jobs('_all'):
@@ -102,8 +139,11 @@ class DesiredState(object):
         the_plan = None
         try:
             self.identity = client.cluster_identity(read=True)
-            snapshot = read_snapshot(client, kinds_to_read(normalized))
+            snapshot = read_snapshot(client, normalized)
             the_plan = plan(snapshot, self.document)
+            if the_plan['needs_datafeeds']:
+                snapshot['datafeeds'] = read_datafeeds(MlApi(client))
+                the_plan = plan(snapshot, self.document)
             if the_plan['needs_upgrade_mode']:
                 snapshot['upgrade_mode'] = MlApi(client).upgrade_mode()
                 the_plan = plan(snapshot, self.document)

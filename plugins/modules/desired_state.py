@@ -60,12 +60,29 @@ options:
     default: expected_cluster_uuid
   fail_on_error:
     description:
-      - V(true) fails the task when the plan or a step failed. V(false) returns the report with its RV(report.errors)
+      - V(true) fails the task when the plan or a step failed. V(false) returns the report with its C(errors)
         (status V(failed)) so the caller can write it first; the role M(esops.jobs.converge) does that.
       - A malformed document always fails.
     type: bool
     default: true
+  document_spec:
+    description:
+      - An argument spec (the C(options) of an C(argument_specs) entry point) the document must satisfy, checked on
+        the controller before the module runs; every mistake is reported in one line. The role M(esops.jobs.converge)
+        passes its C(document) entry point.
+    type: dict
+  report_path:
+    description:
+      - Write the report to C(<report_path>.json) and its Markdown summary to C(<report_path>.md) on the controller,
+        each replaced atomically, as soon as the module answered (also in check mode - a report is the output of a
+        plan).
+    type: path
+  report_extra:
+    description: Keys added to the report before it is returned and written (the role adds C(host) and C(document)).
+    type: dict
 notes:
+  - O(document_spec), O(report_path) and O(report_extra) are handled on the controller by the action plugin of the
+    same name; the module itself runs once per cluster.
   - Check mode returns the plan and sends no mutating request (the privilege check is read-only and is asked too).
   - The result holds ids, states, actions and messages, never a connection setting.
 seealso:
@@ -142,6 +159,15 @@ diff:
   description: Per object that differs (C(kind/id)), its state before and planned (or reached); deleted objects are left out of C(after).
   returned: when diff mode is on
   type: dict
+report_markdown:
+  description: The report as the Markdown summary (a pull-request comment).
+  returned: always
+  type: str
+report_files:
+  description: The files written (O(report_path) with C(.json) and C(.md)).
+  returned: when O(report_path) is set
+  type: list
+  elements: str
 cluster:
   description: The cluster the task ran against (C(uuid) and C(name) are null without the privilege C(monitor)).
   returned: always
@@ -161,6 +187,10 @@ def argument_spec():
         expected_cluster_uuid=dict(type='str', default=''),
         expected_cluster_uuid_from=dict(type='str', default='expected_cluster_uuid'),
         fail_on_error=dict(type='bool', default=True),
+        # taken by the action plugin on the controller (never reach the module)
+        document_spec=dict(type='dict'),
+        report_path=dict(type='path'),
+        report_extra=dict(type='dict'),
     )
 
 

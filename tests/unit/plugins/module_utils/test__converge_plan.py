@@ -48,8 +48,8 @@ def stages(result):
     ({'ml_jobs': {'id': 'a', 'state': 'opened'}}, 'ml_jobs must be a list'),
     ({'ml_jobs': [{'id': 'a', 'state': 'opened', 'sate': 'x'}]}, 'ml_jobs[0]: unknown key(s) sate'),
     ({'datafeeds': [{'id': 'a', 'state': 'opened'}]}, "datafeeds[0].state: 'opened' is not one of started"),
-    ({'ml_jobs': [{'id': 123, 'state': 'opened'}]}, 'ml_jobs[0].id: 123 is a int, but ids are strings; quote it'),
-    ({'ml_jobs': [{'id': ['a', 7], 'state': 'opened'}]}, 'ml_jobs[0].id: 7 is a int'),
+    ({'ml_jobs': [{'id': 123, 'state': 'opened'}]}, 'ml_jobs[0].id: 123 is a number, but ids are strings; quote it'),
+    ({'ml_jobs': [{'id': ['a', 7], 'state': 'opened'}]}, 'ml_jobs[0].id: 7 is a number'),
     ({'ml_jobs': [{'id': 'A', 'state': 'opened'}]}, 'ids are lowercase'),
     ({'ml_jobs': [{'id': 'a', 'state': 'opened', 'timeout': 0}]}, 'ml_jobs[0].timeout'),
     ({'rollup_jobs': [{'id': 'a', 'state': 'started', 'timeout': '0s'}]}, 'rollup_jobs[0].timeout'),
@@ -226,3 +226,26 @@ def test_upgrade_mode_not_read_yet_is_asked_for():
     assert plan(snap, {'ml_jobs': [{'id': 'a', 'state': 'opened'}]})['needs_upgrade_mode'] is True
     assert plan(snap, {'ml_jobs': [{'id': 'a', 'state': 'closed'}]})['needs_upgrade_mode'] is False
     assert plan(snap, {'ml_upgrade_mode': False})['needs_upgrade_mode'] is True
+
+
+# -- what the module must read next -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize('version, needed', [('7.13.4', True), ('7.14.2', False)])
+def test_a_close_needs_the_datafeeds_only_where_the_engine_stops_them(version, needed):
+    snap = snapshot(version=version, jobs={'a': ('opened', [])})
+    del snap['datafeeds']   # not read: the document has no datafeed entry
+    assert plan(snap, {'ml_jobs': [{'id': 'a', 'state': 'closed'}]})['needs_datafeeds'] is needed
+
+
+@pytest.mark.parametrize('version, needed', [('7.14.2', True), ('7.15.0', False)])
+def test_a_delete_needs_the_datafeeds_only_where_the_engine_deletes_them(version, needed):
+    snap = snapshot(version=version, jobs={'a': ('closed', [])})
+    del snap['datafeeds']
+    assert plan(snap, {'ml_jobs': [{'id': 'a', 'state': 'absent'}]})['needs_datafeeds'] is needed
+
+
+def test_a_selection_elasticsearch_expanded_is_taken_as_it_is():
+    snap = snapshot(jobs={'web-a': ('closed', [])})   # groups unknown: ES expanded the entry
+    snap['selected'] = {'ml_jobs': {0: ['web-a']}}
+    result = plan(snap, {'ml_jobs': [{'id': 'web', 'state': 'opened'}]})
+    assert result['errors'] == [] and rows(result)['ml_jobs/web-a']['actions'] == ['open']

@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.esops.jobs.plugins.module_utils._converge_plan import select
+from ansible_collections.esops.jobs.plugins.module_utils._converge_plan import normalize, select
 from ansible_collections.esops.jobs.plugins.module_utils._desired_state import read_snapshot
 from ansible_collections.esops.jobs.plugins.module_utils._ml import validate_ml_ids
 from ansible_collections.esops.jobs.tests.emulator.inprocess import SUPPORTED_VERSIONS
@@ -52,7 +52,7 @@ def planner_answer(snapshot, kind, expression):
 @pytest.mark.parametrize('es', SUPPORTED_VERSIONS, indirect=True)
 def test_the_planner_selects_what_elasticsearch_selects(es):
     cluster(es)
-    snapshot = read_snapshot(es.client(), ['ml_jobs', 'datafeeds'])
+    snapshot = read_snapshot(es.client(), normalize({}), kinds=['ml_jobs', 'datafeeds'])
     for kind, expressions in (('ml_jobs', JOB_EXPRESSIONS), ('datafeeds', DATAFEED_EXPRESSIONS)):
         for expression in expressions:
             assert planner_answer(snapshot, kind, expression) == elasticsearch_answer(es, kind, expression), \

@@ -186,7 +186,7 @@ def test_upgrade_mode_off_then_a_job_moves(es, run):
 
 
 @pytest.mark.parametrize('document, text', [
-    ({'ml_jobs': [{'id': 123, 'state': 'opened'}]}, 'ml_jobs[0].id: 123 is a int, but ids are strings'),
+    ({'ml_jobs': [{'id': 123, 'state': 'opened'}]}, 'ml_jobs[0].id: 123 is a number, but ids are strings'),
     ({'ml_jobs': [{'id': 'web', 'state': 'opened', 'timeout': 0}]}, 'ml_jobs[0].timeout'),
     ({'datafeeds': [{'id': 'a', 'state': 'stopped', 'start': 'now'}]}, 'start/end only go with state started'),
     ({'rollup_jobs': [{'id': 'a', 'state': 'started'}, {'id': 'a,b', 'state': 'stopped'}]}, 'a is listed in more than one entry'),
@@ -196,3 +196,21 @@ def test_a_bad_document_is_one_line_and_no_request(es, run, document, text):
     failed, result = run({'document': document})
     assert failed and text in result['msg'] and '\n' not in result['msg']
     assert es.requests() == []
+
+
+def test_one_group_entry_is_expanded_by_elasticsearch_in_one_request(es, run):
+    for index in range(3):
+        es.add_job('bench-%d' % index, 'closed', groups=['bench'])
+    es.clear_requests()
+    failed, result = run({'document': {'ml_jobs': [{'id': 'bench', 'state': 'closed'}]}})
+    assert not failed and result['report']['status'] == 'in_sync' and result['report']['counts']['objects'] == 3
+    assert [r['path'] for r in es.requests()] == ['/', '/_ml/anomaly_detectors/bench/_stats']
+
+
+def test_a_missing_exact_id_reads_every_job_and_names_it(es, run):
+    es.add_job('web', 'closed')
+    failed, result = run({'document': {'ml_jobs': [{'id': 'web,nope', 'state': 'opened'}]}})
+    assert failed and 'no job or job group matches nope' in result['msg']
+    assert es.mutating_requests() == []
+    failed, result = run({'document': {'ml_jobs': [{'id': 'nope', 'state': 'absent'}]}})
+    assert not failed and result['report']['status'] == 'in_sync'
