@@ -61,12 +61,19 @@ def report_markdown(report):
                 row['kind'], row['id'], row['before'], row['planned'] if plan else row.get('after'),
                 ', '.join(row['actions']), row['selector'], row['desired']))
         lines.append('')
-        deletes = [row for row in changes if (row['planned'] if plan else row.get('after')) == 'absent']
-        if deletes:
-            lines.append('%d object(s) %s deleted without a backup by converge; the retire roles '
-                         '(esops.jobs.ml_job_retire, esops.jobs.rollup_job_retire) back up first.'
-                         % (len(deletes), 'would be' if plan else 'were'))
+        deletes = [row for row in changes if row['planned'] == 'absent']
+        if deletes and report.get('backups'):
+            lines.append('Backed up before deleting: %s' % ', '.join('`%s`' % path for path in report['backups']))
             lines.append('')
+        elif deletes:
+            jobs = [row for row in deletes if row['kind'] != 'datafeeds']
+            if report.get('backup_dir') and jobs:
+                text = '%d job(s) %s backed up to `%s` before deleting' % (
+                    len(jobs), 'would be' if plan else 'were to be', report['backup_dir'])
+            else:
+                text = '%d object(s) %s deleted without a backup (converge_backup_dir is empty)' % (
+                    len(deletes), 'would be' if plan else 'were')
+            lines.extend([text + '; a datafeed deleted on its own is never backed up.', ''])
     else:
         lines.extend(['No changes: every declared object is in its declared state.', ''])
     if report['unmanaged']:

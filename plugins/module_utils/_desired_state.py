@@ -23,11 +23,13 @@ from ansible_collections.esops.jobs.plugins.module_utils._converge_plan import (
 from ansible_collections.esops.jobs.plugins.module_utils._errors import NotFound
 from ansible_collections.esops.jobs.plugins.module_utils._ml import MlApi
 from ansible_collections.esops.jobs.plugins.module_utils._ml_datafeed import MlDatafeedAdapter
+from ansible_collections.esops.jobs.plugins.module_utils._ml_info import gather_jobs
 from ansible_collections.esops.jobs.plugins.module_utils._ml_job import MlJobAdapter
 from ansible_collections.esops.jobs.plugins.module_utils._ml_upgrade import UpgradeMode, UpgradeModeError
 from ansible_collections.esops.jobs.plugins.module_utils._privileges import check_privileges
 from ansible_collections.esops.jobs.plugins.module_utils._rollup import RollupApi
-from ansible_collections.esops.jobs.plugins.module_utils._rollup_job import RollupJobAdapter, job_facts
+from ansible_collections.esops.jobs.plugins.module_utils._rollup_config import rollup_put_config
+from ansible_collections.esops.jobs.plugins.module_utils._rollup_job import RollupJobAdapter, RollupJobReader, job_facts
 
 REPORT_FORMAT = 1
 MONITOR_HINT = ('GET / was refused, so the cluster_uuid is unknown: the credential needs the cluster privilege '
@@ -97,6 +99,44 @@ def read_snapshot(client, normalized, kinds=None):
     return snapshot
 
 
+BACKED_UP_KINDS = ('ml_jobs', 'rollup_jobs')
+
+
+def planned_deletes(the_plan):
+    """{kind: [ids]} of the ML and rollup jobs the plan deletes (what the retire roles back up)."""
+    deletes = OrderedDict((kind, []) for kind in BACKED_UP_KINDS)
+    for row in the_plan['objects']:
+        if row['kind'] in deletes and row['drift'] and row['planned'] == ABSENT:
+            deletes[row['kind']].append(row['id'])
+    return deletes
+
+
+def backup_records(client, deletes, cluster, stamp):
+    """The retire roles' backup records (format esops_backup 1: what ml_job_info/rollup_job_info include_put_config
+    return, the cluster and the state) of the jobs to delete, read now: ``[{name, kind, id, record}]``."""
+    records = []
+    if deletes['ml_jobs']:
+        for job in gather_jobs(client, deletes['ml_jobs'], include_put_config=True)['jobs']:
+            datafeed = job.get('datafeed') or {}
+            records.append(dict(name='ml-job-%s-%s.json' % (job['job_id'], stamp), kind='ml_jobs', id=job['job_id'], record=OrderedDict([
+                ('esops_backup', 1), ('kind', 'ml_anomaly_detection_job'), ('saved_at', stamp), ('cluster', cluster),
+                ('job_id', job['job_id']), ('state', job['state']), ('job', job['put_config']),
+                ('datafeed', datafeed.get('put_config'))])))
+    if deletes['rollup_jobs']:
+        reader = RollupJobReader(client, deletes['rollup_jobs'])
+        for job_id, facts in reader.read().items():
+            records.append(dict(name='rollup-job-%s-%s.json' % (job_id, stamp), kind='rollup_jobs', id=job_id, record=OrderedDict([
+                ('esops_backup', 1), ('kind', 'rollup_job'), ('saved_at', stamp), ('cluster', cluster),
+                ('job_id', job_id), ('state', facts['state']), ('config', rollup_put_config(facts['config'])),
+                ('stats', facts['stats'])])))
+    return records
+
+
+def unsafe_backup_names(records):
+    """Ids that cannot name a file in the backup directory (Elasticsearch accepts ``/`` in rollup job ids)."""
+    return [item['id'] for item in records if '/' in item['id'] or '\\' in item['id'] or item['id'].startswith('.')]
+
+
 def pin_error(identity, expected, expected_from):
     """The cluster binding: None when this cluster may be changed, else the one-line refusal."""
     if not expected:
@@ -125,12 +165,18 @@ def _adapter(client, stage):
 class DesiredState(object):
     """Plan (and in a real run apply) one cluster; ``run()`` returns ``(failed_msg or None, result)``."""
 
-    def __init__(self, module, document, expected_uuid='', expected_from='expected_cluster_uuid'):
+    def __init__(self, module, document, expected_uuid='', expected_from='expected_cluster_uuid', backup=False,
+                 backed_up=None):
         self.module = module
         self.document = document
         self.expected_uuid = expected_uuid or ''
         self.expected_from = expected_from
         self.identity = None
+        #: back up before deleting: a real run that would delete returns the records first, applying nothing
+        self.backup = backup
+        #: {kind: [ids]} written by the caller: only these may be deleted
+        self.backed_up = backed_up
+        self.backups = None
 
     def run(self):
         normalized = normalize(self.document)          # DocumentError: the caller fails with its one line
@@ -160,9 +206,37 @@ class DesiredState(object):
                 errors.extend(self._privilege_errors(client, the_plan['operations']))
         applied = None
         if the_plan is not None and not errors and the_plan['steps'] and not self.module.check_mode:
-            applied = self._apply(client, the_plan)
-            errors.extend(applied['errors'])
+            deletes = planned_deletes(the_plan)
+            if self.backed_up is not None:
+                errors.extend(self._not_backed_up(deletes))
+            elif self.backup and any(deletes.values()):
+                try:
+                    self.backups = backup_records(client, deletes, self.identity,
+                                                  time.strftime('%Y%m%dT%H%M%SZ', time.gmtime()))
+                except ElasticsearchError as exc:
+                    errors.append(dict(kind='backup', selector='-', msg='cannot read what the plan deletes, to back it '
+                                       'up: %s' % to_native(exc)))
+                else:
+                    unsafe = unsafe_backup_names(self.backups)
+                    if unsafe:
+                        errors.append(dict(kind='backup', selector='-', msg='cannot back up %s: the id cannot name a file'
+                                           % ', '.join(unsafe)))
+                    else:
+                        return None, dict(changed=False, backups=self.backups, msg='backups to write before deleting',
+                                          report=None)
+            if not errors:
+                applied = self._apply(client, the_plan)
+                errors.extend(applied['errors'])
         return self._result(the_plan, errors, applied)
+
+    def _not_backed_up(self, deletes):
+        """Objects the plan deletes whose backup the caller did not write (they appeared since it was read)."""
+        missing = [object_id for kind, ids in deletes.items() for object_id in ids
+                   if object_id not in (self.backed_up.get(kind) or [])]
+        if not missing:
+            return []
+        return [dict(kind='backup', selector='-', msg='%s would be deleted without a backup (selected after the backup '
+                     'was read); nothing was changed, run again' % ', '.join(missing))]
 
     @staticmethod
     def _privilege_errors(client, operations):
@@ -247,6 +321,8 @@ class DesiredState(object):
             ('ml_upgrade_mode', upgrade),
             ('unmanaged', (the_plan or {}).get('unmanaged', [])),
             ('errors', errors),
+            ('backup_dir', None),     # the action plugin's backup_dir and the files it wrote
+            ('backups', []),
         ])
         result = dict(
             changed=(drift > 0 and not errors) if mode == 'plan' and check_mode else moved > 0,

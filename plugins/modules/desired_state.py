@@ -34,9 +34,9 @@ description:
   - Applies the stages in this order - upgrade mode off, datafeed stops, rollup stops, job closes, datafeed deletes,
     job deletes, rollup deletes, job opens, datafeed starts, rollup starts, upgrade mode on - each with the engine of
     its kind, and stops at the first failure (the report says what moved; a re-run resumes).
-  - Deletes (V(absent), C(unmentioned) V(absent)) are not backed up by this module; keep the configurations of jobs
-    you may want back with the roles M(esops.jobs.ml_job_retire) or M(esops.jobs.rollup_job_retire) (which back up
-    first), or in git. The plan lists each delete.
+  - Deletes (V(absent), C(unmentioned) V(absent)) of ML jobs and rollup jobs are backed up first, in the retire
+    roles' format, when O(backup_dir) is set; a datafeed deleted on its own is not (its job keeps running). The plan
+    lists each delete.
 author:
   - esops.jobs contributors (@esops)
 options:
@@ -80,8 +80,29 @@ options:
   report_extra:
     description: Keys added to the report before it is returned and written (the role adds C(host) and C(document)).
     type: dict
+  backup_dir:
+    description:
+      - Back up, on the controller, every ML job and rollup job the plan deletes before the first change, in the
+        retire roles' format (C(ml-job-<id>-<UTC stamp>.json) with the job's and its datafeed's configuration as
+        M(esops.jobs.ml_job_info) C(include_put_config) returns them, C(rollup-job-<id>-<UTC stamp>.json) with the
+        rollup configuration and stats; the cluster and the state), restorable with the role M(esops.jobs.job_restore).
+        The files are written atomically and never overwritten (an existing one refuses the run, nothing changed).
+      - A run that deletes then costs a second module run (the first reads what it backs up and changes nothing).
+        Without it, deletes are not backed up, and the report says so.
+    type: path
+  backup:
+    description:
+      - Internal, set by the action plugin for O(backup_dir) - a real run that would delete returns the backups and
+        changes nothing.
+    type: bool
+    default: false
+  backed_up:
+    description:
+      - Internal, set by the action plugin for O(backup_dir) - the jobs whose backups were written
+        (C({ml_jobs, rollup_jobs})); no other job is deleted.
+    type: dict
 notes:
-  - O(document_spec), O(report_path) and O(report_extra) are handled on the controller by the action plugin of the
+  - O(document_spec), O(report_path), O(report_extra) and O(backup_dir) are handled on the controller by the action plugin of the
     same name; the module itself runs once per cluster.
   - Check mode returns the plan and sends no mutating request (the privilege check is read-only and is asked too).
   - The result holds ids, states, actions and messages, never a connection setting.
@@ -163,6 +184,11 @@ report_markdown:
   description: The report as the Markdown summary (a pull-request comment).
   returned: always
   type: str
+backup_files:
+  description: The backups written before the first change (O(backup_dir)).
+  returned: when O(backup_dir) is set and the run deleted jobs
+  type: list
+  elements: str
 report_files:
   description: The files written (O(report_path) with C(.json) and C(.md)).
   returned: when O(report_path) is set
@@ -191,13 +217,19 @@ def argument_spec():
         document_spec=dict(type='dict'),
         report_path=dict(type='path'),
         report_extra=dict(type='dict'),
+        backup_dir=dict(type='path'),
+        # set by the action plugin: back up first (a run that would delete returns the backups and applies nothing),
+        # then the jobs whose backups it wrote
+        backup=dict(type='bool', default=False),
+        backed_up=dict(type='dict'),
     )
 
 
 def main():
     module = EsopsModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
-    runner = DesiredState(module, params['document'], params['expected_cluster_uuid'], params['expected_cluster_uuid_from'])
+    runner = DesiredState(module, params['document'], params['expected_cluster_uuid'], params['expected_cluster_uuid_from'],
+                          backup=params['backup'], backed_up=params['backed_up'])
     try:
         failure, result = runner.run()
     except DocumentError as exc:

@@ -32,7 +32,11 @@ def test_the_markdown_is_a_pull_request_comment():
     text = report_markdown(REPORT)
     assert text.startswith('### Plan: `es91-1` - drift\n')
     assert '| ml_jobs | `fleet-db` | closed | opened | open | `fleet` -> opened |' in text
-    assert '1 object(s) would be deleted without a backup by converge' in text
+    assert '1 object(s) would be deleted without a backup (converge_backup_dir is empty)' in text
+    assert '1 job(s) would be backed up to `/b` before deleting' in report_markdown(dict(REPORT, backup_dir='/b'))
+    applied = dict(REPORT, mode='apply', backup_dir='/b', backups=['/b/ml-job-fleet-old-x.json'],
+                   objects=[dict(row, after=row['planned'], moved=True) for row in REPORT['objects']])
+    assert 'Backed up before deleting: `/b/ml-job-fleet-old-x.json`' in report_markdown(applied)
     assert '1 object(s) not in the document' in text
     assert '(check mode)' in text
 

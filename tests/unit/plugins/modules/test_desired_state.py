@@ -214,3 +214,34 @@ def test_a_missing_exact_id_reads_every_job_and_names_it(es, run):
     assert es.mutating_requests() == []
     failed, result = run({'document': {'ml_jobs': [{'id': 'nope', 'state': 'absent'}]}})
     assert not failed and result['report']['status'] == 'in_sync'
+
+
+@pytest.mark.parametrize('es', ('7.14.2', '8.19.3'), indirect=True)
+def test_backup_first_returns_the_records_and_changes_nothing(es, run):
+    es.add_job('old', 'closed', datafeed_state='stopped')
+    es.add_rollup_job('old-rollup', 'stopped')
+    es.add_job('web', 'closed')
+    es.clear_requests()
+    document = {'ml_jobs': [{'id': 'old', 'state': 'absent'}, {'id': 'web', 'state': 'opened'}],
+                'rollup_jobs': [{'id': 'old-rollup', 'state': 'absent'}]}
+    failed, result = run({'document': document, 'backup': True})
+    assert not failed and not result['changed'] and es.mutating_requests() == []
+    records = dict((item['id'], item) for item in result['backups'])
+    job = records['old']['record']
+    assert records['old']['name'].startswith('ml-job-old-') and job['kind'] == 'ml_anomaly_detection_job'
+    assert job['job']['analysis_config']['detectors'][0]['function'] == 'count'
+    assert job['datafeed']['job_id'] == 'old' and job['state'] == 'closed' and job['cluster']['uuid']
+    rollup = records['old-rollup']['record']
+    assert rollup['kind'] == 'rollup_job' and rollup['config']['rollup_index'] == 'sensor_rollup'
+    # only what was backed up may go
+    failed, result = run({'document': document, 'backed_up': {'ml_jobs': ['old']}})
+    assert failed and 'old-rollup would be deleted without a backup' in result['msg']
+    assert es.mutating_requests() == []
+    failed, result = run({'document': document, 'backed_up': {'ml_jobs': ['old'], 'rollup_jobs': ['old-rollup']}})
+    assert not failed and result['report']['counts']['moved'] == 3
+
+
+def test_backup_without_deletes_applies_at_once(es, run):
+    es.add_job('web', 'closed')
+    failed, result = run({'document': {'ml_jobs': [{'id': 'web', 'state': 'opened'}]}, 'backup': True})
+    assert not failed and 'backups' not in result and result['report']['status'] == 'converged'
