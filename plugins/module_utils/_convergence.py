@@ -108,6 +108,9 @@ class Adapter(object):
     id_key = 'job_id'
     #: the states this kind can be asked for (empty: not checked here)
     desired_states = ()
+    #: what each Step action asks Elasticsearch to do (esops.jobs.privilege_check operations, _privileges.OPERATIONS):
+    #: the one place a pre-check learns which actions a plan will send
+    step_operations = {}
 
     def __init__(self, client, desired, poller=None):
         if self.desired_states and desired not in self.desired_states:
@@ -115,6 +118,16 @@ class Adapter(object):
         self.client = client
         self.desired = desired
         self.poller = poller or Poller()
+
+    @classmethod
+    def operations(cls, steps):
+        """The privilege_check operations ``steps`` would send, in the order first needed."""
+        needed = []
+        for step in steps:
+            for operation in cls.step_operations[step.action]:
+                if operation not in needed:
+                    needed.append(operation)
+        return needed
 
     def read(self):
         """Return OrderedDict {id: facts}; facts has at least ``state``. Missing objects are left out."""
@@ -154,6 +167,15 @@ class Adapter(object):
         return server_timeout(self.poller.remaining(deadline), cap)
 
 
+class _Finished(Exception):
+    """How execute() leaves from deep inside a run: the module result, and whether it is a failure."""
+
+    def __init__(self, result, failed):
+        super(_Finished, self).__init__('finished')
+        self.result = result
+        self.failed = failed
+
+
 class Converger(object):
     def __init__(self, module, adapter):
         self.module = module
@@ -161,6 +183,32 @@ class Converger(object):
 
     def run(self, wait=True, timeout=None):
         """Converge, then exit or fail the module. Never returns."""
+        failed, result = self.execute(wait=wait, timeout=timeout)
+        if failed:
+            self.module.fail_json(**result)
+        self.module.exit_json(**result)
+
+    def execute(self, wait=True, timeout=None):
+        """Converge and return ``(failed, result)`` without exiting the module (esops.jobs.desired_state runs several
+        adapters in one module run). ``result`` is what run() exits or fails with."""
+        try:
+            self._execute(wait, timeout)
+        except _Finished as done:
+            return done.failed, done.result
+        raise AssertionError('unreachable: _execute always finishes')   # pragma: no cover
+
+    def _fail(self, **result):
+        raise _Finished(result, True)
+
+    def _exit(self, **result):
+        raise _Finished(result, False)
+
+    def _fail_from_error(self, error, **result):
+        facts = dict(status=error.status, error_type=error.error_type)
+        facts.update(result)
+        self._fail(msg=to_native(error), **facts)
+
+    def _execute(self, wait, timeout):
         adapter = self.adapter
         poller = adapter.poller
         deadline = poller.clock() + (timeout or 0)
@@ -174,9 +222,9 @@ class Converger(object):
             result = self._result(before, before, [])
             result.update(exc.facts)
             result.update({'msg': exc.message, self._failed_key: exc.job_ids})
-            self.module.fail_json(**result)
+            self._fail(**result)
         except ElasticsearchError as exc:
-            self.module.fail_from_error(exc)
+            self._fail_from_error(exc)
 
         changed_ids = unique(step.object_id for step in steps)
         predicted = OrderedDict((job_id, dict(facts)) for job_id, facts in before.items())
@@ -187,7 +235,7 @@ class Converger(object):
                 predicted.setdefault(step.object_id, {})['state'] = step.after
 
         if self.module.check_mode or not steps:
-            self.module.exit_json(**self._result(before, predicted, steps))
+            self._exit(**self._result(before, predicted, steps))
 
         after = predicted
         try:
@@ -201,7 +249,7 @@ class Converger(object):
             self._fail_with_states(exc.message, before, steps, exc.job_ids)
         except ElasticsearchError as exc:
             self._fail_with_states(to_native(exc), before, steps, [], status=exc.status, error_type=exc.error_type)
-        self.module.exit_json(**self._result(before, after, steps))
+        self._exit(**self._result(before, after, steps))
 
     def _wait(self, before, predicted, pending, deadline, steps, timeout):
         adapter = self.adapter
@@ -222,7 +270,7 @@ class Converger(object):
                 msg='timed out after %s waiting for %s to reach %s; last states: %s' % (
                     format_duration(timeout or 0), self._name(late), self.adapter.desired, states),
                 **{'timed_out_' + self.adapter.result_key: late})
-            self.module.fail_json(**result)
+            self._fail(**result)
         return self._merge(predicted, current, pending)
 
     @staticmethod
@@ -243,7 +291,7 @@ class Converger(object):
         result = self._result(before, after, steps, observed=True)
         result.update(facts)
         result.update({'msg': message, self._failed_key: failed_ids})
-        self.module.fail_json(**result)
+        self._fail(**result)
 
     @property
     def _failed_key(self):

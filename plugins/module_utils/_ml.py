@@ -62,6 +62,25 @@ def fits_one_line(ids):
     return len(chunk_ids(ids)) <= 1
 
 
+# -- version rules: the one place they are written (MlApi, the adapters and the converge planner ask these) -------
+
+def close_stops_datafeeds(version):
+    """7.14+: closing a job stops its started datafeed itself (elastic/elasticsearch#74257)."""
+    return tuple(version) >= (7, 14, 0)
+
+
+def delete_removes_datafeed(version):
+    """7.15+: deleting a job deletes its datafeed first (elastic/elasticsearch#76010)."""
+    return tuple(version) >= (7, 15, 0)
+
+
+def refused_in_upgrade_mode(version, action):
+    """Whether ES answers 429 to ``action`` (a Step action) while upgrade mode is on. From 7.8 every ML mutation
+    (x-pack/plugin/ml/.../MlUpgradeModeActionFilter.java, 7.8+); before, only opening a job
+    (TransportOpenJobAction "Cannot open jobs when upgrade mode is enabled", 6.7-7.7)."""
+    return tuple(version) >= (7, 8, 0) or action == 'open'
+
+
 def refuse_in_upgrade_mode(upgrade_mode, steps, hint, noun, nouns, refuses):
     """The plan check both ML adapters share: while upgrade mode is on, ES answers 429 to every open, close, delete,
     start and stop (MlUpgradeModeActionFilter), so a plan that needs one of them is refused before the first request,
@@ -138,13 +157,11 @@ class MlApi(object):
 
     @property
     def close_stops_datafeeds(self):
-        """7.14+: closing a job stops its started datafeed itself (elastic/elasticsearch#74257)."""
-        return self.version >= (7, 14, 0)
+        return close_stops_datafeeds(self.version)
 
     @property
     def delete_removes_datafeed(self):
-        """7.15+: deleting a job deletes its datafeed first (elastic/elasticsearch#76010)."""
-        return self.version >= (7, 15, 0)
+        return delete_removes_datafeed(self.version)
 
     def _allow_no_match(self, kind, value):
         # allow_no_jobs/allow_no_datafeeds until 7.9; allow_no_match from 7.10 (elastic/elasticsearch#60642).
@@ -277,10 +294,7 @@ class MlApi(object):
         return self.client.request('GET', self.base + '/info').body
 
     def refused_in_upgrade_mode(self, action):
-        """Whether ES answers 429 to ``action`` (a Step action) while upgrade mode is on. From 7.8 every ML mutation
-        (x-pack/plugin/ml/.../MlUpgradeModeActionFilter.java, 7.8+); before, only opening a job
-        (TransportOpenJobAction "Cannot open jobs when upgrade mode is enabled", 6.7-7.7)."""
-        return self.version >= (7, 8, 0) or action == 'open'
+        return refused_in_upgrade_mode(self.version, action)
 
     def upgrade_mode(self):
         """True/False from ML info (upgrade mode exists from 6.7, so on every supported version)."""

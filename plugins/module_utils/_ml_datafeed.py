@@ -42,6 +42,9 @@ class MlDatafeedAdapter(MlAdapter):
     result_key = 'datafeeds'
     id_key = 'datafeed_id'
     desired_states = DESIRED_STATES
+    # A force delete removes a started datafeed's task inside Elasticsearch: the user asks only for the delete.
+    step_operations = {'stop': ('stop_datafeed',), 'start': ('start_datafeed',), 'delete': ('delete_datafeed',),
+                       'wait': ()}
 
     def __init__(self, client, desired, datafeed_ids, force=False, start=None, end=None, allow_no_match=True,
                  poller=None, api=None):

@@ -76,6 +76,11 @@ class MlJobAdapter(MlAdapter):
     noun = 'job'
     nouns = 'jobs'
     desired_states = DESIRED_STATES
+    step_operations = {
+        'stop_datafeed': ('stop_datafeed',), 'close': ('close_job',), 'force_close': ('close_job',), 'wait': (),
+        'open': ('open_job',), 'delete_datafeed': ('delete_datafeed',), 'delete': ('delete_job',),
+        'force_delete': ('delete_job',),
+    }
 
     def __init__(self, client, desired, job_ids, force=False, force_failed=False, allow_no_match=True, wait=True,
                  poller=None, api=None):

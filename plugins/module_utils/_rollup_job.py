@@ -147,6 +147,9 @@ class RollupJobAdapter(Adapter):
 
     noun = 'rollup job'
     nouns = 'rollup jobs'
+    # delete_rollup_index: the index privileges are asked by RollupIndexCleanup itself.
+    step_operations = {'stop': ('stop_rollup',), 'start': ('start_rollup',), 'delete': ('delete_rollup',),
+                       'await_removal': (), 'delete_rollup_index': ('delete_rollup',)}
 
     def __init__(self, client, desired, tokens, force=False, wait=True, timeout=30.0, poller=None,
                  max_workers=MAX_WORKERS, delete_rollup_index=False):

@@ -111,11 +111,11 @@ unchanged:
 import json
 import os
 import stat
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
+from ansible_collections.esops.jobs.plugins.module_utils._files import write_atomically
 from ansible_collections.esops.jobs.plugins.module_utils._module import unsupported_python
 
 
@@ -138,21 +138,6 @@ def is_current(path, data, mode):
             return handle.read() == data
     except (IOError, OSError):
         return False
-
-
-def write_atomically(path, data, mode):
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o750)
-    handle, tmp = tempfile.mkstemp(dir=directory, prefix='.' + os.path.basename(path) + '.')
-    try:
-        with os.fdopen(handle, 'wb') as out:
-            out.write(data)
-        os.chmod(tmp, mode)
-        os.rename(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def main():

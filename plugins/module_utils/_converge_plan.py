@@ -1,0 +1,437 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) esops.jobs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The converge planner (module ``esops.jobs.desired_state``, role ``esops.jobs.converge``): pure functions.
+
+``plan(snapshot, document)`` -> the ordered plan of one cluster, from
+
+* ``snapshot``: what the reads returned, as plain data (see ``plan``), and
+* ``document``: the desired-state document (``normalize`` checks it and raises DocumentError with one line).
+
+No request is made here. Each object's steps come from the same adapters the state modules run
+(``MlJobAdapter.plan``, ``MlDatafeedAdapter.plan``, ``RollupJobAdapter.plan``) on an API object that knows only the
+version, so the version rules (datafeeds stopped before a close up to 7.13, deleted before their job up to 7.14,
+what upgrade mode refuses) and the privilege operations each step sends (``Adapter.step_operations``) are written
+once, in the engines. What the planner adds: selection from one read of every object (Elasticsearch's rules,
+proven equal to the emulator's expansion in tests/fidelity/test_converge_selection.py), conflicts between entries,
+datafeed starts planned after the opens of the same plan, the unmentioned policy, ML upgrade mode as it will be
+when each step runs, and the safe order of the stages.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from collections import OrderedDict
+
+from ansible_collections.esops.jobs.plugins.module_utils._convergence import ABSENT, PlanError
+from ansible_collections.esops.jobs.plugins.module_utils._ml import (
+    MlApi, close_stops_datafeeds, delete_removes_datafeed, simple_match, validate_ml_ids)
+from ansible_collections.esops.jobs.plugins.module_utils._ml_datafeed import MlDatafeedAdapter
+from ansible_collections.esops.jobs.plugins.module_utils._ml_job import MlJobAdapter
+from ansible_collections.esops.jobs.plugins.module_utils._rollup_job import (
+    RollupJobAdapter, missing_message, resolve_selector, validate_rollup_ids)
+from ansible_collections.esops.jobs.plugins.module_utils._time import parse_duration
+
+KINDS = OrderedDict([
+    ('ml_jobs', dict(noun='ML job', states=('opened', 'closed', 'absent'), default_timeout='30m',
+                     options=('id', 'state', 'force', 'force_failed', 'timeout'))),
+    ('datafeeds', dict(noun='datafeed', states=('started', 'stopped', 'absent'), default_timeout='5m',
+                       options=('id', 'state', 'force', 'start', 'end', 'timeout'))),
+    ('rollup_jobs', dict(noun='rollup job', states=('started', 'stopped', 'absent'), default_timeout='30s',
+                         options=('id', 'state', 'force', 'timeout'))),
+])
+TOP_LEVEL_KEYS = tuple(KINDS) + ('ml_upgrade_mode', 'unmentioned')
+POLICIES = ('ignore', 'report')
+UNMENTIONED = '(unmentioned)'
+UPGRADE_MODE_TIMEOUT = 30.0
+
+# The safe order (nothing waits on an object a later stage removes; deletes after stops; starts last), as the role
+# always applied it: ML upgrade mode off first and on last, because Elasticsearch refuses ML changes while it is on.
+STAGES = ('upgrade_mode_off', 'datafeeds_stopped', 'rollup_jobs_stopped', 'ml_jobs_closed', 'datafeeds_absent',
+          'ml_jobs_absent', 'rollup_jobs_absent', 'ml_jobs_opened', 'datafeeds_started', 'rollup_jobs_started',
+          'upgrade_mode_on')
+
+
+class DocumentError(Exception):
+    """The document itself is wrong: one line naming the entry and the key."""
+
+    def __init__(self, message):
+        super(DocumentError, self).__init__(message)
+        self.message = message
+
+
+class VersionOnlyMlApi(MlApi):
+    """MlApi for planning: the version rules of a known version, and no client (it can send nothing)."""
+
+    def __init__(self, version):  # pylint: disable=super-init-not-called
+        self._version = tuple(version)
+        self.client = None
+
+    @property
+    def version(self):
+        return self._version
+
+
+def parse_version(text):
+    return tuple(int(part) for part in str(text).split('-', 1)[0].split('.')[:3])
+
+
+# -- the document -------------------------------------------------------------------------------------------
+
+def _where(kind, index):
+    return '%s[%d]' % (kind, index)
+
+
+def _tokens(kind, index, raw):
+    where = _where(kind, index)
+    items = raw if isinstance(raw, list) else [raw]
+    for item in items:
+        # YAML reads `id: 123` as a number; an id is text (and 0123 would already have lost its zero).
+        if not isinstance(item, str) or isinstance(item, bool):
+            what = 'a number' if isinstance(item, (int, float)) and not isinstance(item, bool) else 'not text'
+            raise DocumentError('%s.id: %r is %s, but ids are strings; quote it (id: "%s")' % (where, item, what, item))
+    try:
+        if kind == 'rollup_jobs':
+            return validate_rollup_ids(items, option='%s.id' % where)
+        return validate_ml_ids(items, '%s.id' % where)
+    except ValueError as exc:
+        raise DocumentError(str(exc))
+
+
+def _timeout(kind, index, value):
+    where = '%s.timeout' % _where(kind, index)
+    if value is None:
+        value = KINDS[kind]['default_timeout']
+    if isinstance(value, bool):
+        raise DocumentError('%s: %r is not a duration' % (where, value))
+    try:
+        return parse_duration(str(value), where)
+    except ValueError as exc:
+        raise DocumentError(str(exc))
+
+
+def _flag(kind, index, entry, key):
+    value = entry.get(key, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise DocumentError('%s.%s: %r is not a boolean (true or false)' % (_where(kind, index), key, value))
+    return value
+
+
+def normalize(document):
+    """Check the whole document; return ``{'entries': {kind: [entry]}, 'policy': {kind: policy}, 'ml_upgrade_mode':
+    bool or None}``. Every entry: ``ids`` (tokens), ``state``, ``force``, ``force_failed``, ``timeout`` (seconds),
+    ``start``, ``end``, ``selector`` (the ids joined with ``,``), ``unmentioned`` (False). Raises DocumentError."""
+    if not isinstance(document, dict):
+        raise DocumentError('the desired-state document must be a mapping (%s), not %s'
+                            % (', '.join(TOP_LEVEL_KEYS), type(document).__name__))
+    unknown = sorted(str(key) for key in document if key not in TOP_LEVEL_KEYS)
+    if unknown:
+        raise DocumentError('unknown key(s) %s in the document; known: %s' % (', '.join(unknown), ', '.join(TOP_LEVEL_KEYS)))
+    entries = OrderedDict()
+    problems = []
+    for kind, spec in KINDS.items():
+        raw_entries = document.get(kind) or []
+        if not isinstance(raw_entries, list):
+            raise DocumentError('%s must be a list of entries, not %s' % (kind, type(raw_entries).__name__))
+        entries[kind] = []
+        for index, raw in enumerate(raw_entries):
+            where = _where(kind, index)
+            if not isinstance(raw, dict):
+                raise DocumentError('%s must be a mapping with id and state, not %s' % (where, type(raw).__name__))
+            unknown = sorted(str(key) for key in raw if key not in spec['options'])
+            if unknown:
+                raise DocumentError('%s: unknown key(s) %s; known: %s' % (where, ', '.join(unknown), ', '.join(spec['options'])))
+            if 'id' not in raw or raw['id'] in (None, '', []):
+                raise DocumentError('%s: id is required' % where)
+            if raw.get('state') not in spec['states']:
+                raise DocumentError('%s.state: %r is not one of %s' % (where, raw.get('state'), ', '.join(spec['states'])))
+            ids = _tokens(kind, index, raw['id'])
+            entry = dict(ids=ids, selector=','.join(ids), state=raw['state'], force=_flag(kind, index, raw, 'force'),
+                         force_failed=_flag(kind, index, raw, 'force_failed'),
+                         timeout=_timeout(kind, index, raw.get('timeout')),
+                         start=raw.get('start'), end=raw.get('end'), unmentioned=False)
+            for key in ('start', 'end'):
+                if entry[key] is not None and not isinstance(entry[key], str):
+                    entry[key] = str(entry[key])
+            if (entry['start'] is not None or entry['end'] is not None) and entry['state'] != 'started':
+                problems.append('%s %s: start/end only go with state started' % (kind, entry['selector']))
+            entries[kind].append(entry)
+        tokens = [token for entry in entries[kind] for token in entry['ids']]
+        for token in unique_items(tokens):
+            if tokens.count(token) > 1:
+                problems.append('%s: %s is listed in more than one entry' % (kind, token))
+    if problems:
+        raise DocumentError('; '.join(problems))
+    upgrade = document.get('ml_upgrade_mode')
+    if upgrade is not None and not isinstance(upgrade, bool):
+        raise DocumentError('ml_upgrade_mode: %r is not a boolean (true or false)' % (upgrade,))
+    raw_policy = document.get('unmentioned') or {}
+    if not isinstance(raw_policy, dict):
+        raise DocumentError('unmentioned must be a mapping of kind to policy, not %s' % type(raw_policy).__name__)
+    policy = OrderedDict()
+    for key in raw_policy:
+        if key not in KINDS:
+            raise DocumentError('unmentioned: unknown kind %s; known: %s' % (key, ', '.join(KINDS)))
+    for kind, spec in KINDS.items():
+        value = raw_policy.get(kind) or 'ignore'
+        if value not in POLICIES + spec['states']:
+            raise DocumentError('unmentioned.%s: %r is not one of %s' % (kind, value, ', '.join(POLICIES + spec['states'])))
+        policy[kind] = value
+    return dict(entries=entries, policy=policy, ml_upgrade_mode=upgrade)
+
+
+def kinds_to_read(normalized):
+    """The kinds whose objects the plan needs first (declared, or a policy other than ignore); ML jobs go with
+    datafeeds (a datafeed's job decides its start). The datafeeds of ML job entries alone are read only when a job
+    step needs them (``needs_datafeeds``)."""
+    wanted = [kind for kind in KINDS if normalized['entries'][kind] or normalized['policy'][kind] != 'ignore']
+    if 'datafeeds' in wanted:
+        wanted = unique_items(['ml_jobs'] + wanted)
+    return [kind for kind in KINDS if kind in wanted]
+
+
+def ml_entries_asked_one_by_one(normalized):
+    """Whether Elasticsearch itself should expand each ML job entry (one stats request per entry) instead of one read
+    of every job's config and stats with the expansion here: when that costs no more requests (at most two entries)
+    and nothing needs every job (no unmentioned policy, no datafeed entries)."""
+    return (0 < len(normalized['entries']['ml_jobs']) <= 2 and normalized['policy']['ml_jobs'] == 'ignore'
+            and not normalized['entries']['datafeeds'] and normalized['policy']['datafeeds'] == 'ignore')
+
+
+# -- selection: Elasticsearch's rules over one read of every object --------------------------------------------
+
+def select(kind, tokens, objects):
+    """``(ids selected, exact tokens that match nothing)``, as Elasticsearch expands ``tokens``:
+
+    * ML jobs (6.8 GroupOrJobLookup.expandJobIds; 7.x+ JobConfigProvider.expandJobsIds): ``_all``/``*`` every job; a
+      pattern matches job ids and group names; an exact token is a job id or a group name;
+    * datafeeds (DatafeedConfigProvider.expandDatafeedIds): ids only, no groups;
+    * rollup jobs: the rollup modules' own selection (``_rollup_job.resolve_selector``: ES's GET knows no patterns).
+    """
+    if kind == 'rollup_jobs':
+        return resolve_selector(tokens, objects)
+    selected = []
+    missing = []
+    for token in tokens:
+        hits = []
+        for object_id in sorted(objects):
+            groups = objects[object_id].get('groups') or [] if kind == 'ml_jobs' else []
+            if simple_match(token, object_id) or any(simple_match(token, group) for group in groups):
+                hits.append(object_id)
+        if not hits and not (token == '_all' or '*' in token):
+            missing.append(token)
+        for object_id in hits:
+            if object_id not in selected:
+                selected.append(object_id)
+    return sorted(selected), missing
+
+
+def _missing_error(kind, missing):
+    if kind == 'ml_jobs':
+        return 'no job or job group matches %s; check the id' % ', '.join(missing)
+    if kind == 'datafeeds':
+        return 'no datafeed with id %s exists' % ', '.join(missing)
+    return missing_message(missing)
+
+
+# -- the engines' plans, offline -----------------------------------------------------------------------------
+
+def _adapter(kind, entry, version, ids, upgrade_mode, datafeeds, job_states):
+    if kind == 'ml_jobs':
+        adapter = MlJobAdapter(None, entry['state'], ids, force=entry['force'], force_failed=entry['force_failed'],
+                               api=VersionOnlyMlApi(version))
+        adapter.datafeeds = dict((facts.get('job_id'), df_id) for df_id, facts in datafeeds.items())
+    elif kind == 'datafeeds':
+        adapter = MlDatafeedAdapter(None, entry['state'], ids, force=entry['force'], start=entry['start'],
+                                    end=entry['end'], api=VersionOnlyMlApi(version))
+        adapter.job_states = dict(job_states)
+    else:
+        adapter = RollupJobAdapter(None, entry['state'], ids, force=entry['force'])
+        adapter.reader.ids, adapter.reader.missing = list(ids), []
+        return adapter
+    adapter.upgrade_mode = upgrade_mode
+    return adapter
+
+
+def _current(kind, ids, objects):
+    current = OrderedDict()
+    for object_id in ids:
+        facts = objects[object_id]
+        if kind == 'ml_jobs':
+            current[object_id] = dict(state=facts['state'], assigned=bool(facts.get('assigned')),
+                                      assignment_explanation=facts.get('assignment_explanation'))
+        elif kind == 'datafeeds':
+            current[object_id] = dict(state=facts['state'], job_id=facts.get('job_id'))
+        else:
+            current[object_id] = dict(state=facts['state'])
+    return current
+
+
+# -- the plan ------------------------------------------------------------------------------------------------
+
+def plan(snapshot, document):
+    """The plan of one cluster.
+
+    ``snapshot``: ``version`` ('8.19.3'); ``upgrade_mode`` (bool, or None when not read); ``ml_jobs``
+    ``{id: {state, groups, assigned, assignment_explanation}}``, ``datafeeds`` ``{id: {state, job_id}}``,
+    ``rollup_jobs`` ``{id: {state}}`` (a kind left out was not read: see ``kinds_to_read``); optionally
+    ``selected`` ``{kind: {entry index: [ids]}}``, an entry's selection as Elasticsearch expanded it (then those
+    objects are all the snapshot holds of that kind).
+    ``document``: the desired-state document (checked with ``normalize``; DocumentError when it is wrong).
+
+    Returns ``objects`` (one row per selected object), ``entries`` (per kind, one summary per entry), ``steps``
+    (the stages in the safe order, each one entry's objects that move, with the adapters' actions and the
+    privilege operations they send), ``operations`` (every operation the plan sends), ``ml_upgrade_mode``,
+    ``unmanaged``, ``errors`` ({kind, selector, msg}), ``drift`` (objects that would move) and
+    ``needs_upgrade_mode`` (an ML object moves but ``upgrade_mode`` was not read: read it and plan again),
+    ``needs_datafeeds`` (a job step the engine pairs with its datafeed on this version, and no datafeed read).
+    """
+    normalized = normalize(document)
+    version = parse_version(snapshot['version'])
+    errors = []
+    entries = OrderedDict((kind, [dict(entry) for entry in normalized['entries'][kind]]) for kind in KINDS)
+    policy = normalized['policy']
+    objects_of = dict((kind, snapshot.get(kind) or {}) for kind in KINDS)   # a kind not read holds nothing
+
+    # Selection of every entry, then the unmentioned objects (policy: a state = one more entry, never forced).
+    selected_by = dict((kind, OrderedDict()) for kind in KINDS)   # id -> the first entry that selected it
+    unmanaged = []
+    given = snapshot.get('selected') or {}
+    for kind in KINDS:
+        for index, entry in enumerate(entries[kind]):
+            if index in given.get(kind, {}):
+                ids, missing = sorted(given[kind][index]), []
+            else:
+                ids, missing = select(kind, entry['ids'], objects_of[kind])
+            entry['selected'] = ids
+            entry['error'] = None
+            if missing and entry['state'] != ABSENT:
+                entry['error'] = _missing_error(kind, missing)
+                errors.append(dict(kind=kind, selector=entry['selector'], msg=entry['error']))
+            for object_id in ids:
+                first = selected_by[kind].get(object_id)
+                if first is None:
+                    selected_by[kind][object_id] = entry
+                elif first['state'] != entry['state']:
+                    errors.append(dict(kind=kind, selector=entry['selector'], msg='%s %s is selected by %s (%s) and by %s (%s)' % (
+                        KINDS[kind]['noun'], object_id, first['selector'], first['state'], entry['selector'], entry['state'])))
+        if policy[kind] != 'ignore':
+            rest = [object_id for object_id in sorted(objects_of[kind]) if object_id not in selected_by[kind]]
+            for object_id in rest:
+                unmanaged.append(dict(kind=kind, id=object_id, state=objects_of[kind][object_id]['state'], policy=policy[kind]))
+            if rest and policy[kind] not in POLICIES:
+                entry = dict(ids=rest, selector=UNMENTIONED, state=policy[kind], force=False, force_failed=False,
+                             timeout=_timeout(kind, 0, None), start=None, end=None, unmentioned=True, selected=rest,
+                             error=None)
+                entries[kind].append(entry)
+                for object_id in rest:
+                    selected_by[kind][object_id] = entry
+
+    # A datafeed declared started whose job is declared closed or absent can never run.
+    for df_id, entry in selected_by['datafeeds'].items():
+        job_id = objects_of['datafeeds'][df_id].get('job_id')
+        job_entry = selected_by['ml_jobs'].get(job_id)
+        if entry['state'] == 'started' and job_entry is not None and job_entry['state'] in ('closed', ABSENT):
+            errors.append(dict(kind='datafeeds', selector=entry['selector'],
+                               msg='datafeed %s is declared started but its job %s is declared %s (%s)'
+                               % (df_id, job_id, job_entry['state'], job_entry['selector'])))
+
+    # ML upgrade mode as it will be while the object stages run: off when the plan turns it off first.
+    desired_upgrade = normalized['ml_upgrade_mode']
+    upgrade_now = snapshot.get('upgrade_mode')
+    upgrade_during = False if desired_upgrade is False else upgrade_now
+
+    rows = []
+    steps = []
+    predicted_jobs = dict((job_id, facts['state']) for job_id, facts in objects_of['ml_jobs'].items())
+    ml_moves = False
+    for kind in KINDS:
+        for index, entry in enumerate(entries[kind]):
+            own = [object_id for object_id in entry['selected'] if selected_by[kind][object_id] is entry]
+            planned_steps = []
+            if own and entry['error'] is None:
+                adapter = _adapter(kind, entry, version, own, upgrade_during, objects_of['datafeeds'], predicted_jobs)
+                try:
+                    planned_steps = adapter.plan(_current(kind, own, objects_of[kind]))
+                except PlanError as exc:
+                    entry['error'] = exc.message
+                    errors.append(dict(kind=kind, selector=entry['selector'], msg=exc.message))
+            actions = OrderedDict((object_id, []) for object_id in own)
+            planned = dict((object_id, objects_of[kind][object_id]['state']) for object_id in own)
+            for step in planned_steps:
+                actions[step.object_id].append(step.action)
+                planned[step.object_id] = step.after
+            moving = [object_id for object_id in own if actions[object_id]]
+            if kind == 'ml_jobs':
+                predicted_jobs.update((job_id, planned[job_id]) for job_id in moving)
+            if moving and kind != 'rollup_jobs':
+                ml_moves = True
+            for object_id in own:
+                row = OrderedDict([('kind', kind), ('id', object_id), ('selector', entry['selector']),
+                                   ('desired', entry['state']), ('before', objects_of[kind][object_id]['state']),
+                                   ('planned', planned[object_id]), ('actions', actions[object_id]),
+                                   ('drift', bool(actions[object_id])), ('unmentioned', entry['unmentioned'])])
+                if kind == 'datafeeds':
+                    row['job_id'] = objects_of[kind][object_id].get('job_id')
+                rows.append(row)
+            entry['summary'] = OrderedDict([('selector', entry['selector']), ('state', entry['state']),
+                                            ('objects', len(entry['selected'])), ('drift', len(moving)),
+                                            ('failed', entry['error'] is not None), ('unmentioned', entry['unmentioned'])])
+            if moving:
+                stage_steps = [step for step in planned_steps if step.object_id in moving]
+                steps.append(OrderedDict([
+                    ('stage', '%s_%s' % (kind, entry['state'])), ('kind', kind), ('state', entry['state']),
+                    ('selector', entry['selector']), ('ids', moving),
+                    ('actions', OrderedDict((object_id, actions[object_id]) for object_id in moving)),
+                    ('operations', type(adapter).operations(stage_steps)),
+                    ('options', OrderedDict([('force', entry['force']), ('force_failed', entry['force_failed']),
+                                             ('timeout', entry['timeout']), ('start', entry['start']),
+                                             ('end', entry['end'])]))]))
+
+    upgrade = None
+    if desired_upgrade is not None:
+        drift = upgrade_now is not None and upgrade_now != desired_upgrade
+        upgrade = OrderedDict([('desired', desired_upgrade), ('before', upgrade_now),
+                               ('planned', desired_upgrade if upgrade_now is not None else None), ('drift', drift)])
+        if drift:
+            steps.append(OrderedDict([
+                ('stage', 'upgrade_mode_on' if desired_upgrade else 'upgrade_mode_off'), ('kind', 'ml_upgrade_mode'),
+                ('state', desired_upgrade), ('selector', 'ml_upgrade_mode'), ('ids', []), ('actions', {}),
+                ('operations', ['set_upgrade_mode']),
+                ('options', OrderedDict([('timeout', UPGRADE_MODE_TIMEOUT)]))]))
+    steps.sort(key=lambda stage: STAGES.index(stage['stage']))   # stable: entries keep document order in a stage
+
+    operations = []
+    for stage in steps:
+        for operation in stage['operations']:
+            if operation not in operations:
+                operations.append(operation)
+    drift = sum(1 for row in rows if row['drift']) + (1 if upgrade is not None and upgrade['drift'] else 0)
+    job_actions = set(action for row in rows if row['kind'] == 'ml_jobs' for action in row['actions'])
+    needs_datafeeds = snapshot.get('datafeeds') is None and bool(
+        (job_actions & set(('close', 'force_close')) and not close_stops_datafeeds(version))
+        or (job_actions & set(('delete', 'force_delete')) and not delete_removes_datafeed(version)))
+    return OrderedDict([
+        ('version', snapshot['version']),
+        ('policy', policy),
+        ('entries', OrderedDict((kind, [entry['summary'] for entry in entries[kind]]) for kind in KINDS)),
+        ('objects', rows),
+        ('ml_upgrade_mode', upgrade),
+        ('unmanaged', unmanaged),
+        ('steps', steps),
+        ('operations', operations),
+        ('errors', errors),
+        ('drift', drift),
+        ('needs_upgrade_mode', upgrade_now is None and (ml_moves or desired_upgrade is not None)),
+        ('needs_datafeeds', needs_datafeeds),
+    ])
+
+
+def unique_items(items):
+    out = []
+    for item in items:
+        if item not in out:
+            out.append(item)
+    return out

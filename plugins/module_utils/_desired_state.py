@@ -1,0 +1,373 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) esops.jobs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One cluster converged to a desired-state document in one module run (module ``esops.jobs.desired_state``).
+
+read once (few requests) -> ``_converge_plan.plan`` (pure) -> refuse (document, cluster pin, plan errors,
+privileges) -> apply the stages in the safe order with the state modules' adapters (``Converger.execute``) ->
+the report data (``docs/converge_report.md``). Check mode stops after the privilege check (read-only).
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import time
+from collections import OrderedDict
+
+from ansible.module_utils.common.text.converters import to_native
+
+from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
+from ansible_collections.esops.jobs.plugins.module_utils._convergence import ABSENT, Converger
+from ansible_collections.esops.jobs.plugins.module_utils._converge_plan import (
+    KINDS, kinds_to_read, ml_entries_asked_one_by_one, normalize, plan)
+from ansible_collections.esops.jobs.plugins.module_utils._errors import NotFound
+from ansible_collections.esops.jobs.plugins.module_utils._ml import MlApi
+from ansible_collections.esops.jobs.plugins.module_utils._ml_datafeed import MlDatafeedAdapter
+from ansible_collections.esops.jobs.plugins.module_utils._ml_info import gather_jobs
+from ansible_collections.esops.jobs.plugins.module_utils._ml_job import MlJobAdapter
+from ansible_collections.esops.jobs.plugins.module_utils._ml_upgrade import UpgradeMode, UpgradeModeError
+from ansible_collections.esops.jobs.plugins.module_utils._privileges import check_privileges
+from ansible_collections.esops.jobs.plugins.module_utils._rollup import RollupApi
+from ansible_collections.esops.jobs.plugins.module_utils._rollup_config import rollup_put_config
+from ansible_collections.esops.jobs.plugins.module_utils._rollup_job import RollupJobAdapter, RollupJobReader, job_facts
+
+REPORT_FORMAT = 1
+MONITOR_HINT = ('GET / was refused, so the cluster_uuid is unknown: the credential needs the cluster privilege '
+                '`monitor` (nothing else a manage_ml/manage_rollup user may read names the cluster)')
+
+
+JOB_FIELDS = ('job_id', 'state', 'node.id', 'assignment_explanation')
+
+
+def _job_facts(entry, groups=()):
+    return dict(state=entry.get('state', 'closed'), groups=list(groups), assigned=bool(entry.get('node')),
+                assignment_explanation=entry.get('assignment_explanation'))
+
+
+def read_jobs_one_by_one(ml, entries):
+    """Each entry's jobs as Elasticsearch expands its expression (one stats request per entry): ``(jobs,
+    selected)``, or None when an exact id is missing (the caller reads every job instead and the plan names it)."""
+    jobs = OrderedDict()
+    selected = {}
+    for index, entry in enumerate(entries):
+        try:
+            stats = ml.job_stats(','.join(entry['ids']), allow_no_match=True, fields=JOB_FIELDS)
+        except NotFound:
+            return None
+        selected[index] = [item['job_id'] for item in stats]
+        for item in stats:
+            jobs[item['job_id']] = _job_facts(item)
+    return jobs, selected
+
+
+def read_jobs(ml):
+    groups = dict((job['job_id'], job.get('groups') or []) for job in ml.get_jobs('_all', allow_no_match=True))
+    return OrderedDict((entry['job_id'], _job_facts(entry, groups.get(entry['job_id'], [])))
+                       for entry in ml.job_stats('_all', allow_no_match=True, fields=JOB_FIELDS))
+
+
+def read_datafeeds(ml):
+    job_of = dict((feed['datafeed_id'], feed.get('job_id')) for feed in ml.get_datafeeds('_all', allow_no_match=True))
+    return OrderedDict(
+        (entry['datafeed_id'], dict(state=entry.get('state', 'stopped'), job_id=job_of.get(entry['datafeed_id'])))
+        for entry in ml.datafeed_stats('_all', allow_no_match=True))
+
+
+def read_snapshot(client, normalized, kinds=None):
+    """What the planner needs, in few requests: GET / (the version), then per kind one list of every object - ML job
+    configs (groups) and stats, datafeed configs (jobs) and stats, rollup jobs - or, for one or two ML job entries
+    and nothing that needs every job, each entry's jobs as Elasticsearch expands it (``selected``)."""
+    kinds = kinds_to_read(normalized) if kinds is None else kinds
+    snapshot = OrderedDict([('version', client.version_string), ('upgrade_mode', None)])
+    ml = MlApi(client)
+    if 'ml_jobs' in kinds:
+        one_by_one = read_jobs_one_by_one(ml, normalized['entries']['ml_jobs']) \
+            if ml_entries_asked_one_by_one(normalized) else None
+        if one_by_one is not None:
+            snapshot['ml_jobs'], snapshot['selected'] = one_by_one[0], {'ml_jobs': one_by_one[1]}
+        else:
+            snapshot['ml_jobs'] = read_jobs(ml)
+    if 'datafeeds' in kinds:
+        snapshot['datafeeds'] = read_datafeeds(ml)
+    if 'rollup_jobs' in kinds:
+        jobs = OrderedDict()
+        for wrapper in RollupApi(client).get_jobs('_all'):
+            job_id, facts = job_facts(wrapper)
+            if job_id is not None:
+                jobs[job_id] = dict(state=facts['state'])
+        snapshot['rollup_jobs'] = jobs
+    return snapshot
+
+
+BACKED_UP_KINDS = ('ml_jobs', 'rollup_jobs')
+
+
+def planned_deletes(the_plan):
+    """{kind: [ids]} of the ML and rollup jobs the plan deletes (what the retire roles back up)."""
+    deletes = OrderedDict((kind, []) for kind in BACKED_UP_KINDS)
+    for row in the_plan['objects']:
+        if row['kind'] in deletes and row['drift'] and row['planned'] == ABSENT:
+            deletes[row['kind']].append(row['id'])
+    return deletes
+
+
+def backup_records(client, deletes, cluster, stamp):
+    """The retire roles' backup records (format esops_backup 1: what ml_job_info/rollup_job_info include_put_config
+    return, the cluster and the state) of the jobs to delete, read now: ``[{name, kind, id, record}]``."""
+    records = []
+    if deletes['ml_jobs']:
+        for job in gather_jobs(client, deletes['ml_jobs'], include_put_config=True)['jobs']:
+            datafeed = job.get('datafeed') or {}
+            records.append(dict(name='ml-job-%s-%s.json' % (job['job_id'], stamp), kind='ml_jobs', id=job['job_id'], record=OrderedDict([
+                ('esops_backup', 1), ('kind', 'ml_anomaly_detection_job'), ('saved_at', stamp), ('cluster', cluster),
+                ('job_id', job['job_id']), ('state', job['state']), ('job', job['put_config']),
+                ('datafeed', datafeed.get('put_config'))])))
+    if deletes['rollup_jobs']:
+        reader = RollupJobReader(client, deletes['rollup_jobs'])
+        for job_id, facts in reader.read().items():
+            records.append(dict(name='rollup-job-%s-%s.json' % (job_id, stamp), kind='rollup_jobs', id=job_id, record=OrderedDict([
+                ('esops_backup', 1), ('kind', 'rollup_job'), ('saved_at', stamp), ('cluster', cluster),
+                ('job_id', job_id), ('state', facts['state']), ('config', rollup_put_config(facts['config'])),
+                ('stats', facts['stats'])])))
+    return records
+
+
+def unsafe_backup_names(records):
+    """Ids that cannot name a file in the backup directory (Elasticsearch accepts ``/`` in rollup job ids)."""
+    return [item['id'] for item in records if '/' in item['id'] or '\\' in item['id'] or item['id'].startswith('.')]
+
+
+def pin_error(identity, expected, expected_from):
+    """The cluster binding: None when this cluster may be changed, else the one-line refusal."""
+    if not expected:
+        return None
+    uuid = (identity or {}).get('uuid')
+    if uuid is None:
+        return ('cannot tell which cluster this is, and this host is bound to cluster %s (%s): %s; refusing to change '
+                'anything' % (expected, expected_from, MONITOR_HINT))
+    if uuid != expected:
+        return ('reached cluster %s (%s) but is bound to cluster %s (%s); refusing to change anything. Check the '
+                'connection, or correct the binding' % (uuid, identity.get('name') or '?', expected, expected_from))
+    return None
+
+
+def _adapter(client, stage):
+    options = stage['options']
+    ids = stage['ids']
+    if stage['kind'] == 'ml_jobs':
+        return MlJobAdapter(client, stage['state'], ids, force=options['force'], force_failed=options['force_failed'])
+    if stage['kind'] == 'datafeeds':
+        return MlDatafeedAdapter(client, stage['state'], ids, force=options['force'], start=options['start'],
+                                 end=options['end'])
+    return RollupJobAdapter(client, stage['state'], ids, force=options['force'], timeout=options['timeout'])
+
+
+class DesiredState(object):
+    """Plan (and in a real run apply) one cluster; ``run()`` returns ``(failed_msg or None, result)``."""
+
+    def __init__(self, module, document, expected_uuid='', expected_from='expected_cluster_uuid', backup=False,
+                 backed_up=None):
+        self.module = module
+        self.document = document
+        self.expected_uuid = expected_uuid or ''
+        self.expected_from = expected_from
+        self.identity = None
+        #: back up before deleting: a real run that would delete returns the records first, applying nothing
+        self.backup = backup
+        #: {kind: [ids]} written by the caller: only these may be deleted
+        self.backed_up = backed_up
+        self.backups = None
+
+    def run(self):
+        normalized = normalize(self.document)          # DocumentError: the caller fails with its one line
+        client = self.module.client
+        errors = []
+        the_plan = None
+        try:
+            self.identity = client.cluster_identity(read=True)
+            snapshot = read_snapshot(client, normalized)
+            the_plan = plan(snapshot, self.document)
+            if the_plan['needs_datafeeds']:
+                snapshot['datafeeds'] = read_datafeeds(MlApi(client))
+                the_plan = plan(snapshot, self.document)
+            if the_plan['needs_upgrade_mode']:
+                snapshot['upgrade_mode'] = MlApi(client).upgrade_mode()
+                the_plan = plan(snapshot, self.document)
+        except ElasticsearchError as exc:
+            errors.append(dict(kind='read', selector='-', msg=to_native(exc)))
+        if self.identity is None or self.identity.get('version') is None:
+            self.identity = client.cluster_identity(read=False)
+        refusal = pin_error(self.identity, self.expected_uuid, self.expected_from)
+        if refusal:
+            errors.insert(0, dict(kind='cluster', selector='-', msg=refusal))
+        if the_plan is not None:
+            errors.extend(the_plan['errors'])
+            if not errors and the_plan['steps']:
+                errors.extend(self._privilege_errors(client, the_plan['operations']))
+        applied = None
+        if the_plan is not None and not errors and the_plan['steps'] and not self.module.check_mode:
+            deletes = planned_deletes(the_plan)
+            if self.backed_up is not None:
+                errors.extend(self._not_backed_up(deletes))
+            elif self.backup and any(deletes.values()):
+                try:
+                    self.backups = backup_records(client, deletes, self.identity,
+                                                  time.strftime('%Y%m%dT%H%M%SZ', time.gmtime()))
+                except ElasticsearchError as exc:
+                    errors.append(dict(kind='backup', selector='-', msg='cannot read what the plan deletes, to back it '
+                                       'up: %s' % to_native(exc)))
+                else:
+                    unsafe = unsafe_backup_names(self.backups)
+                    if unsafe:
+                        errors.append(dict(kind='backup', selector='-', msg='cannot back up %s: the id cannot name a file'
+                                           % ', '.join(unsafe)))
+                    else:
+                        return None, dict(changed=False, backups=self.backups, msg='backups to write before deleting',
+                                          report=None)
+            if not errors:
+                applied = self._apply(client, the_plan)
+                errors.extend(applied['errors'])
+        return self._result(the_plan, errors, applied)
+
+    def _not_backed_up(self, deletes):
+        """Objects the plan deletes whose backup the caller did not write (they appeared since it was read)."""
+        missing = [object_id for kind, ids in deletes.items() for object_id in ids
+                   if object_id not in (self.backed_up.get(kind) or [])]
+        if not missing:
+            return []
+        return [dict(kind='backup', selector='-', msg='%s would be deleted without a backup (selected after the backup '
+                     'was read); nothing was changed, run again' % ', '.join(missing))]
+
+    @staticmethod
+    def _privilege_errors(client, operations):
+        """Ask for exactly the operations of the planned steps (read-only: check mode asks too)."""
+        try:
+            answer = check_privileges(client, operations)
+        except ElasticsearchError as exc:
+            return [dict(kind='privileges', selector='-', msg='cannot check the privileges: %s' % to_native(exc))]
+        if answer['missing']:
+            return [dict(kind='privileges', selector='-', msg='the credential%s may not make these changes: it lacks %s' % (
+                ' of %s' % answer['username'] if answer.get('username') else '', answer['missing_text']))]
+        return []
+
+    def _apply(self, client, the_plan):
+        """The stages in order; the first failure stops the run (later stages would build on it)."""
+        after = {}
+        moved = set()
+        upgrade_after = None
+        for stage in the_plan['steps']:
+            timeout = stage['options']['timeout']
+            if stage['kind'] == 'ml_upgrade_mode':
+                upgrade = UpgradeMode(client)
+                try:
+                    upgrade_after = upgrade.set(stage['state'], upgrade.poller.clock() + timeout, timeout)
+                except (UpgradeModeError, ElasticsearchError) as exc:
+                    return dict(after=after, moved=moved, upgrade_after=upgrade_after,
+                                errors=[dict(kind='apply', selector=stage['selector'],
+                                             msg='%s: %s' % (stage['stage'], getattr(exc, 'message', None) or to_native(exc)))])
+                continue
+            adapter = _adapter(client, stage)
+            failed, result = Converger(self.module, adapter).execute(wait=True, timeout=timeout)
+            for item in result.get(adapter.result_key, []):
+                key = (stage['kind'], item[adapter.id_key])
+                after[key] = item['state_after']
+                if item['changed']:
+                    moved.add(key)
+            if failed:
+                return dict(after=after, moved=moved, upgrade_after=upgrade_after,
+                            errors=[dict(kind='apply', selector=stage['selector'],
+                                         msg='%s %s: %s' % (stage['stage'], stage['selector'], result.get('msg')))])
+        return dict(after=after, moved=moved, upgrade_after=upgrade_after, errors=[])
+
+    def _result(self, the_plan, errors, applied):
+        check_mode = bool(self.module.check_mode)
+        mode = 'apply' if applied is not None else 'plan'
+        rows = [dict(row) for row in (the_plan or {}).get('objects', [])]
+        upgrade = dict(the_plan['ml_upgrade_mode']) if the_plan and the_plan['ml_upgrade_mode'] else None
+        if mode == 'apply':
+            for row in rows:
+                key = (row['kind'], row['id'])
+                row['after'] = applied['after'].get(key, row['before'])
+                row['moved'] = key in applied['moved']
+            if upgrade is not None:
+                upgrade['moved'] = upgrade['drift'] and applied['upgrade_after'] is not None
+                upgrade['after'] = applied['upgrade_after'] if upgrade['moved'] else upgrade['before']
+        drift = (the_plan or {}).get('drift', 0)
+        moved = sum(1 for row in rows if row.get('moved')) + (1 if upgrade and upgrade.get('moved') else 0)
+        if errors:
+            status = 'failed'
+        elif mode == 'apply':
+            status = 'converged' if moved else 'in_sync'
+        else:
+            status = 'drift' if drift else 'in_sync'
+        identity = self.identity or {}
+        cluster = identity if identity.get('version') is not None or identity.get('uuid') is not None else None
+        report = OrderedDict([
+            ('esops_converge_report', REPORT_FORMAT),
+            ('mode', mode),
+            ('check_mode', check_mode),
+            ('generated_at', time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())),
+            ('cluster', cluster),
+            ('bound_cluster_uuid', self.expected_uuid or identity.get('uuid')),
+            ('status', status),
+            ('drift', drift > 0),
+            ('changed', moved > 0),
+            ('counts', OrderedDict([('objects', len(rows)), ('drift', drift), ('moved', moved),
+                                    ('unmanaged', len((the_plan or {}).get('unmanaged', []))),
+                                    ('errors', len(errors))])),
+            ('policy', (the_plan or {}).get('policy') or normalize(self.document)['policy']),
+            ('entries', (the_plan or {}).get('entries') or OrderedDict((kind, []) for kind in KINDS)),
+            ('objects', rows),
+            ('ml_upgrade_mode', upgrade),
+            ('unmanaged', (the_plan or {}).get('unmanaged', [])),
+            ('errors', errors),
+            ('backup_dir', None),     # the action plugin's backup_dir and the files it wrote
+            ('backups', []),
+        ])
+        result = dict(
+            changed=(drift > 0 and not errors) if mode == 'plan' and check_mode else moved > 0,
+            report=report,
+            steps=(the_plan or {}).get('steps', []),
+            operations=(the_plan or {}).get('operations', []),
+            msg=summary(report),
+        )
+        if self.module._diff:
+            result['diff'] = diff_of(report)
+        return (summary(report) if errors else None), result
+
+
+def summary(report):
+    """One line: what a person reads per cluster."""
+    counts = report['counts']
+    line = '%s; %d objects, %d %s, %d moved, %d unmanaged, %d errors' % (
+        report['status'], counts['objects'], counts['drift'], 'to change' if report['mode'] == 'plan' else 'differed',
+        counts['moved'], counts['unmanaged'], counts['errors'])
+    if report['errors']:
+        line += ': ' + ' | '.join(unique_texts(error['msg'] for error in report['errors']))
+    return line
+
+
+def unique_texts(texts):
+    out = []
+    for text in texts:
+        if text not in out:
+            out.append(text)
+    return out
+
+
+def diff_of(report):
+    """Per object that differs: its state before and planned (or reached), keyed kind/id."""
+    before = OrderedDict()
+    after = OrderedDict()
+    upgrade = report['ml_upgrade_mode']
+    if upgrade and upgrade['drift']:
+        before['ml_upgrade_mode'] = upgrade['before']
+        after['ml_upgrade_mode'] = upgrade.get('after', upgrade['planned'])
+    for row in report['objects']:
+        if row['drift']:
+            key = '%s/%s' % (row['kind'], row['id'])
+            before[key] = row['before']
+            reached = row.get('after', row['planned'])
+            if reached != ABSENT:
+                after[key] = reached
+    return dict(before=before, after=after)

@@ -1,0 +1,251 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) esops.jobs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The converge planner on plain dicts (no Elasticsearch): document checks, selection, conflicts, deferred starts,
+the order of the stages, the version rules (from the engines), ML upgrade mode as it will be, the unmentioned policy
+and the privilege operations of the planned steps."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.esops.jobs.plugins.module_utils._converge_plan import (
+    STAGES, DocumentError, kinds_to_read, normalize, plan, select)
+
+
+def snapshot(version='8.19.3', upgrade_mode=False, jobs=None, datafeeds=None, rollups=None):
+    return {
+        'version': version, 'upgrade_mode': upgrade_mode,
+        'ml_jobs': dict((job_id, dict(state=state, groups=groups)) for job_id, (state, groups) in (jobs or {}).items()),
+        'datafeeds': dict((df_id, dict(state=state, job_id=job_id)) for df_id, (state, job_id) in (datafeeds or {}).items()),
+        'rollup_jobs': dict((job_id, dict(state=state)) for job_id, state in (rollups or {}).items()),
+    }
+
+
+FLEET = dict(
+    jobs={'fleet-web': ('opened', ['fleet']), 'fleet-db': ('closed', ['fleet']), 'fleet-legacy': ('opened', []),
+          'fleet-old': ('closed', [])},
+    datafeeds={'datafeed-fleet-web': ('stopped', 'fleet-web'), 'datafeed-fleet-db': ('stopped', 'fleet-db')},
+    rollups={'fleet-hourly': 'stopped'},
+)
+
+
+def rows(result):
+    return dict(('%s/%s' % (row['kind'], row['id']), row) for row in result['objects'])
+
+
+def stages(result):
+    return [stage['stage'] for stage in result['steps']]
+
+
+# -- the document ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('document, text', [
+    ([], 'must be a mapping'),
+    ({'ml_job': []}, 'unknown key(s) ml_job'),
+    ({'ml_jobs': {'id': 'a', 'state': 'opened'}}, 'ml_jobs must be a list'),
+    ({'ml_jobs': [{'id': 'a', 'state': 'opened', 'sate': 'x'}]}, 'ml_jobs[0]: unknown key(s) sate'),
+    ({'datafeeds': [{'id': 'a', 'state': 'opened'}]}, "datafeeds[0].state: 'opened' is not one of started"),
+    ({'ml_jobs': [{'id': 123, 'state': 'opened'}]}, 'ml_jobs[0].id: 123 is a number, but ids are strings; quote it'),
+    ({'ml_jobs': [{'id': ['a', 7], 'state': 'opened'}]}, 'ml_jobs[0].id: 7 is a number'),
+    ({'ml_jobs': [{'id': 'A', 'state': 'opened'}]}, 'ids are lowercase'),
+    ({'ml_jobs': [{'id': 'a', 'state': 'opened', 'timeout': 0}]}, 'ml_jobs[0].timeout'),
+    ({'rollup_jobs': [{'id': 'a', 'state': 'started', 'timeout': '0s'}]}, 'rollup_jobs[0].timeout'),
+    ({'ml_jobs': [{'id': 'a', 'state': 'opened', 'force': 'yes'}]}, 'ml_jobs[0].force'),
+    ({'datafeeds': [{'id': 'a', 'state': 'stopped', 'end': 'now'}]}, 'datafeeds a: start/end only go with state started'),
+    ({'ml_jobs': [{'id': 'a', 'state': 'opened'}, {'id': 'b,a', 'state': 'closed'}]}, 'ml_jobs: a is listed in more than one entry'),
+    ({'ml_upgrade_mode': 'no'}, 'ml_upgrade_mode'),
+    ({'unmentioned': {'ml_jobs': 'started'}}, "unmentioned.ml_jobs: 'started'"),
+])
+def test_a_bad_document_is_one_line(document, text):
+    with pytest.raises(DocumentError) as info:
+        normalize(document)
+    assert text in info.value.message and '\n' not in info.value.message
+
+
+def test_a_timeout_is_honoured_in_seconds():
+    entry = normalize({'ml_jobs': [{'id': 'a', 'state': 'opened', 'timeout': '90s'}]})['entries']['ml_jobs'][0]
+    assert entry['timeout'] == 90
+    assert normalize({'rollup_jobs': [{'id': 'a', 'state': 'started', 'timeout': 5}]})['entries']['rollup_jobs'][0]['timeout'] == 5
+
+
+def test_only_what_the_document_needs_is_read():
+    assert kinds_to_read(normalize({'rollup_jobs': [{'id': 'a', 'state': 'started'}]})) == ['rollup_jobs']
+    assert kinds_to_read(normalize({'datafeeds': [{'id': 'a', 'state': 'started'}]})) == ['ml_jobs', 'datafeeds']
+    assert kinds_to_read(normalize({'unmentioned': {'rollup_jobs': 'report'}})) == ['rollup_jobs']
+
+
+# -- selection -------------------------------------------------------------------------------------------------
+
+def test_selection_by_id_group_pattern_and_all():
+    jobs = {'web-a': {'groups': ['web']}, 'web-b': {'groups': ['web', 'prod']}, 'db': {'groups': ['prod']}}
+    assert select('ml_jobs', ['web'], jobs) == (['web-a', 'web-b'], [])
+    assert select('ml_jobs', ['pro*'], jobs) == (['db', 'web-b'], [])   # a pattern matches group names too
+    assert select('ml_jobs', ['db', 'nope'], jobs) == (['db'], ['nope'])
+    assert select('ml_jobs', ['_all'], jobs) == (['db', 'web-a', 'web-b'], [])
+    assert select('ml_jobs', ['x*'], jobs) == ([], [])
+    assert select('datafeeds', ['web'], {'web-a': {}}) == ([], ['web'])   # datafeeds have no groups
+    assert select('rollup_jobs', ['h*', 'gone'], {'hourly': {}}) == (['hourly'], ['gone'])
+
+
+def test_a_missing_exact_id_is_an_error_except_for_absent():
+    result = plan(snapshot(**FLEET), {'ml_jobs': [{'id': 'nope', 'state': 'opened'}, {'id': 'gone', 'state': 'absent'}]})
+    assert [error['selector'] for error in result['errors']] == ['nope']
+    assert 'no job or job group matches nope' in result['errors'][0]['msg']
+
+
+# -- the fleet plan --------------------------------------------------------------------------------------------
+
+DOCUMENT = {
+    'ml_jobs': [{'id': 'fleet', 'state': 'opened'}, {'id': 'fleet-old', 'state': 'absent'}],
+    'datafeeds': [{'id': 'datafeed-fleet-*', 'state': 'started'}],
+    'rollup_jobs': [{'id': 'fleet-hourly', 'state': 'started'}],
+    'unmentioned': {'ml_jobs': 'report'},
+}
+
+
+def test_the_fleet_plan():
+    result = plan(snapshot(**FLEET), DOCUMENT)
+    assert result['errors'] == []
+    by = rows(result)
+    assert by['ml_jobs/fleet-db']['actions'] == ['open'] and by['ml_jobs/fleet-db']['planned'] == 'opened'
+    assert by['ml_jobs/fleet-web']['drift'] is False
+    assert by['ml_jobs/fleet-old']['actions'] == ['delete'] and by['ml_jobs/fleet-old']['planned'] == 'absent'
+    # deferred start: its job is closed now, and opened by this plan before the datafeed stage
+    assert by['datafeeds/datafeed-fleet-db']['actions'] == ['start'] and by['datafeeds/datafeed-fleet-db']['job_id'] == 'fleet-db'
+    assert stages(result) == ['ml_jobs_absent', 'ml_jobs_opened', 'datafeeds_started', 'rollup_jobs_started']
+    assert result['unmanaged'] == [{'kind': 'ml_jobs', 'id': 'fleet-legacy', 'state': 'opened', 'policy': 'report'}]
+    assert [entry['drift'] for entry in result['entries']['ml_jobs']] == [1, 1]
+    assert result['drift'] == 5
+    assert result['operations'] == ['delete_job', 'open_job', 'start_datafeed', 'start_rollup']
+    assert result['needs_upgrade_mode'] is False
+
+
+def test_a_start_whose_job_stays_closed_is_refused():
+    result = plan(snapshot(**FLEET), {'datafeeds': [{'id': 'datafeed-fleet-db', 'state': 'started'}]})
+    assert [error['kind'] for error in result['errors']] == ['datafeeds']
+    assert 'its job fleet-db is closed' in result['errors'][0]['msg']
+    assert result['steps'] == []
+
+
+def test_conflicts_between_entries():
+    result = plan(snapshot(**FLEET), {'ml_jobs': [{'id': 'fleet', 'state': 'opened'}, {'id': 'fleet-web', 'state': 'closed'}]})
+    assert 'ML job fleet-web is selected by fleet (opened) and by fleet-web (closed)' in [e['msg'] for e in result['errors']]
+    result = plan(snapshot(**FLEET), {'ml_jobs': [{'id': 'fleet-db', 'state': 'closed'}],
+                                      'datafeeds': [{'id': 'datafeed-fleet-db', 'state': 'started'}]})
+    assert ('datafeed datafeed-fleet-db is declared started but its job fleet-db is declared closed (fleet-db)'
+            in [e['msg'] for e in result['errors']])
+
+
+def test_the_same_object_twice_in_the_same_state_is_planned_once():
+    result = plan(snapshot(**FLEET), {'ml_jobs': [{'id': 'fleet', 'state': 'opened'}, {'id': 'fleet-d*', 'state': 'opened'}]})
+    assert result['errors'] == [] and [row['id'] for row in result['objects']] == ['fleet-db', 'fleet-web']
+    assert [entry['objects'] for entry in result['entries']['ml_jobs']] == [2, 1]
+
+
+def test_unmentioned_policy_as_a_state():
+    result = plan(snapshot(**FLEET), {'ml_jobs': [{'id': 'fleet', 'state': 'opened'}], 'unmentioned': {'ml_jobs': 'closed'}})
+    by = rows(result)
+    assert by['ml_jobs/fleet-legacy']['selector'] == '(unmentioned)' and by['ml_jobs/fleet-legacy']['actions'] == ['close']
+    assert by['ml_jobs/fleet-legacy']['unmentioned'] is True
+    assert result['entries']['ml_jobs'][-1]['unmentioned'] is True
+    assert stages(result) == ['ml_jobs_closed', 'ml_jobs_opened']
+
+
+def test_every_stage_in_the_safe_order():
+    snap = snapshot(
+        upgrade_mode=False,
+        jobs={'c': ('opened', []), 'o': ('closed', []), 'd': ('closed', [])},
+        datafeeds={'f-stop': ('started', 'x'), 'f-start': ('stopped', 'o'), 'f-del': ('stopped', 'y')},
+        rollups={'r-stop': 'started', 'r-start': 'stopped', 'r-del': 'stopped'})
+    snap['ml_jobs'].update({'x': dict(state='opened', groups=[]), 'y': dict(state='closed', groups=[])})
+    document = {
+        'ml_upgrade_mode': True,
+        'rollup_jobs': [{'id': 'r-start', 'state': 'started'}, {'id': 'r-del', 'state': 'absent'}, {'id': 'r-stop', 'state': 'stopped'}],
+        'datafeeds': [{'id': 'f-start', 'state': 'started'}, {'id': 'f-del', 'state': 'absent'}, {'id': 'f-stop', 'state': 'stopped'}],
+        'ml_jobs': [{'id': 'o', 'state': 'opened'}, {'id': 'd', 'state': 'absent'}, {'id': 'c', 'state': 'closed'}],
+    }
+    result = plan(snap, document)
+    assert result['errors'] == []
+    assert stages(result) == list(STAGES[1:])
+
+
+# -- version rules: the engines' ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('version, close, delete', [
+    ('6.8.23', ['stop_datafeed', 'close'], ['delete_datafeed', 'delete']),
+    ('7.13.4', ['stop_datafeed', 'close'], ['delete_datafeed', 'delete']),
+    ('7.14.2', ['close'], ['delete_datafeed', 'delete']),
+    ('7.15.0', ['close'], ['delete']),
+    ('9.1.5', ['close'], ['delete']),
+])
+def test_datafeed_rules_per_version(version, close, delete):
+    snap = snapshot(version=version, jobs={'a': ('opened', []), 'b': ('closed', [])},
+                    datafeeds={'df-a': ('started', 'a'), 'df-b': ('stopped', 'b')})
+    result = plan(snap, {'ml_jobs': [{'id': 'a', 'state': 'closed'}, {'id': 'b', 'state': 'absent'}]})
+    assert result['errors'] == []
+    assert rows(result)['ml_jobs/a']['actions'] == close
+    assert rows(result)['ml_jobs/b']['actions'] == delete
+    expected = (['stop_datafeed'] if 'stop_datafeed' in close else []) + ['close_job'] \
+        + (['delete_datafeed'] if 'delete_datafeed' in delete else []) + ['delete_job']
+    assert result['operations'] == expected
+
+
+def test_force_failed_open_force_closes_first():
+    result = plan(snapshot(jobs={'a': ('failed', [])}), {'ml_jobs': [{'id': 'a', 'state': 'opened', 'force_failed': True}]})
+    assert rows(result)['ml_jobs/a']['actions'] == ['force_close', 'open']
+    assert result['operations'] == ['close_job', 'open_job']
+    result = plan(snapshot(jobs={'a': ('failed', [])}), {'ml_jobs': [{'id': 'a', 'state': 'opened'}]})
+    assert 'force_failed' in result['errors'][0]['msg'] and result['steps'] == []
+
+
+# -- ML upgrade mode as it will be when each step runs -------------------------------------------------------------
+
+def test_upgrade_mode_off_first_lets_a_job_move():
+    result = plan(snapshot(upgrade_mode=True, jobs={'a': ('closed', [])}),
+                  {'ml_jobs': [{'id': 'a', 'state': 'opened'}], 'ml_upgrade_mode': False})
+    assert result['errors'] == []
+    assert stages(result) == ['upgrade_mode_off', 'ml_jobs_opened']
+    assert result['operations'] == ['set_upgrade_mode', 'open_job']
+    assert result['ml_upgrade_mode'] == {'desired': False, 'before': True, 'planned': False, 'drift': True}
+
+
+@pytest.mark.parametrize('declared', [None, True])
+def test_upgrade_mode_that_stays_on_refuses_the_move(declared):
+    document = {'ml_jobs': [{'id': 'a', 'state': 'opened'}]}
+    if declared is not None:
+        document['ml_upgrade_mode'] = declared
+    result = plan(snapshot(upgrade_mode=True, jobs={'a': ('closed', [])}), document)
+    assert 'ML upgrade mode is enabled' in result['errors'][0]['msg']
+
+
+def test_upgrade_mode_not_read_yet_is_asked_for():
+    snap = snapshot(upgrade_mode=None, jobs={'a': ('closed', [])})
+    assert plan(snap, {'ml_jobs': [{'id': 'a', 'state': 'opened'}]})['needs_upgrade_mode'] is True
+    assert plan(snap, {'ml_jobs': [{'id': 'a', 'state': 'closed'}]})['needs_upgrade_mode'] is False
+    assert plan(snap, {'ml_upgrade_mode': False})['needs_upgrade_mode'] is True
+
+
+# -- what the module must read next -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize('version, needed', [('7.13.4', True), ('7.14.2', False)])
+def test_a_close_needs_the_datafeeds_only_where_the_engine_stops_them(version, needed):
+    snap = snapshot(version=version, jobs={'a': ('opened', [])})
+    del snap['datafeeds']   # not read: the document has no datafeed entry
+    assert plan(snap, {'ml_jobs': [{'id': 'a', 'state': 'closed'}]})['needs_datafeeds'] is needed
+
+
+@pytest.mark.parametrize('version, needed', [('7.14.2', True), ('7.15.0', False)])
+def test_a_delete_needs_the_datafeeds_only_where_the_engine_deletes_them(version, needed):
+    snap = snapshot(version=version, jobs={'a': ('closed', [])})
+    del snap['datafeeds']
+    assert plan(snap, {'ml_jobs': [{'id': 'a', 'state': 'absent'}]})['needs_datafeeds'] is needed
+
+
+def test_a_selection_elasticsearch_expanded_is_taken_as_it_is():
+    snap = snapshot(jobs={'web-a': ('closed', [])})   # groups unknown: ES expanded the entry
+    snap['selected'] = {'ml_jobs': {0: ['web-a']}}
+    result = plan(snap, {'ml_jobs': [{'id': 'web', 'state': 'opened'}]})
+    assert result['errors'] == [] and rows(result)['ml_jobs/web-a']['actions'] == ['open']

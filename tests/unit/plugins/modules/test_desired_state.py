@@ -1,0 +1,247 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) esops.jobs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""esops.jobs.desired_state end to end on the in-process emulator (tests/unit/conftest.py): the version rules, the
+cluster pin, upgrade mode turned off before a job moves, the privileges derived from the planned steps, check mode
+without a mutating request, and the requests of a no-op run."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+
+import pytest
+import yaml
+
+from ansible_collections.esops.jobs.plugins.modules import desired_state
+
+VERSIONS = ('6.8.23', '7.13.4', '7.14.2', '8.19.3', '9.1.5')
+STANDARD_KEYS = {'failed', 'changed', 'msg', 'warnings', 'deprecations', 'cluster'}
+
+# The molecule converge scenario's fixture and document (tests/integration/fleet.py, extensions/molecule/converge).
+DOCUMENT = {
+    'ml_jobs': [{'id': 'fleet', 'state': 'opened'}, {'id': 'fleet-old', 'state': 'absent'}],
+    'datafeeds': [{'id': 'datafeed-fleet-*', 'state': 'started'}],
+    'rollup_jobs': [{'id': 'fleet-hourly', 'state': 'started'}],
+    'unmentioned': {'ml_jobs': 'report'},
+}
+
+
+@pytest.fixture
+def run(run_module):
+    return lambda args, check_mode=False, diff=False: run_module(desired_state.main, args, check_mode=check_mode, diff=diff)
+
+
+def fleet(es, old_datafeed=False):
+    es.add_job('fleet-web', 'opened', datafeed_state='stopped', groups=['fleet'])
+    es.add_job('fleet-db', 'closed', datafeed_state='stopped', groups=['fleet'])
+    es.add_job('fleet-legacy', 'opened')
+    es.add_job('fleet-old', 'closed', datafeed_state='stopped' if old_datafeed else None)
+    es.add_rollup_job('fleet-hourly', 'stopped')
+    es.clear_requests()
+    return es
+
+
+def rows(result):
+    return dict(('%s/%s' % (row['kind'], row['id']), row) for row in result['report']['objects'])
+
+
+def test_documented_options_match_the_argspec():
+    doc = yaml.safe_load(desired_state.DOCUMENTATION)
+    spec = desired_state.argument_spec()
+    for name in ('document', 'expected_cluster_uuid', 'expected_cluster_uuid_from', 'fail_on_error'):
+        assert doc['options'][name]['type'] == spec[name]['type'], name
+        assert doc['options'][name].get('default') == spec[name].get('default'), name
+    assert set(yaml.safe_load(desired_state.RETURN)) >= {'changed', 'msg', 'report', 'steps', 'operations', 'diff', 'cluster'}
+
+
+@pytest.mark.parametrize('es', VERSIONS, indirect=True)
+def test_plan_then_apply_then_no_op(es, run):
+    fleet(es)
+    failed, plan = run({'document': DOCUMENT}, check_mode=True, diff=True)
+    assert not failed, plan['msg']
+    assert es.mutating_requests() == []
+    report = plan['report']
+    assert report['status'] == 'drift' and report['mode'] == 'plan' and plan['changed']
+    assert report['counts'] == {'objects': 6, 'drift': 5, 'moved': 0, 'unmanaged': 1, 'errors': 0}
+    by = rows(plan)
+    assert by['ml_jobs/fleet-db']['actions'] == ['open'] and by['ml_jobs/fleet-db']['planned'] == 'opened'
+    # started after its job's open in the same plan: no refusal
+    assert by['datafeeds/datafeed-fleet-db']['actions'] == ['start']
+    assert by['ml_jobs/fleet-old']['planned'] == 'absent'
+    assert [stage['stage'] for stage in plan['steps']] == [
+        'ml_jobs_absent', 'ml_jobs_opened', 'datafeeds_started', 'rollup_jobs_started']
+    assert plan['diff']['before']['ml_jobs/fleet-db'] == 'closed' and plan['diff']['after']['ml_jobs/fleet-db'] == 'opened'
+    assert 'ml_jobs/fleet-old' not in plan['diff']['after']
+
+    failed, applied = run({'document': DOCUMENT})
+    assert not failed, applied['msg']
+    report = applied['report']
+    assert report['status'] == 'converged' and report['counts']['moved'] == 5
+    assert [row['after'] for row in report['objects']] == [row['desired'] for row in report['objects']]
+
+    es.clear_requests()
+    failed, again = run({'document': DOCUMENT})
+    assert not failed and not again['changed'] and again['report']['status'] == 'in_sync'
+    requests = es.requests()
+    assert len(requests) <= 6, [r['path'] for r in requests]
+    assert es.mutating_requests() == []
+
+
+@pytest.mark.parametrize('es, steps, operations', [
+    ('6.8.23', ['delete_datafeed', 'delete'], ['delete_datafeed', 'delete_job']),
+    ('7.14.2', ['delete_datafeed', 'delete'], ['delete_datafeed', 'delete_job']),   # 7.14: not yet with the job
+    ('8.19.3', ['delete'], ['delete_job']),
+], indirect=['es'])
+def test_a_job_delete_asks_for_what_the_engine_sends(es, run, steps, operations):
+    es.add_job('gone', 'closed', datafeed_state='stopped')
+    failed, result = run({'document': {'ml_jobs': [{'id': 'gone', 'state': 'absent'}]}}, check_mode=True)
+    assert not failed, result['msg']
+    assert rows(result)['ml_jobs/gone']['actions'] == steps
+    assert result['operations'] == operations
+    failed, result = run({'document': {'ml_jobs': [{'id': 'gone', 'state': 'absent'}]}})
+    assert not failed and result['report']['counts']['moved'] == 1
+
+
+@pytest.mark.parametrize('es, closes_stop', [('7.13.4', True), ('7.14.2', False)], indirect=['es'])
+def test_a_close_stops_the_datafeed_first_up_to_7_13(es, run, closes_stop):
+    es.add_job('web', 'opened', datafeed_state='started')
+    failed, result = run({'document': {'ml_jobs': [{'id': 'web', 'state': 'closed'}]}}, check_mode=True)
+    assert not failed, result['msg']
+    assert rows(result)['ml_jobs/web']['actions'] == (['stop_datafeed', 'close'] if closes_stop else ['close'])
+    assert result['operations'] == (['stop_datafeed', 'close_job'] if closes_stop else ['close_job'])
+
+
+def test_force_failed_open_asks_for_the_close_too(es, run):
+    es.add_job('web', 'failed')
+    document = {'ml_jobs': [{'id': 'web', 'state': 'opened', 'force_failed': True}]}
+    failed, result = run({'document': document}, check_mode=True)
+    assert not failed, result['msg']
+    assert rows(result)['ml_jobs/web']['actions'] == ['force_close', 'open']
+    assert result['operations'] == ['close_job', 'open_job']
+
+
+@pytest.mark.parametrize('es', [dict(version='8.19.3', security=True)], indirect=True)
+def test_a_missing_privilege_is_a_plan_error_and_nothing_changes(es, run):
+    es.add_job('web', 'failed')
+    document = {'ml_jobs': [{'id': 'web', 'state': 'opened', 'force_failed': True}]}
+    # monitor_ml reads everything the plan needs but may neither close nor open
+    failed, result = run(es.params(document=document, username='ml_viewer', password='changeme'))
+    assert failed
+    errors = result['report']['errors']
+    assert [error['kind'] for error in errors] == ['privileges']
+    assert 'cluster:admin/xpack/ml/job/close' in errors[0]['msg'] and 'cluster:admin/xpack/ml/job/open' in errors[0]['msg']
+    assert es.mutating_requests() == []
+
+
+@pytest.mark.parametrize('es', [dict(version='8.19.3', security=True), dict(version='6.8.23', security=True)],
+                         indirect=True)
+def test_a_pin_with_an_unknown_uuid_refuses_naming_monitor(es, run):
+    es.add_job('web', 'closed')
+    es.clear_requests()
+    document = {'ml_jobs': [{'id': 'web', 'state': 'opened'}]}
+    # an API key limited to manage_ml may do the change but not read GET / (cluster:monitor/main): the uuid is unknown
+    key = es.ok('POST', '/_security/api_key', {'name': 'k', 'role_descriptors': {'r': {'cluster': ['manage_ml']}}})
+    # 'encoded' is in the answer from 7.16; before, the client builds it (docs security-api-create-api-key)
+    key['encoded'] = base64.b64encode(('%s:%s' % (key['id'], key['api_key'])).encode()).decode()
+    failed, result = run(dict(hosts=[es.url], api_key=key['encoded'], document=document, expected_cluster_uuid='abc',
+                              fail_on_error=False))
+    assert not failed
+    report = result['report']
+    assert report['status'] == 'failed' and report['errors'][0]['kind'] == 'cluster'
+    assert '`monitor`' in report['errors'][0]['msg'] and '\n' not in report['errors'][0]['msg']
+    assert report['cluster'] is None or report['cluster']['uuid'] is None
+    assert es.mutating_requests() == []
+    # without a pin the same credential converges
+    failed, result = run(dict(hosts=[es.url], api_key=key['encoded'], document=document))
+    assert not failed and result['report']['status'] == 'converged'
+
+
+def test_a_pin_to_another_cluster_refuses(es, run):
+    es.add_job('web', 'closed')
+    failed, result = run({'document': {'ml_jobs': [{'id': 'web', 'state': 'opened'}]},
+                          'expected_cluster_uuid': 'NotThisOne', 'expected_cluster_uuid_from': 'converge_cluster_uuid'})
+    assert failed and 'is bound to cluster NotThisOne (converge_cluster_uuid)' in result['msg']
+    assert es.mutating_requests() == []
+
+
+@pytest.mark.parametrize('es', ('7.13.4', '8.19.3'), indirect=True)
+def test_upgrade_mode_off_then_a_job_moves(es, run):
+    es.add_job('web', 'closed')
+    es.set_upgrade_mode(True)
+    es.clear_requests()
+    document = {'ml_jobs': [{'id': 'web', 'state': 'opened'}], 'ml_upgrade_mode': False}
+    failed, plan = run({'document': document}, check_mode=True)
+    assert not failed, plan['msg']
+    assert [stage['stage'] for stage in plan['steps']] == ['upgrade_mode_off', 'ml_jobs_opened']
+    assert es.mutating_requests() == []
+    failed, applied = run({'document': document})
+    assert not failed, applied['msg']
+    assert applied['report']['ml_upgrade_mode']['after'] is False and rows(applied)['ml_jobs/web']['after'] == 'opened'
+    # and while it stays on, the same move is refused by the engine's own rule
+    es.set_upgrade_mode(True)
+    failed, result = run({'document': {'ml_jobs': [{'id': 'web', 'state': 'closed'}]}}, check_mode=True)
+    assert failed and 'upgrade mode is enabled' in result['msg']
+
+
+@pytest.mark.parametrize('document, text', [
+    ({'ml_jobs': [{'id': 123, 'state': 'opened'}]}, 'ml_jobs[0].id: 123 is a number, but ids are strings'),
+    ({'ml_jobs': [{'id': 'web', 'state': 'opened', 'timeout': 0}]}, 'ml_jobs[0].timeout'),
+    ({'datafeeds': [{'id': 'a', 'state': 'stopped', 'start': 'now'}]}, 'start/end only go with state started'),
+    ({'rollup_jobs': [{'id': 'a', 'state': 'started'}, {'id': 'a,b', 'state': 'stopped'}]}, 'a is listed in more than one entry'),
+    ({'ml_job': []}, 'unknown key(s) ml_job'),
+])
+def test_a_bad_document_is_one_line_and_no_request(es, run, document, text):
+    failed, result = run({'document': document})
+    assert failed and text in result['msg'] and '\n' not in result['msg']
+    assert es.requests() == []
+
+
+def test_one_group_entry_is_expanded_by_elasticsearch_in_one_request(es, run):
+    for index in range(3):
+        es.add_job('bench-%d' % index, 'closed', groups=['bench'])
+    es.clear_requests()
+    failed, result = run({'document': {'ml_jobs': [{'id': 'bench', 'state': 'closed'}]}})
+    assert not failed and result['report']['status'] == 'in_sync' and result['report']['counts']['objects'] == 3
+    assert [r['path'] for r in es.requests()] == ['/', '/_ml/anomaly_detectors/bench/_stats']
+
+
+def test_a_missing_exact_id_reads_every_job_and_names_it(es, run):
+    es.add_job('web', 'closed')
+    failed, result = run({'document': {'ml_jobs': [{'id': 'web,nope', 'state': 'opened'}]}})
+    assert failed and 'no job or job group matches nope' in result['msg']
+    assert es.mutating_requests() == []
+    failed, result = run({'document': {'ml_jobs': [{'id': 'nope', 'state': 'absent'}]}})
+    assert not failed and result['report']['status'] == 'in_sync'
+
+
+@pytest.mark.parametrize('es', ('7.14.2', '8.19.3'), indirect=True)
+def test_backup_first_returns_the_records_and_changes_nothing(es, run):
+    es.add_job('old', 'closed', datafeed_state='stopped')
+    es.add_rollup_job('old-rollup', 'stopped')
+    es.add_job('web', 'closed')
+    es.clear_requests()
+    document = {'ml_jobs': [{'id': 'old', 'state': 'absent'}, {'id': 'web', 'state': 'opened'}],
+                'rollup_jobs': [{'id': 'old-rollup', 'state': 'absent'}]}
+    failed, result = run({'document': document, 'backup': True})
+    assert not failed and not result['changed'] and es.mutating_requests() == []
+    records = dict((item['id'], item) for item in result['backups'])
+    job = records['old']['record']
+    assert records['old']['name'].startswith('ml-job-old-') and job['kind'] == 'ml_anomaly_detection_job'
+    assert job['job']['analysis_config']['detectors'][0]['function'] == 'count'
+    assert job['datafeed']['job_id'] == 'old' and job['state'] == 'closed' and job['cluster']['uuid']
+    rollup = records['old-rollup']['record']
+    assert rollup['kind'] == 'rollup_job' and rollup['config']['rollup_index'] == 'sensor_rollup'
+    # only what was backed up may go
+    failed, result = run({'document': document, 'backed_up': {'ml_jobs': ['old']}})
+    assert failed and 'old-rollup would be deleted without a backup' in result['msg']
+    assert es.mutating_requests() == []
+    failed, result = run({'document': document, 'backed_up': {'ml_jobs': ['old'], 'rollup_jobs': ['old-rollup']}})
+    assert not failed and result['report']['counts']['moved'] == 3
+
+
+def test_backup_without_deletes_applies_at_once(es, run):
+    es.add_job('web', 'closed')
+    failed, result = run({'document': {'ml_jobs': [{'id': 'web', 'state': 'opened'}]}, 'backup': True})
+    assert not failed and 'backups' not in result and result['report']['status'] == 'converged'
