@@ -143,6 +143,23 @@ class Personality:
         return self.at_least(7, 14)  # CategorizationAnalyzerConfig.buildStandardCategorizationAnalyzer ("7.14 or above")
 
     @property
+    def ml_info_categorization_analyzer(self):
+        # TransportMlInfoAction writes defaults.anomaly_detectors.categorization_analyzer from 7.6 (elastic/elasticsearch
+        # PR 49545, Nov 2019); the 6.7/6.8 action has only model_memory_limit, categorization_examples_limit and
+        # model_snapshot_retention_days.
+        return self.at_least(7, 6)
+
+    @property
+    def daily_snapshot_retention(self):
+        # Job.DAILY_MODEL_SNAPSHOT_RETENTION_AFTER_DAYS (7.8; JobUpdate streams it from V_7_8_0), which also raised
+        # Job.DEFAULT_MODEL_SNAPSHOT_RETENTION_DAYS from 1 to 10 (the .NET client's ML tests expect 1 before 7.8.0).
+        return self.at_least(7, 8)
+
+    @property
+    def default_model_snapshot_retention_days(self):
+        return 10 if self.daily_snapshot_retention else 1
+
+    @property
     def job_blocked(self):
         return self.at_least(7, 14)  # Job.BLOCKED ({reason, task_id}) while a delete/reset/revert runs
 
