@@ -347,7 +347,7 @@ def update_job(req):
         if group in cluster.ml_jobs:
             raise ml_config.unique_names_error(group)
     job = cluster.ml_jobs.get(job_id)
-    if job is None or job['deleting']:
+    if job is None:
         raise job_not_found(job_id)
     limits = update.get('analysis_limits')
     if limits is not None and limits.get('model_memory_limit') is not None and job_state(job) == 'opened':
