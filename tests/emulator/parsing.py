@@ -307,8 +307,9 @@ JOB = Parser('job_details', {
 
 # Update APIs. JobUpdate.EXTERNAL_PARSER (x-pack core ml/job/config/JobUpdate.java: 6.x copy with the fields of 6.8;
 # the 7.15+ copy adds daily_model_snapshot_retention_after_days (wire 7.8), per_partition_categorization (7.9),
-# allow_lazy_open (wire 7.5), system_annotations_retention_days (7.15)); model_prune_window is updatable from 8.0
-# (docs: ml-update-job "model_prune_window", 8.x). The internal-only fields (model_snapshot_id, job_version, ...)
+# allow_lazy_open (wire 7.5), system_annotations_retention_days (7.15)); model_prune_window is updatable
+# (elastic/elasticsearch-specification specification/ml/update_job/MlUpdateJobRequest.ts) from the version its PUT
+# field appears in (8.0 here, the gate of ANALYSIS_CONFIG above). The internal-only fields (model_snapshot_id, job_version, ...)
 # are unknown to a REST request. DetectorUpdate.PARSER ("detector_update"): detector_index, description, custom_rules.
 DETECTOR_UPDATE = Parser('detector_update', {
     'detector_index': Field(), 'description': Field(), 'custom_rules': Field(parser=DETECTION_RULE, array=True),
