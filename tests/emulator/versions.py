@@ -167,7 +167,9 @@ class Personality:
     def upgrade_mode_action_filter(self):
         """7.8+: MlUpgradeModeActionFilter refuses every ML mutation with 429 `Cannot perform <action> action while
         upgrade mode is enabled`; before, only open job refused (429 `Cannot open jobs when upgrade mode is enabled`,
-        TransportOpenJobAction / SetUpgradeModeIT at 7.7)."""
+        TransportOpenJobAction.makeCurrentlyBeingUpgradedException / SetUpgradeModeIT at 7.7). The filter came with
+        elastic/elasticsearch PR 54437 ("Do not execute ML CRUD actions when upgrade mode is enabled", 7.x backport
+        PR 55049, April 2020 = 7.8); its list includes update job and update datafeed."""
         return self.at_least(7, 8)
 
     @property
