@@ -155,6 +155,8 @@ def _validate_id(job_id, kind='job_id'):
 def put_job(req):
     # The REST handler parses the body (Job.STRICT_PARSER: unknown fields, then AnalysisConfig.Builder.build() inside
     # setAnalysisConfig) before the transport action and its filters (upgrade mode, license) run.
+    if req.pers.job_has_datafeed_config:
+        ml_config.indices_options(req, None)      # RestPutJobAction: IndicesOptions.fromRequest before the body
     parsing.JOB.check(req, req.body or {})
     check_upgrade_mode(req, 'put_job')
     cluster = req.cluster
@@ -767,6 +769,8 @@ def _create_datafeed(req, df_id, body):
 
 
 def put_datafeed(req):
+    if req.pers.datafeed_indices_options:
+        ml_config.indices_options(req, None)      # RestPutDatafeedAction: IndicesOptions.fromRequest before the body
     parsing.DATAFEED.check(req, req.body or {})   # REST parsing comes before the action filters
     check_upgrade_mode(req, 'put_datafeed')
     req.cluster.check_ml_license()
@@ -781,11 +785,14 @@ def put_datafeed(req):
 def update_datafeed(req):
     """POST _ml/datafeeds/<id>/_update (6.8: _xpack/ml). RestUpdateDatafeedAction parses DatafeedUpdate.PARSER
     (parsing.DATAFEED_UPDATE; the query through QueryProvider, so a bad query is wrapped in `[datafeed_update] failed to
-    parse field [query]`) and, 7.7+, indices-options parameters that win over the body; then the action filters;
+    parse field [query]`) and, 7.7+, indices-options parameters (which replace the body's indices_options); then the
+    action filters;
     then TransportUpdateDatafeedAction (6.8, 7.x, 8.x/9.x): any datafeed task (starting, started, stopping) refuses with
     409 DATAFEED_CANNOT_UPDATE_IN_CURRENT_STATE "Cannot update datafeed [<id>] while its status is started" (the state
     is always the constant STARTED); updates happen only while stopped, in every version (elastic/elasticsearch PR
     92227 corrected the docs that implied otherwise); then DatafeedUpdate.apply."""
+    if req.pers.datafeed_indices_options and any(p in req.params for p in ml_config.INDICES_OPTION_PARAMS):
+        ml_config.indices_options(req, None)      # IndicesOptions.fromRequest runs before the body is parsed
     parsing.DATAFEED_UPDATE.check(req, req.body or {})
     update = dict(req.body or {})
     if update.get('query') is not None:
@@ -830,11 +837,15 @@ def update_datafeed(req):
             config.pop('max_empty_searches', None)
         else:
             config['max_empty_searches'] = update['max_empty_searches']
-    if req.pers.datafeed_indices_options and (update.get('indices_options') is not None
-                                              or any(p in req.params for p in ml_config.INDICES_OPTION_PARAMS)):
-        # IndicesOptions.fromMap(body, SearchRequest.DEFAULT_INDICES_OPTIONS): a given object replaces the stored
-        # options (omitted keys take the defaults); request parameters win over it (RestUpdateDatafeedAction).
-        config['indices_options'] = ml_config.indices_options(req, update.get('indices_options'))
+    if req.pers.datafeed_indices_options:
+        # RestUpdateDatafeedAction: when any indices-options parameter is given, IndicesOptions.fromRequest(request,
+        # SearchRequest.DEFAULT_INDICES_OPTIONS) is set on the update after the body is parsed, so it replaces the
+        # body's indices_options whole (parameters over the defaults, not over the body). Otherwise a body object is
+        # IndicesOptions.fromMap(body, DEFAULT_INDICES_OPTIONS) (DatafeedUpdate.PARSER): omitted keys take the defaults.
+        if any(p in req.params for p in ml_config.INDICES_OPTION_PARAMS):
+            config['indices_options'] = ml_config.indices_options(req, None)
+        elif update.get('indices_options') is not None:
+            config['indices_options'] = ml_config.indices_options(req, update['indices_options'])
     if req.security is not None and req.principal is not None and req.pers.datafeed_authorization:
         # DatafeedUpdate.apply: the update request's security headers replace the stored ones.
         config['authorization'] = req.security.datafeed_authorization(req.principal)

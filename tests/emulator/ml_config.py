@@ -261,18 +261,32 @@ def warn_ignore_throttled(req):
 
 
 def indices_options(req, body_value):
-    """IndicesOptions as a datafeed stores it (7.7+): request parameters win over the body (RestPutDatafeedAction
-    reads IndicesOptions.fromRequest with the body's options as defaults); expand_wildcards in enum order
-    (IndicesOptions.toXContent writes the WildcardStates EnumSet); the `ignore_throttled` parameter is deprecated
-    from 7.16 (IndicesOptions.IGNORE_THROTTLED_DEPRECATION_MESSAGE, datafeeds_crud.yml)."""
-    options = {'expand_wildcards': ['open'], 'ignore_unavailable': False, 'allow_no_indices': True, 'ignore_throttled': True}
-    for key, value in (body_value or {}).items():
-        if key in options:
-            options[key] = value
+    """IndicesOptions as a datafeed stores it (7.7+). The REST handlers always build IndicesOptions.fromRequest(request,
+    SearchRequest.DEFAULT_INDICES_OPTIONS) from the parameters (so a bad parameter fails and `ignore_throttled` warns
+    either way), but PutDatafeedAction.Request.parseRequest uses it only when the body has no `indices_options`
+    (`if (datafeed.getIndicesOptions() == null) datafeed.setIndicesOptions(indicesOptions)`; PUT job's datafeed_config
+    the same through Job.Builder.setDatafeedIndicesOptionsIfRequired): a body object wins whole,
+    read by IndicesOptions.fromMap over the defaults (x-pack core ml/action/PutDatafeedAction.java, ml/rest/datafeeds/
+    RestPutDatafeedAction.java, 8.x). expand_wildcards is written in enum order (IndicesOptions.toXContent writes the
+    WildcardStates EnumSet); the parameter `ignore_throttled` is deprecated from 7.16 (IndicesOptions.fromRequest,
+    IGNORE_THROTTLED_DEPRECATION_MESSAGE; datafeeds_crud.yml)."""
+    defaults = {'expand_wildcards': ['open'], 'ignore_unavailable': False, 'allow_no_indices': True, 'ignore_throttled': True}
+    from_params = dict(defaults)
     warn_ignore_throttled(req)
     for key in INDICES_OPTION_PARAMS:
         if key in req.params:
-            options[key] = req.params[key] if key == 'expand_wildcards' else req.bool_param(key)
+            from_params[key] = req.params[key] if key == 'expand_wildcards' else req.bool_param(key)
+    from_params = _indices_options_view(req, from_params)
+    if body_value is None:
+        return from_params
+    from_body = dict(defaults)
+    for key, value in body_value.items():
+        if key in from_body:
+            from_body[key] = value
+    return _indices_options_view(req, from_body)
+
+
+def _indices_options_view(req, options):
     wildcards = options['expand_wildcards']
     states = set()
     for item in (wildcards.split(',') if isinstance(wildcards, str) else wildcards):

@@ -274,13 +274,22 @@ def test_update_datafeed_job_id(emu_factory, version):
 def test_update_datafeed_indices_options(emu_factory, version, deprecated):
     es = Client(emu_factory(version))
     _feed(es, version)
+    # a body object: omitted keys take the defaults, no warning
+    resp = es('POST', '/_ml/datafeeds/f1/_update', {'indices_options': {'ignore_unavailable': True}})
+    assert resp.status == 200, resp.body
+    assert resp.body['indices_options'] == {'expand_wildcards': ['open'], 'ignore_unavailable': True,
+                                            'allow_no_indices': True, 'ignore_throttled': True}
+    assert 'Warning' not in resp.headers
+    # parameters: IndicesOptions.fromRequest over the defaults replaces the body's object whole
     resp = es('POST', '/_ml/datafeeds/f1/_update?ignore_throttled=false&expand_wildcards=open,closed',
               {'indices_options': {'ignore_unavailable': True}})
     assert resp.status == 200, resp.body
-    assert resp.body['indices_options'] == {'expand_wildcards': ['open', 'closed'], 'ignore_unavailable': True,
+    assert resp.body['indices_options'] == {'expand_wildcards': ['open', 'closed'], 'ignore_unavailable': False,
                                             'allow_no_indices': True, 'ignore_throttled': False}
     warning = resp.headers.get('Warning') or ''
     assert ('[ignore_throttled] parameter is deprecated' in warning) is deprecated
+    # an update without indices options keeps the stored ones
+    assert es('POST', '/_ml/datafeeds/f1/_update', {'scroll_size': 9}).body['indices_options'] == resp.body['indices_options']
 
 
 def test_update_datafeed_bad_query_and_unknown_field(emu_factory):
@@ -359,3 +368,21 @@ def test_put_job_accepts_indices_options_params(emu_factory, version, warned):
                      '&expand_wildcards=open', body)
     assert resp.status == 200, resp.body
     assert ('[ignore_throttled] parameter is deprecated' in (resp.headers.get('Warning') or '')) is warned
+
+
+@pytest.mark.parametrize('version', ('7.13.4', '8.19.0'))
+def test_put_datafeed_body_indices_options_win_over_parameters(emu_factory, version):
+    """PutDatafeedAction.Request.parseRequest sets the parameters' IndicesOptions only when the body has none."""
+    es = Client(emu_factory(version))
+    es.put_job('j1')
+    es.create_index('data', {'time': {'type': 'date'}})
+    resp = es('PUT', '/_ml/datafeeds/d1?expand_wildcards=closed&allow_no_indices=false',
+              {'job_id': 'j1', 'indices': ['data'], 'indices_options': {'ignore_unavailable': True}})
+    assert resp.status == 200, resp.body
+    assert resp.body['indices_options'] == {'expand_wildcards': ['open'], 'ignore_unavailable': True,
+                                            'allow_no_indices': True, 'ignore_throttled': True}
+    # the parameters are still parsed first (RestPutDatafeedAction, before the body): a bad one fails even with a body
+    # object, and before the datafeed's own checks (here: d1 already exists)
+    resp = es('PUT', '/_ml/datafeeds/d1?expand_wildcards=bogus',
+              {'job_id': 'j1', 'indices': ['data'], 'indices_options': {'ignore_unavailable': True}})
+    assert resp.status == 400 and err(resp) == ('illegal_argument_exception', 'No valid expand wildcard value [bogus]')
