@@ -78,7 +78,8 @@ def _put_job_params(pers, _compat7):
 
 
 def _update_datafeed_params(pers, _compat7):
-    # RestUpdateDatafeedAction reads the indices options when any is given (rest-api-spec ml.update_datafeed.json, 7.7+).
+    # RestUpdateDatafeedAction (8.x) reads the indices options when any is given; from 7.7 with the datafeed field
+    # indices_options, as PUT datafeed [I for the first minor of the update parameters].
     return set(_INDICES_OPTIONS) if pers.datafeed_indices_options else set()
 
 
