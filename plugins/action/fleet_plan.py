@@ -28,7 +28,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        _, args = self.validate_argument_spec(argument_spec=dict(
+        dummy, args = self.validate_argument_spec(argument_spec=dict(
             hosts=dict(type='dict', required=True),
             writes=dict(type='str', default='nothing', choices=list(_fleet.WRITES)),
             reads_backup_files=dict(type='bool', default=False),

@@ -63,6 +63,7 @@ attributes:
     description: Runs the same way in check mode; it changes nothing in either.
     support: full
   diff_mode:
+    description: Returns no diff; it changes nothing.
     support: none
   platform:
     description: Runs on the controller only.
