@@ -21,6 +21,7 @@ import json
 import re
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.module_utils.six import string_types
 
 BACKUP_FORMAT = 1
 ML_KIND = 'ml_anomaly_detection_job'
@@ -173,3 +174,19 @@ def refuse_other_cluster(module, job_id):
     problem = cluster_binding_problem(job_id, saved, module.client.cluster_identity(read=True))
     if problem:
         module.fail_json(msg='%s; nothing was changed' % problem, job_id=job_id, changed=False, other_cluster=True)
+
+
+def with_rollup_index(records, rollup_index):
+    """The records with ``config.rollup_index`` replaced for the rollup job ids ``rollup_index`` maps (keys taken as
+    strings: YAML reads ``123:`` as an integer); ValueError for an index that is not a non-empty string. Keys no record
+    holds are left alone (one mapping may serve the backup files of every cluster of a fleet)."""
+    wanted = dict((to_text(key), value) for key, value in (rollup_index or {}).items())
+    for job_id, index in wanted.items():
+        if not isinstance(index, string_types) or not index.strip():
+            raise ValueError('rollup_index: give the rollup index of %s as a non-empty string, not %r' % (job_id, index))
+    out = []
+    for record in records:
+        if record['kind'] == ROLLUP_KIND and record['job_id'] in wanted:
+            record = dict(record, config=dict(record['config'], rollup_index=wanted[record['job_id']]))
+        out.append(record)
+    return out

@@ -29,6 +29,15 @@ options:
     type: list
     elements: path
     required: true
+  rollup_index:
+    description:
+      - Rollup job id to the rollup index to re-create it into, instead of the C(rollup_index) its backup holds
+        (Elasticsearch refuses the old index while it keeps the deleted job's metadata). The returned records carry it
+        in C(config.rollup_index).
+      - Keys are job ids as strings (a YAML integer key such as V(123) is the id V("123")); keys no rollup backup of
+        O(paths) holds are ignored (one mapping can serve every cluster of a fleet).
+    type: dict
+    default: {}
 attributes:
   check_mode:
     description: Reads only; the same in check mode.
@@ -97,12 +106,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.esops.jobs.plugins.module_utils._backup import (
-    ML_KIND, ROLLUP_KIND, describe_duplicates, duplicate_jobs, parse_backup)
+    ML_KIND, ROLLUP_KIND, describe_duplicates, duplicate_jobs, parse_backup, with_rollup_index)
 from ansible_collections.esops.jobs.plugins.module_utils._module import unsupported_python
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(paths=dict(type='list', elements='path', required=True)),
+    module = AnsibleModule(argument_spec=dict(paths=dict(type='list', elements='path', required=True),
+                                              rollup_index=dict(type='dict', default={})),
                            supports_check_mode=True)
     if unsupported_python():
         module.fail_json(msg=unsupported_python())
@@ -125,6 +135,10 @@ def main():
                          % describe_duplicates(duplicates),
                          duplicates=[dict(kind=kind, job_id=job_id, paths=paths) for kind, job_id, paths in duplicates])
     backups = [dict(record, path=path) for path, record in records]
+    try:
+        backups = with_rollup_index(backups, module.params['rollup_index'])
+    except ValueError as exc:
+        module.fail_json(msg=to_native(exc))
     module.exit_json(changed=False, backups=backups,
                      ml_jobs=[record for record in backups if record['kind'] == ML_KIND],
                      rollup_jobs=[record for record in backups if record['kind'] == ROLLUP_KIND])

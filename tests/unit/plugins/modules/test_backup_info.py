@@ -52,3 +52,15 @@ def test_what_is_not_a_backup_is_one_line_naming_the_file(run_module, tmp_path):
     binary.write_bytes(b'\xff\xfe')
     failed, result = run_module(backup_info.main, dict(paths=[str(binary)]))
     assert failed and result['msg'] == '%s is not an esops backup file (not UTF-8 text)' % binary
+
+
+def test_rollup_index_overrides_by_id_integer_keys_as_strings(run_module, tmp_path):
+    numeric = backup(tmp_path, 'rollup-job-123-1.json', kind='rollup_job', job_id='123', config={'rollup_index': 'old'})
+    other = backup(tmp_path, 'rollup-job-r2-1.json', kind='rollup_job', job_id='r2', config={'rollup_index': 'r2-old'})
+    failed, result = run_module(backup_info.main, dict(paths=[numeric, other], rollup_index={123: 'new'}))
+    assert not failed, result
+    assert [r['config']['rollup_index'] for r in result['rollup_jobs']] == ['new', 'r2-old']
+    failed, result = run_module(backup_info.main, dict(paths=[numeric], rollup_index={'r9': 'x'}))
+    assert not failed and result['rollup_jobs'][0]['config']['rollup_index'] == 'old'
+    failed, result = run_module(backup_info.main, dict(paths=[numeric], rollup_index={'123': ''}))
+    assert failed and result['msg'] == "rollup_index: give the rollup index of 123 as a non-empty string, not ''"
