@@ -50,6 +50,16 @@ options:
         missing). C(authorization) (the credentials Elasticsearch saved for it) is ignored; the datafeed runs with
         the privileges of the user that creates it.
     type: dict
+  backup_cluster:
+    description:
+      - The cluster the configuration was backed up on, as a backup records it (C(cluster), with C(uuid) and C(name)).
+      - When given, the task refuses before any request that changes something unless the cluster it reaches has
+        this C(uuid). An unknown uuid on either side is a refusal too, naming the cluster privilege C(monitor) -
+        without it the task cannot read the uuid of the cluster it reaches (C(GET /)), and a backup written
+        without it records none.
+      - Leave it out to restore the configuration into whatever cluster the task reaches (moving a job on purpose).
+    type: dict
+    version_added: 1.1.0
   state:
     description:
       - V(present) is the only state; delete jobs with M(esops.jobs.ml_job_state).
@@ -208,6 +218,7 @@ cluster:
 
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.esops.jobs.plugins.module_utils._backup import refuse_other_cluster
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import Converger
 from ansible_collections.esops.jobs.plugins.module_utils._ml_config import MlJobConfigAdapter, restore_request
 from ansible_collections.esops.jobs.plugins.module_utils._module import EsopsModule, generate_argspec
@@ -218,6 +229,7 @@ def argument_spec():
         job_id=dict(type='str'),
         config=dict(type='dict', required=True),
         datafeed_config=dict(type='dict'),
+        backup_cluster=dict(type='dict'),
         state=dict(type='str', choices=['present'], default='present'),
     )
 
@@ -229,6 +241,7 @@ def main():
             module.params['job_id'], module.params['config'], module.params['datafeed_config'])
     except ValueError as exc:
         module.fail_json(msg=to_native(exc))
+    refuse_other_cluster(module, job_id)
     adapter = MlJobConfigAdapter(module.client, job_id, body, datafeed_id, feed_body)
     Converger(module, adapter).run(wait=False)
 

@@ -42,6 +42,16 @@ options:
         or RV(esops.jobs.rollup_job_info#module:jobs[].config)).
     type: dict
     required: true
+  backup_cluster:
+    description:
+      - The cluster the configuration was backed up on, as a backup records it (C(cluster), with C(uuid) and C(name)).
+      - When given, the task refuses before any request that changes something unless the cluster it reaches has
+        this C(uuid). An unknown uuid on either side is a refusal too, naming the cluster privilege C(monitor) -
+        without it the task cannot read the uuid of the cluster it reaches (C(GET /)), and a backup written
+        without it records none.
+      - Leave it out to restore the configuration into whatever cluster the task reaches (moving a job on purpose).
+    type: dict
+    version_added: 1.1.0
   state:
     description:
       - V(present) is the only state; delete jobs with M(esops.jobs.rollup_job_state).
@@ -172,6 +182,7 @@ cluster:
 
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.esops.jobs.plugins.module_utils._backup import refuse_other_cluster
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import Converger
 from ansible_collections.esops.jobs.plugins.module_utils._module import EsopsModule, generate_argspec
 from ansible_collections.esops.jobs.plugins.module_utils._rollup_config import RollupJobConfigAdapter, restore_request
@@ -181,6 +192,7 @@ def argument_spec():
     return generate_argspec(
         job_id=dict(type='str'),
         config=dict(type='dict', required=True),
+        backup_cluster=dict(type='dict'),
         state=dict(type='str', choices=['present'], default='present'),
     )
 
@@ -191,6 +203,7 @@ def main():
         job_id, body = restore_request(module.params['job_id'], module.params['config'])
     except ValueError as exc:
         module.fail_json(msg=to_native(exc))
+    refuse_other_cluster(module, job_id)
     adapter = RollupJobConfigAdapter(module.client, job_id, body, warn=module.warn)
     Converger(module, adapter).run(wait=False)
 

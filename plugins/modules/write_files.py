@@ -19,6 +19,8 @@ description:
   - With O(overwrite=false) nothing is written when any target already exists; the module fails and lists them
     (a backup is never replaced).
   - A file whose content and mode are already as asked is left alone (not C(changed)).
+  - With O(backups), the module writes the esops backup files of the jobs an info module read, one per job, named
+    from the job id by a safe, reversible encoding (never a path, whatever the id holds).
   - Does not talk to Elasticsearch and takes no connection options.
 author:
   - esops.jobs contributors (@esops)
@@ -26,9 +28,9 @@ options:
   files:
     description:
       - The files to write.
+      - Exactly one of O(files) and O(backups) is required.
     type: list
     elements: dict
-    required: true
     suboptions:
       path:
         description:
@@ -51,9 +53,50 @@ options:
           - Permissions of the file, as an octal string.
         type: str
         default: '0640'
+  backups:
+    description:
+      - Write one esops backup file per job (the format C(esops.jobs.job_restore) and M(esops.jobs.backup_info) read),
+        instead of O(files).
+      - Each file is C(<dir>/ml-job-<id>-<UTC timestamp>.json) or C(<dir>/rollup-job-<id>-<UTC timestamp>.json). C(<id>)
+        is the job id with every byte other than V(a-z), V(0-9), V(_) and V(-) written as C(%XX) (upper-case hex), so a
+        rollup job id such as V(x/../y) names a file inside O(backups.dir), two ids never share a name (also on a
+        case-insensitive file system), and the name gives the id back. ML job ids and the usual rollup ids are
+        unchanged by it.
+      - A backup holds exactly what O(backups.jobs) holds, that is what was read from the cluster in this run; an ML job
+        without a datafeed is backed up with C(datafeed) null.
+    type: dict
+    suboptions:
+      dir:
+        description:
+          - Absolute path of the backup directory.
+        type: path
+        required: true
+      kind:
+        description:
+          - V(ml_anomaly_detection_job) for the C(jobs) of M(esops.jobs.ml_job_info), V(rollup_job) for those of
+            M(esops.jobs.rollup_job_info), both read with C(include_put_config=true).
+        type: str
+        required: true
+        choices: [ml_anomaly_detection_job, rollup_job]
+      jobs:
+        description:
+          - The jobs to back up, as the info module returned them (C(job_id), C(state), C(put_config); ML jobs their
+            C(datafeed.put_config), rollup jobs C(stats)).
+        type: list
+        elements: dict
+        required: true
+      cluster:
+        description:
+          - The cluster the jobs were read from (the info module's C(cluster)), recorded in every backup.
+        type: dict
+      mode:
+        description:
+          - Permissions of the files, as an octal string.
+        type: str
+        default: '0640'
   overwrite:
     description:
-      - V(false) refuses, before writing anything, when any of O(files) exists.
+      - V(false) refuses, before writing anything, when any of the files exists.
     type: bool
     default: true
 attributes:
@@ -84,6 +127,16 @@ EXAMPLES = r'''
         json: {job_id: db}
   delegate_to: localhost
 
+- name: Back up ML jobs as ml_job_info read them (one file per job, named from its id)
+  esops.jobs.write_files:
+    overwrite: false
+    backups:
+      dir: /var/backups/es
+      kind: ml_anomaly_detection_job
+      jobs: "{{ info.jobs }}"
+      cluster: "{{ info.cluster }}"
+  delegate_to: localhost
+
 - name: Replace a report atomically
   esops.jobs.write_files:
     files:
@@ -94,6 +147,11 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+saved_at:
+  description: The UTC timestamp in the backup files' names and records.
+  type: str
+  returned: with O(backups)
+  sample: 20260101T020000Z
 written:
   description: The files written (in check mode, the files that would be written), in the order given.
   type: list
@@ -111,10 +169,12 @@ unchanged:
 import json
 import os
 import stat
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
+from ansible_collections.esops.jobs.plugins.module_utils._backup import backup_file_name, backup_record
 from ansible_collections.esops.jobs.plugins.module_utils._files import write_atomically
 from ansible_collections.esops.jobs.plugins.module_utils._module import unsupported_python
 
@@ -140,25 +200,54 @@ def is_current(path, data, mode):
         return False
 
 
+def backup_files(backups, stamp):
+    """The ``files`` entries of the ``backups`` option: one record per job, named by ``_backup.backup_file_name``."""
+    files = []
+    for job in backups['jobs']:
+        record = backup_record(backups['kind'], job, backups['cluster'], stamp)
+        name = backup_file_name(backups['kind'], record['job_id'], stamp)
+        files.append({'path': os.path.join(backups['dir'], name), 'json': record, 'content': None,
+                      'mode': backups['mode']})
+    return files
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            files=dict(type='list', elements='dict', required=True, options=dict(
+            files=dict(type='list', elements='dict', options=dict(
                 path=dict(type='path', required=True),
                 content=dict(type='str'),
                 json=dict(type='raw'),
                 mode=dict(type='str', default='0640'),
             ), mutually_exclusive=[('content', 'json')], required_one_of=[('content', 'json')]),
+            backups=dict(type='dict', options=dict(
+                dir=dict(type='path', required=True),
+                kind=dict(type='str', required=True, choices=['ml_anomaly_detection_job', 'rollup_job']),
+                jobs=dict(type='list', elements='dict', required=True),
+                cluster=dict(type='dict'),
+                mode=dict(type='str', default='0640'),
+            )),
             overwrite=dict(type='bool', default=True),
         ),
+        mutually_exclusive=[('files', 'backups')],
+        required_one_of=[('files', 'backups')],
         supports_check_mode=True,
     )
     if unsupported_python():
         module.fail_json(msg=unsupported_python())
 
+    extra = {}
+    files = module.params['files']
+    if module.params['backups'] is not None:
+        extra['saved_at'] = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())
+        try:
+            files = backup_files(module.params['backups'], extra['saved_at'])
+        except ValueError as exc:
+            module.fail_json(msg='write_files: backups: %s; nothing was written' % to_native(exc))
+
     # Plan everything before the first write: bad input or an existing backup stops the run with nothing written.
     planned, seen = [], set()
-    for entry in module.params['files']:
+    for entry in files:
         path = entry['path']
         if not os.path.isabs(path):
             module.fail_json(msg='write_files: path %s is not absolute; nothing was written' % path)
@@ -180,7 +269,7 @@ def main():
         existing = [path for path, _data, _mode in planned if os.path.lexists(path)]
         if existing:
             module.fail_json(msg='write_files: refusing to overwrite %s; nothing was written' % ', '.join(existing),
-                             existing=existing)
+                             existing=existing, **extra)
 
     written, unchanged = [], []
     for path, data, mode in planned:
@@ -192,9 +281,9 @@ def main():
                 write_atomically(path, data, mode)
             except (IOError, OSError) as exc:
                 module.fail_json(msg='write_files: cannot write %s: %s' % (path, to_native(exc)),
-                                 written=written, changed=bool(written))
+                                 written=written, changed=bool(written), **extra)
         written.append(path)
-    module.exit_json(changed=bool(written), written=written, unchanged=unchanged)
+    module.exit_json(changed=bool(written), written=written, unchanged=unchanged, **extra)
 
 
 if __name__ == '__main__':

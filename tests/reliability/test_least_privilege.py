@@ -48,6 +48,13 @@ def least_privilege_run(secure_emu, collections_path, tmp_path_factory):
     book.case('rollup_admin_saves', 'rollup_job_info', dict(as_user('rollup_admin'), job_id=['lp-roll'], include_put_config=True))
     book.case('rollup_admin_restores', 'rollup_job', dict(as_user('rollup_admin'), config=new_roll))
     book.case('elastic_reads', 'ml_job_info', dict(conn(secure_emu), job_id=['lp-job']))
+    # A restore bound to the cluster its backup names (job_restore's backup_cluster): without monitor the task
+    # cannot tell which cluster it reaches, so it refuses (issue 22 item 2).
+    this_cluster = {'uuid': es('GET', '/')['cluster_uuid'], 'name': 'this'}
+    book.case('ml_only_bound_restore', 'ml_job', dict(ml_only, config=dict(new_job, job_id='lp-bound'),
+                                                      backup_cluster=this_cluster))
+    book.case('rollup_admin_bound_restore', 'rollup_job', dict(as_user('rollup_admin'), backup_cluster=this_cluster,
+                                                               config=dict(roll, id='lp-roll3', rollup_index='lp-roll3-rollup')))
     return book.run(), es
 
 
@@ -82,3 +89,14 @@ def test_a_user_with_monitor_gets_the_cluster_identity(least_privilege_run):
     assert cluster['version'] == ES_VERSION
     assert isinstance(cluster['uuid'], str) and len(cluster['uuid']) > 0
     assert isinstance(cluster['name'], str) and len(cluster['name']) > 0
+
+
+def test_a_restore_bound_to_a_cluster_is_refused_without_monitor(least_privilege_run):
+    run, es = least_privilege_run
+    for case in ('ml_only_bound_restore', 'rollup_admin_bound_restore'):
+        result = run.results[case]
+        assert result.get('failed') and result['changed'] is False, result
+        assert result['msg'].startswith('cannot tell which cluster this task reaches (its uuid is unknown: the '
+                                        'credential lacks the cluster privilege monitor, needed for GET /)')
+        assert '\n' not in result['msg'] and 'Traceback' not in run.output
+    assert es.job_state('lp-bound') == 'absent' and es.rollup_state('lp-roll3') == 'absent'

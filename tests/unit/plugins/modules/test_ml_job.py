@@ -187,3 +187,45 @@ def test_datafeed_failure_after_job_creation_says_what_was_done(es_factory, run)
                                     'PUT /_ml/datafeeds/datafeed-web failed: HTTP 400 illegal_argument_exception: bad query')
     assert result['changed'] is True and result['jobs'][0]['state_after'] == 'present'
     assert es.state()['ml_jobs'] == {'web': 'closed'} and es.state()['datafeeds'] == {}
+
+
+def uuid_of(es):
+    return es.ok('GET', '/')['cluster_uuid']
+
+
+def test_backup_cluster_of_this_cluster_restores(es_factory, run):
+    job, feed = saved(es_factory)
+    es = es_factory()
+    failed, result = run(es, config=job, datafeed_config=feed, backup_cluster={'uuid': uuid_of(es), 'name': 'x'})
+    assert not failed and result['actions'] == ['create_job', 'create_datafeed'], result
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_backup_cluster_of_another_cluster_or_unknown_is_refused_before_any_change(es_factory, run, check_mode):
+    job, feed = saved(es_factory)
+    es = es_factory()
+    failed, result = run(es, check_mode=check_mode, config=job, datafeed_config=feed,
+                         backup_cluster={'uuid': 'aNotherClusterUuid0000A', 'name': 'elsewhere'})
+    assert failed and result['other_cluster'] is True and result['changed'] is False
+    assert result['msg'] == ('web was backed up on cluster elsewhere (aNotherClusterUuid0000A), but this task reaches '
+                             'cluster %s (%s); nothing was changed' % (result['cluster']['name'], uuid_of(es)))
+    # A backup written without the cluster privilege monitor records no uuid: refused too.
+    failed, result = run(es, check_mode=check_mode, config=job, datafeed_config=feed, backup_cluster={'uuid': None, 'name': None})
+    assert failed and result['msg'].startswith('the backup of web records no cluster uuid (it was written by a credential '
+                                               'without the cluster privilege monitor)')
+    assert es.mutations() == []
+
+
+@pytest.mark.parametrize('es', [dict(security=True)], indirect=True)
+def test_a_credential_without_monitor_cannot_match_the_backup_and_is_refused(es_factory, es, run_module):
+    job, feed = saved(es_factory)
+    key = es.ok('POST', '/_security/api_key', {'name': 'k', 'role_descriptors': {'r': {'cluster': ['manage_ml']}}})
+
+    def run(**args):
+        return run_module(ml_job.main, dict(args, hosts=[es.url], api_key=key['encoded']))
+    failed, result = run(config=job, datafeed_config=feed, backup_cluster={'uuid': uuid_of(es), 'name': 'same'})
+    assert failed and result['msg'].startswith('cannot tell which cluster this task reaches (its uuid is unknown: the '
+                                               'credential lacks the cluster privilege monitor, needed for GET /)')
+    assert es.mutations() == []
+    failed, result = run(config=job, datafeed_config=feed)
+    assert not failed and result['cluster']['uuid'] is None, result            # without backup_cluster: restored wherever the task reaches

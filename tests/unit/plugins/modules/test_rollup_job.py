@@ -149,3 +149,25 @@ def test_bad_input_is_one_clear_line(es, run, args, message):
     failed, result = run(es, **args)
     assert failed and message in result['msg']
     assert es.requests() == []
+
+
+def test_backup_cluster_binds_the_restore_to_its_cluster(es_factory, run):
+    config = saved(es_factory)
+    es = target(es_factory)
+    failed, result = run(es, check_mode=True, config=config, backup_cluster={'uuid': 'other-uuid', 'name': 'elsewhere'})
+    assert failed and result['msg'].startswith('r1 was backed up on cluster elsewhere (other-uuid), but this task reaches')
+    failed, result = run(es, config=config, backup_cluster={})
+    assert failed and 'records no cluster uuid' in result['msg'] and 'monitor' in result['msg']
+    assert es.mutations() == []
+    failed, result = run(es, config=config, backup_cluster={'uuid': es.ok('GET', '/')['cluster_uuid']})
+    assert not failed and result['actions'] == ['create_job'], result
+
+
+@pytest.mark.parametrize('es', [dict(security=True)], indirect=True)
+def test_a_rollup_credential_without_monitor_is_refused_with_backup_cluster(es_factory, es, run):
+    config = saved(es_factory)
+    es.put_index('sensor-1', SOURCE_MAPPING)
+    failed, result = run(es, config=config, username='rollup_admin', password='changeme',
+                         backup_cluster={'uuid': es.ok('GET', '/')['cluster_uuid']})
+    assert failed and 'the credential lacks the cluster privilege monitor' in result['msg'], result
+    assert es.mutations() == []

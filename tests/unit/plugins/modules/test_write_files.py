@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import stat
 
@@ -75,3 +76,53 @@ def test_json_values_are_written_as_json_whatever_templating_did(run_module, tmp
     assert open(path).read() == '{\n  "a": [\n    1,\n    true\n  ],\n  "b": null,\n  "c": {\n    "d": "e"\n  }\n}\n'
     failed, result = run(run_module, [dict(path=path, json={'a': 1}, content='x')])
     assert failed and 'mutually exclusive' in result['msg'] and open(path).read().startswith('{\n  "a": [')
+
+
+def ml_job(job_id, datafeed=True):
+    job = {'job_id': job_id, 'state': 'closed', 'put_config': {'groups': ['g']}, 'datafeed': None}
+    if datafeed:
+        job['datafeed'] = {'datafeed_id': 'datafeed-' + job_id, 'put_config': {'indices': ['src']}}
+    return job
+
+
+def test_backups_are_named_from_safely_encoded_ids_inside_dir(run_module, tmp_path):
+    backup_dir = tmp_path / 'a' / 'b' / 'c' / 'backups'
+    jobs = [{'job_id': 'x/../../../escaped', 'state': 'stopped', 'put_config': {'rollup_index': 'r'}, 'stats': {}},
+            {'job_id': 'plain', 'state': 'started', 'put_config': {'rollup_index': 'r'}}]
+    failed, result = run_module(write_files.main, dict(overwrite=False, backups=dict(
+        dir=str(backup_dir), kind='rollup_job', jobs=jobs, cluster={'uuid': 'u1', 'name': 'c1'})))
+    assert not failed, result
+    stamp = result['saved_at']
+    assert listing(tmp_path) == sorted(['a/b/c/backups/rollup-job-x%%2F%%2E%%2E%%2F%%2E%%2E%%2F%%2E%%2E%%2Fescaped-%s.json' % stamp,
+                                        'a/b/c/backups/rollup-job-plain-%s.json' % stamp])
+    assert [os.path.dirname(path) for path in result['written']] == [str(backup_dir)] * 2
+    record = json.load(open(result['written'][0]))
+    assert record['job_id'] == 'x/../../../escaped' and record['cluster'] == {'uuid': 'u1', 'name': 'c1'}
+    assert record['kind'] == 'rollup_job' and record['saved_at'] == stamp and record['config'] == {'rollup_index': 'r'}
+    assert stat.S_IMODE(os.stat(result['written'][0]).st_mode) == 0o640
+
+
+def test_an_ml_backup_holds_only_what_was_read_now_never_an_earlier_backups_datafeed(run_module, tmp_path):
+    # An earlier backup of the same job id (say, of another cluster) holds a datafeed; the job has none now.
+    earlier = tmp_path / 'ml-job-web-20200101T000000Z.json'
+    earlier.write_text(u'{"esops_backup": 1, "kind": "ml_anomaly_detection_job", "job_id": "web", "job": {},'
+                       u' "datafeed": {"indices": ["elsewhere"]}, "cluster": {"uuid": "other"}}')
+    failed, result = run_module(write_files.main, dict(overwrite=False, backups=dict(
+        dir=str(tmp_path), kind='ml_anomaly_detection_job', jobs=[ml_job('web', datafeed=False), ml_job('db')],
+        cluster={'uuid': 'u1'})))
+    assert not failed, result
+    web, db = [json.load(open(path)) for path in result['written']]
+    assert web['job_id'] == 'web' and web['datafeed'] is None and web['job'] == {'groups': ['g']}
+    assert db['datafeed'] == {'indices': ['src']}
+
+
+def test_backups_check_mode_writes_nothing_and_bad_jobs_are_one_line(run_module, tmp_path):
+    failed, result = run_module(write_files.main, dict(backups=dict(
+        dir=str(tmp_path), kind='ml_anomaly_detection_job', jobs=[ml_job('web')])), check_mode=True)
+    assert not failed and result['written'] == [str(tmp_path / ('ml-job-web-%s.json' % result['saved_at']))]
+    assert listing(tmp_path) == []
+    failed, result = run_module(write_files.main, dict(backups=dict(
+        dir=str(tmp_path), kind='ml_anomaly_detection_job', jobs=[{'job_id': 'web'}])))
+    assert failed and result['msg'] == ('write_files: backups: job web has no put_config (read it with '
+                                        'include_put_config: true); nothing was written')
+    assert listing(tmp_path) == []
