@@ -16,6 +16,7 @@ from collections import OrderedDict
 
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.esops.jobs.plugins.module_utils._backup import ML_KIND, ROLLUP_KIND, backup_file_name, backup_record
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import ABSENT, Converger
 from ansible_collections.esops.jobs.plugins.module_utils._converge_plan import (
@@ -112,29 +113,25 @@ def planned_deletes(the_plan):
 
 
 def backup_records(client, deletes, cluster, stamp):
-    """The retire roles' backup records (format esops_backup 1: what ml_job_info/rollup_job_info include_put_config
-    return, the cluster and the state) of the jobs to delete, read now: ``[{name, kind, id, record}]``."""
+    """The retire roles' backup records (``_backup.backup_record``: what ml_job_info/rollup_job_info include_put_config
+    return, the cluster and the state) of the jobs to delete, read now, each with its file name
+    (``_backup.backup_file_name``, a safe encoding of the id, never a path): ``[{name, kind, id, record}]``."""
     records = []
     if deletes['ml_jobs']:
         for job in gather_jobs(client, deletes['ml_jobs'], include_put_config=True)['jobs']:
-            datafeed = job.get('datafeed') or {}
-            records.append(dict(name='ml-job-%s-%s.json' % (job['job_id'], stamp), kind='ml_jobs', id=job['job_id'], record=OrderedDict([
-                ('esops_backup', 1), ('kind', 'ml_anomaly_detection_job'), ('saved_at', stamp), ('cluster', cluster),
-                ('job_id', job['job_id']), ('state', job['state']), ('job', job['put_config']),
-                ('datafeed', datafeed.get('put_config'))])))
+            records.append(_backup_item('ml_jobs', ML_KIND, job, cluster, stamp))
     if deletes['rollup_jobs']:
         reader = RollupJobReader(client, deletes['rollup_jobs'])
         for job_id, facts in reader.read().items():
-            records.append(dict(name='rollup-job-%s-%s.json' % (job_id, stamp), kind='rollup_jobs', id=job_id, record=OrderedDict([
-                ('esops_backup', 1), ('kind', 'rollup_job'), ('saved_at', stamp), ('cluster', cluster),
-                ('job_id', job_id), ('state', facts['state']), ('config', rollup_put_config(facts['config'])),
-                ('stats', facts['stats'])])))
+            job = dict(job_id=job_id, state=facts['state'], put_config=rollup_put_config(facts['config']),
+                       stats=facts['stats'])
+            records.append(_backup_item('rollup_jobs', ROLLUP_KIND, job, cluster, stamp))
     return records
 
 
-def unsafe_backup_names(records):
-    """Ids that cannot name a file in the backup directory (Elasticsearch accepts ``/`` in rollup job ids)."""
-    return [item['id'] for item in records if '/' in item['id'] or '\\' in item['id'] or item['id'].startswith('.')]
+def _backup_item(kind, backup_kind, job, cluster, stamp):
+    return dict(name=backup_file_name(backup_kind, job['job_id'], stamp), kind=kind, id=job['job_id'],
+                record=backup_record(backup_kind, job, cluster, stamp))
 
 
 def pin_error(identity, expected, expected_from):
@@ -216,14 +213,12 @@ class DesiredState(object):
                 except ElasticsearchError as exc:
                     errors.append(dict(kind='backup', selector='-', msg='cannot read what the plan deletes, to back it '
                                        'up: %s' % to_native(exc)))
+                except ValueError as exc:   # an id too long for a file name
+                    errors.append(dict(kind='backup', selector='-', msg='cannot back up what the plan deletes: %s'
+                                       % to_native(exc)))
                 else:
-                    unsafe = unsafe_backup_names(self.backups)
-                    if unsafe:
-                        errors.append(dict(kind='backup', selector='-', msg='cannot back up %s: the id cannot name a file'
-                                           % ', '.join(unsafe)))
-                    else:
-                        return None, dict(changed=False, backups=self.backups, msg='backups to write before deleting',
-                                          report=None)
+                    return None, dict(changed=False, backups=self.backups, msg='backups to write before deleting',
+                                      report=None)
             if not errors:
                 applied = self._apply(client, the_plan)
                 errors.extend(applied['errors'])

@@ -245,3 +245,15 @@ def test_backup_without_deletes_applies_at_once(es, run):
     es.add_job('web', 'closed')
     failed, result = run({'document': {'ml_jobs': [{'id': 'web', 'state': 'opened'}]}, 'backup': True})
     assert not failed and 'backups' not in result and result['report']['status'] == 'converged'
+
+
+def test_a_backup_name_is_a_safe_encoding_of_the_id_never_a_path(es, run):
+    # Elasticsearch accepts '/' and '..' in rollup job ids; the backup is named by _backup.backup_file_name
+    # (the retire roles' names), so it stays inside the backup directory and job_restore finds it.
+    es.add_rollup_job('x%2F..%2F..%2Fescaped', 'stopped')   # the harness puts the id into the path as given
+    document = {'rollup_jobs': [{'id': 'x/../../escaped', 'state': 'absent'}]}
+    failed, result = run({'document': document, 'backup': True})
+    assert not failed and es.mutating_requests() == []
+    [item] = result['backups']
+    assert item['id'] == 'x/../../escaped' and item['record']['job_id'] == 'x/../../escaped'
+    assert item['name'].startswith('rollup-job-x%2F%2E%2E%2F%2E%2E%2Fescaped-') and '/' not in item['name']
