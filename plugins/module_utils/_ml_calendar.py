@@ -257,8 +257,9 @@ def plan_calendar(current, desired):
 
 def predict(current, steps):
     """The calendar after ``steps`` (None when deleted or never created): what check mode reports."""
-    after = None if current is None else dict(current, job_ids=list(current.get('job_ids') or []),
-                                               events=list(current.get('events') or []))
+    after = None
+    if current is not None:
+        after = dict(current, job_ids=list(current.get('job_ids') or []), events=list(current.get('events') or []))
     for action, payload in steps:
         if action == 'delete':
             after = None
