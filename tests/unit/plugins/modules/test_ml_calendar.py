@@ -163,3 +163,24 @@ def test_bad_input_one_line_no_request(es, run, args, message):
 def test_in_runtime_group_and_privileges_known():
     from ansible_collections.esops.jobs.plugins.module_utils import _ml_calendar, _privileges
     assert set(_ml_calendar.STEP_OPERATIONS.values()) <= set(_privileges.OPERATIONS)
+
+
+@pytest.mark.parametrize('es', [dict(version=v, security=True) for v in VERSIONS], indirect=True)
+def test_reported_operations_are_the_actions_elasticsearch_authorises(es, run_module):
+    """The check-mode plan's `operations` (what a role's privilege pre-check asks for) name exactly the actions the
+    real run needs: a monitor_ml user may plan (reads), lacks them, and the real run's 403 names the first one."""
+    from ansible_collections.esops.jobs.plugins.modules import privilege_check
+    viewer = dict(hosts=[es.url], username='ml_viewer', password='changeme')
+    failed, plan = run_module(ml_calendar.main, dict(declared(), **viewer), check_mode=True)
+    assert not failed and plan['operations'] == ['put_calendar', 'post_calendar_events']
+    failed, check = run_module(privilege_check.main, dict(viewer, operations=plan['operations'], fail_on_missing=False),
+                               check_mode=True)
+    missing = [m['privilege'] for m in check['missing']]
+    assert missing == ['cluster:admin/xpack/ml/calendars/put', 'cluster:admin/xpack/ml/calendars/events/post']
+    failed, real = run_module(ml_calendar.main, dict(declared(), **viewer))
+    assert failed and real['status'] == 403 and missing[0] in real['msg'] and real['changed'] is False
+    admin = dict(hosts=[es.url], username='ml_admin', password='changeme')
+    failed, check = run_module(privilege_check.main, dict(admin, operations=list(
+        ['put_calendar', 'update_calendar_jobs', 'post_calendar_events', 'delete_calendar_event', 'delete_calendar'])),
+        check_mode=True)
+    assert not failed and check['missing'] == []
