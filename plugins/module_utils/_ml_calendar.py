@@ -29,7 +29,7 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError, quote_path
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import PlanError
-from ansible_collections.esops.jobs.plugins.module_utils._errors import NotFound, UpgradeModeOn
+from ansible_collections.esops.jobs.plugins.module_utils._errors import AlreadyExists, NotFound, UpgradeModeOn
 from ansible_collections.esops.jobs.plugins.module_utils._ml import MlApi, chunk_ids, validate_ml_ids
 from ansible_collections.esops.jobs.plugins.module_utils._time import parse_duration
 
@@ -405,6 +405,8 @@ def run(module, calendar_run=None):
         message = to_native(exc)
         if isinstance(exc, UpgradeModeOn):
             message += ' (ML upgrade mode was enabled after the calendar was read)'
+        elif isinstance(exc, AlreadyExists):
+            message += ' (another run created it after this one read it; run again to converge it)'
         if done:
             message += ' (already done: %s; run again to finish)' % ', '.join(done)
         module.fail_json(msg=message, changed=bool(done), actions=done, status=exc.status, error_type=exc.error_type)
