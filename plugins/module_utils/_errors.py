@@ -72,6 +72,12 @@ class Conflict(ElasticsearchError):
         self.state = state
 
 
+class AlreadyExists(ElasticsearchError):
+    """400: a create-only request found the object there (``resource_already_exists_exception``: PUT of an ML filter,
+    TransportPutFilterAction; PUT of a calendar answers ``status_exception`` "Cannot create calendar with id [x] as it
+    already exists", TransportPutCalendarAction)."""
+
+
 class ServerError(ElasticsearchError):
     """Any other 5xx, for example a job that failed while closing (500 "Exception closing autodetect process",
     AutodetectProcessManager.closeJob) or opening (500 "Unexpected job state [failed] ... while waiting for job to be
@@ -87,8 +93,10 @@ _SERVER_WAIT_TEXT = 'Timed out when waiting for persistent tasks'
 _UPGRADE_MODE_TEXT = 'upgrade mode'
 _BUSY_TEXT = 'Previous request is still being processed'
 _TIMEOUT_TYPES = ('elasticsearch_timeout_exception', 'receive_timeout_transport_exception')
+_EXISTS_TYPE = 'resource_already_exists_exception'
+_CALENDAR_EXISTS_RE = re.compile(r'Cannot create calendar with id \[[^\]]*\] as it already exists')
 
-_ALL = (NotFound, AlreadyInState, ServerWaitTimedOut, UpgradeModeOn, Busy, Conflict, ServerError)
+_ALL = (NotFound, AlreadyInState, ServerWaitTimedOut, UpgradeModeOn, Busy, Conflict, AlreadyExists, ServerError)
 
 
 def _state_named(text):
@@ -119,6 +127,8 @@ def error_class(status, error_type, text):
         return Busy
     if status == 429 and _UPGRADE_MODE_TEXT in text:
         return UpgradeModeOn
+    if status == 400 and (error_type == _EXISTS_TYPE or _CALENDAR_EXISTS_RE.search(text)):
+        return AlreadyExists
     if status == 409 or (status == 500 and 'indexer state is [' in text):
         # Rollup delete of a running job: 500 with task_failures "indexer state is [STARTED]"
         # (TransportDeleteRollupJobAction): a conflict in all but status.

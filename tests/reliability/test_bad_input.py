@@ -124,6 +124,13 @@ def offline_cases(url):
          ['operations', 'close_jobs']),
         ('bad_option-privilege_check-nothing', 'privilege_check', {},
          ['nothing to check: give at least one operation or index']),
+        ('invalid_id-ml_calendar-Upper', 'ml_calendar', {'calendar_id': 'Outages'},
+         ["calendar_id: 'Outages' is not a valid id (ids are lowercase)"]),
+        ('bad_option-ml_calendar-pattern', 'ml_calendar', {'calendar_id': 'c', 'job_ids': ['web-*']},
+         ["job_ids: 'web-*' is a pattern"]),
+        ('bad_option-ml_calendar-event-time', 'ml_calendar',
+         {'calendar_id': 'c', 'events': [{'description': 'x', 'start_time': 'tomorrow', 'duration': '1h'}]},
+         ["events[0].start_time='tomorrow' is not a date"]),
     ]
     return cases
 

@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchConnectionError, ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._errors import (
-    AlreadyInState, Busy, ClassifyingClient, Conflict, NotFound, ServerError, ServerWaitTimedOut, UpgradeModeOn,
+    AlreadyExists, AlreadyInState, Busy, ClassifyingClient, Conflict, NotFound, ServerError, ServerWaitTimedOut, UpgradeModeOn,
     classify, worth_retrying)
 
 CASES = [
@@ -31,6 +31,9 @@ CASES = [
     (409, 'status_exception', 'Cannot delete job [x] because the job is opened', Conflict, 'opened'),
     (500, None, 'rollup job [r]: indexer state is [STARTED]', Conflict, 'started'),
     (500, 'exception', 'Exception closing autodetect process', ServerError, None),
+    (400, 'resource_already_exists_exception', 'A filter with id [f] already exists', AlreadyExists, None),
+    (400, 'status_exception', 'Cannot create calendar with id [c] as it already exists', AlreadyExists, None),
+    (400, 'status_exception', 'Cannot remove [j] as it is not present in calendar [c]', ElasticsearchError, None),
 ]
 
 
