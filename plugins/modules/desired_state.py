@@ -11,7 +11,7 @@ module: desired_state
 short_description: Plan and converge one Elasticsearch cluster to a desired-state document of job states
 version_added: 1.1.0
 description:
-  - Takes a desired-state document (the one the role M(esops.jobs.converge) reads from git) that declares ML
+  - Takes a desired-state document (the one the role P(esops.jobs.converge#role) reads from git) that declares ML
     anomaly-detection jobs (V(opened), V(closed), V(absent)), datafeeds (V(started), V(stopped), V(absent)), rollup
     jobs (V(started), V(stopped), V(absent)), optionally ML upgrade mode, and a policy for the objects it does not
     mention; plans the whole cluster in one run and, unless in check mode, applies the plan.
@@ -42,7 +42,7 @@ author:
 options:
   document:
     description:
-      - The desired-state document, as documented by the role M(esops.jobs.converge) (C(ansible-doc -t role
+      - The desired-state document, as documented by the role P(esops.jobs.converge#role) (C(ansible-doc -t role
         esops.jobs.converge), entry point C(document)).
       - "Ids are strings (C(id: \"123\"), not C(id: 123)). An entry's C(timeout) must be more than 0.
         Any mistake fails with one line before any request."
@@ -61,14 +61,14 @@ options:
   fail_on_error:
     description:
       - V(true) fails the task when the plan or a step failed. V(false) returns the report with its C(errors)
-        (status V(failed)) so the caller can write it first; the role M(esops.jobs.converge) does that.
+        (status V(failed)) so the caller can write it first; the role P(esops.jobs.converge#role) does that.
       - A malformed document always fails.
     type: bool
     default: true
   document_spec:
     description:
       - An argument spec (the C(options) of an C(argument_specs) entry point) the document must satisfy, checked on
-        the controller before the module runs; every mistake is reported in one line. The role M(esops.jobs.converge)
+        the controller before the module runs; every mistake is reported in one line. The role P(esops.jobs.converge#role)
         passes its C(document) entry point.
     type: dict
   report_path:
@@ -85,7 +85,7 @@ options:
       - Back up, on the controller, every ML job and rollup job the plan deletes before the first change, in the
         retire roles' format (C(ml-job-<id>-<UTC stamp>.json) with the job's and its datafeed's configuration as
         M(esops.jobs.ml_job_info) C(include_put_config) returns them, C(rollup-job-<id>-<UTC stamp>.json) with the
-        rollup configuration and stats; the cluster and the state), restorable with the role M(esops.jobs.job_restore).
+        rollup configuration and stats; the cluster and the state), restorable with the role P(esops.jobs.job_restore#role).
         The files are written atomically and never overwritten (an existing one refuses the run, nothing changed).
       - A run that deletes then costs a second module run (the first reads what it backs up and changes nothing).
         Without it, deletes are not backed up, and the report says so.

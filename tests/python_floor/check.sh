@@ -16,12 +16,17 @@ declare -A args=(
   [rollup_job]='job_id=a config=a=1'
   [privilege_check]='operations=close_job'
   [write_files]='{"files": [{"path": "/nonexistent/x", "content": "x"}]}'
+  [backup_info]='{"paths": ["/nonexistent/x.json"]}'
+  [ml_calendar]='calendar_id=a'
+  [desired_state]='document={"ml_jobs":[{"id":"a","state":"closed"}]}'
 )
+# Runs on the controller only (an action plugin; its module file is documentation): no managed-node Python.
+controller_only=' fleet_plan '
 # Every module of the collection, not a list that falls behind: a module missing here fails the check.
 modules_dir=$(dirname "$0")/../../plugins/modules
 for path in "$modules_dir"/*.py; do
   name=$(basename "$path" .py)
-  [[ $name == _* ]] && continue
+  [[ $name == _* || $controller_only == *" $name "* ]] && continue
   [[ -n ${args[$name]+set} ]] || { echo "python-floor: plugins/modules/$name.py has no case in $0" >&2; exit 1; }
 done
 checked=0
