@@ -317,16 +317,21 @@ emulator: venv
 
 # ---------------------------------------------------------------- the artifact
 
-# Build the Galaxy artifact from galaxy.yml's manifest allow-list, refuse it when it carries a file no user
-# needs (DIST_FORBIDDEN) or a README link it cannot resolve, check meta/execution-environment.yml with
-# ansible-builder, install it into a scratch path and run a smoke playbook with the installed copy against an
-# emulator (tests/dist/smoke.yml: modules, then the packaged maintenance_enter/exit playbooks by FQCN; nothing
-# from this checkout on ANSIBLE_COLLECTIONS_PATH). Measured here: ~13 s of CPU.
+# Refuse a release whose changelog leaves out a shipped module, role or playbook, or whose module says a
+# version_added above galaxy.yml's version (.ci/check_release_notes.py). Build the Galaxy artifact (galaxy.yml's
+# build_ignore), refuse it when it carries a file no user needs (DIST_FORBIDDEN) or a README link it cannot
+# resolve, check meta/execution-environment.yml with ansible-builder, install it into a scratch path and run a
+# smoke playbook with the installed copy against an emulator (tests/dist/smoke.yml: modules, then the packaged
+# maintenance_enter/exit playbooks by FQCN; nothing from this checkout on ANSIBLE_COLLECTIONS_PATH). Then the
+# README's git install, `ansible-galaxy collection install git+file://...`, with plain ansible-core (FLOOR_CORE's
+# venv, which has no distlib) from a bare repository holding this checkout's tracked files (HEAD plus uncommitted
+# changes, `git stash create`): it must install exactly the artifact's files. Measured here: ~15 s of CPU.
 DIST        := $(BUILD)/dist
 DIST_VERSION = $(shell sed -n 's/^version: *//p' galaxy.yml)
 DIST_FORBIDDEN := (^|/)(\.[^/]+|__pycache__|esops-backups|tests|benchmarks|extensions|\.plugin-cache\.yaml)(/|$$)|\.(pyc|pyo|swp|bak|orig|rej|tar\.gz)$$|~$$|^(Makefile|requirements-dev\.txt|docs/design\.md|galaxy\.yml|CONTRIBUTING\.md)$$|esops-maintenance-window
 
-dist: build-tree
+dist: build-tree $(FLOOR_VENV)/.stamp
+	$(PY) .ci/check_release_notes.py
 	rm -rf $(DIST) && mkdir -p $(DIST)
 	$(VENV)/bin/ansible-galaxy collection build --output-path $(DIST) .
 	@artifact=$(DIST)/esops-jobs-$(DIST_VERSION).tar.gz; \
@@ -351,6 +356,15 @@ dist: build-tree
 	  ANSIBLE_COLLECTIONS_PATH=$(DIST)/collections ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
 	  exec $(VENV)/bin/ansible-playbook $(CURDIR)/tests/dist/smoke.yml -e es_url="$$ES_URL" -e state_file=$(DIST)/window.json'
 	@test -f $(DIST)/window.json || { echo "dist: the packaged maintenance_enter playbook wrote no state file" >&2; exit 1; }
+	@! $(FLOOR_VENV)/bin/python -c 'import distlib' 2>/dev/null || { echo "dist: $(FLOOR_VENV) has distlib: the git install would not test plain ansible-core" >&2; exit 1; }
+	@git init -q --bare $(DIST)/git.git && commit=$$(git stash create) && \
+	git push -q $(DIST)/git.git $${commit:-HEAD}:refs/heads/main && \
+	ANSIBLE_COLLECTIONS_PATH=$(DIST)/git-collections $(FLOOR_VENV)/bin/ansible-galaxy collection install \
+	  -p $(DIST)/git-collections "git+file://$(DIST)/git.git,main" && \
+	$(PY) -c 'import json, sys; names = [{e["name"]: e["chksum_sha256"] for e in json.load(open(p))["files"]} for p in sys.argv[1:]]; \
+	  sys.exit(0 if names[0] == names[1] else "dist: the git install and the artifact differ in %s" % sorted(set(names[0].items()) ^ set(names[1].items())))' \
+	  $(DIST)/collections/ansible_collections/esops/jobs/FILES.json $(DIST)/git-collections/ansible_collections/esops/jobs/FILES.json && \
+	echo "dist: ansible-core $(FLOOR_CORE) without distlib installs from git (git+file://) exactly the artifact's files"
 
 # ---------------------------------------------------------------- all of it
 

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: write_files
 short_description: Write several files atomically in one task (backups, state files, reports)
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Writes every file of O(files) to a temporary file in its directory and renames it over the target, so a reader
     never sees half a file. Missing parent directories are created (mode C(0750)).
