@@ -140,7 +140,10 @@ def is_current(path, data, mode):
         return False
 
 
-def write_atomically(path, data, mode):
+def write_atomically(module, path, data, mode):
+    """A temporary file in the target's directory, moved over it by ansible-core's atomic_move: a rename, which
+    also gives the file the SELinux context of the file it replaces (or the directory's default for a new one),
+    where a plain os.rename would keep the temporary file's."""
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o750)
@@ -149,10 +152,12 @@ def write_atomically(path, data, mode):
         with os.fdopen(handle, 'wb') as out:
             out.write(data)
         os.chmod(tmp, mode)
-        os.rename(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+    module.atomic_move(tmp, path)
+    # atomic_move gives a new file the umask's mode and a replaced one the old file's: set the mode asked for.
+    os.chmod(path, mode)
 
 
 def main():
@@ -204,7 +209,7 @@ def main():
             continue
         if not module.check_mode:
             try:
-                write_atomically(path, data, mode)
+                write_atomically(module, path, data, mode)
             except (IOError, OSError) as exc:
                 module.fail_json(msg='write_files: cannot write %s: %s' % (path, to_native(exc)),
                                  written=written, changed=bool(written))
