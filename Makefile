@@ -54,8 +54,8 @@ RUNNER := $(PY) tests/integration/run_integration.py --collection $(COLLECTION)
 MODULES = $(sort $(basename $(filter-out _%,$(notdir $(wildcard plugins/modules/*.py)))))
 
 .PHONY: help venv build-tree prime sanity units fidelity reliability integration molecule lint \
-        bench bench-smoke smoke core-matrix demo dist emulator actionlint changelog changelog-lint docs-check docsite \
-        integration-docker python-floor test clean
+        sanity-cores bench bench-smoke smoke core-matrix demo dist emulator actionlint changelog changelog-lint docs-check docsite \
+        integration-docker es-docker-up es-docker-wait es-docker-logs es-docker-down python-floor test clean
 
 help:
 	@echo "make demo          emulator + playbooks/demo.yml (fresh machine: this is all you need)"
@@ -239,22 +239,42 @@ integration: build-tree
 	$(RUNNER) integration $(TARGETS)
 
 # The same suite against real Elasticsearch in Docker (tests/docker/compose.yml: single node, trial license so ML
-# works, security on), once per ES_DOCKER_VERSIONS entry: up, wait (tests/docker/wait_for_es.py), make integration
-# ES_URL=..., down -v. Needs Docker with the compose plugin; .github/workflows/integration.yml runs it on GitHub.
+# works, security on), once per ES_DOCKER_VERSIONS entry: es-docker-up, es-docker-wait (tests/docker/wait_for_es.py:
+# the container answers with the version asked for, yellow, trial license active), make integration ES_URL=...,
+# es-docker-logs on a failure, es-docker-down. Needs Docker with the compose plugin; .github/workflows/integration.yml
+# runs the same steps one by one on GitHub, one version per job.
 ES_DOCKER_VERSIONS ?= 7.17.28 8.19.3 9.1.5
+ES_DOCKER_VERSION  ?= $(firstword $(ES_DOCKER_VERSIONS))
 ES_DOCKER_PORT     ?= 9200
 ES_DOCKER_PASSWORD ?= esops-integration
-COMPOSE := docker compose -f tests/docker/compose.yml
+ES_DOCKER_URL      := http://127.0.0.1:$(ES_DOCKER_PORT)
+# Settings per version: compose.yml holds what 6.8 and later all know; 7.14 and later add
+# compose.geoip-downloader-off.yml (the setting is unknown to 6.8, and to 7.13 without a feature flag).
+es_compose = ES_DOCKER_VERSION=$(1) ES_PORT=$(ES_DOCKER_PORT) ES_PASSWORD=$(ES_DOCKER_PASSWORD) \
+  docker compose -f tests/docker/compose.yml \
+  $(if $(shell printf '7.14.0\n%s\n' '$(1)' | sort -V -C && echo newer),-f tests/docker/compose.geoip-downloader-off.yml)
+ES_DOCKER_ENV := ES_URL=$(ES_DOCKER_URL) ES_USERNAME=elastic ES_PASSWORD=$(ES_DOCKER_PASSWORD)
+
+es-docker-up:
+	$(call es_compose,$(ES_DOCKER_VERSION)) up -d --quiet-pull
+
+es-docker-wait: venv
+	$(ES_DOCKER_ENV) $(PY) tests/docker/wait_for_es.py --version $(ES_DOCKER_VERSION)
+
+es-docker-logs:
+	$(call es_compose,$(ES_DOCKER_VERSION)) logs --tail 100
+
+es-docker-down:
+	$(call es_compose,$(ES_DOCKER_VERSION)) down -v
 
 integration-docker: build-tree
 	@for v in $(ES_DOCKER_VERSIONS); do \
 	  echo "integration-docker: Elasticsearch $$v"; \
-	  export ES_DOCKER_VERSION=$$v ES_PORT=$(ES_DOCKER_PORT) ES_PASSWORD=$(ES_DOCKER_PASSWORD) \
-	         ES_URL=http://127.0.0.1:$(ES_DOCKER_PORT) ES_USERNAME=elastic; \
-	  $(COMPOSE) up -d --quiet-pull; \
-	  rc=0; $(PY) tests/docker/wait_for_es.py && $(MAKE) --no-print-directory integration || rc=$$?; \
-	  [ $$rc -eq 0 ] || $(COMPOSE) logs --tail 50; \
-	  $(COMPOSE) down -v; [ $$rc -eq 0 ] || exit $$rc; \
+	  $(MAKE) --no-print-directory es-docker-up ES_DOCKER_VERSION=$$v; \
+	  rc=0; $(MAKE) --no-print-directory es-docker-wait ES_DOCKER_VERSION=$$v && \
+	    $(ES_DOCKER_ENV) $(MAKE) --no-print-directory integration || rc=$$?; \
+	  [ $$rc -eq 0 ] || $(MAKE) --no-print-directory es-docker-logs ES_DOCKER_VERSION=$$v; \
+	  $(MAKE) --no-print-directory es-docker-down ES_DOCKER_VERSION=$$v; [ $$rc -eq 0 ] || exit $$rc; \
 	done
 
 # Every scenario under extensions/molecule/ (shared settings in extensions/molecule/config.yml),
