@@ -327,7 +327,8 @@ core-matrix: build-tree $(foreach v,$(CORE_VERSIONS),$(CORE_VENVS)/$(v)/.stamp)
 demo: build-tree
 	@test -f playbooks/demo.yml || { echo "demo: playbooks/demo.yml has not landed yet" >&2; exit 1; }
 	$(RUNNER) with-es --es-version $(DEMO_ES_VERSION) --pid-file $(BUILD)/emulator.pid -- \
-	  bash -c 'exec $(VENV)/bin/ansible-playbook playbooks/demo.yml -e es_url="$$ES_URL"'
+	  bash -c 'ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false \
+	    exec $(VENV)/bin/ansible-playbook playbooks/demo.yml -e es_url="$$ES_URL"'
 	@echo "=== A small fleet: three emulated clusters (6.8, 7.17, 9.1) and an unreachable one, converged to playbooks/desired/demo.yml"
 	$(RUNNER) with-fleet --versions 6.8.23,7.17.28,9.1.5 --unreachable down-1 -- \
 	  bash -c 'exec $(VENV)/bin/ansible-playbook -i "$$FLEET_INVENTORY" playbooks/demo_fleet.yml --diff'
