@@ -37,7 +37,7 @@ CORE_VENVS := $(CURDIR)/.venv-core
 PYTHON312 ?= $(shell ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12.*/bin/python3.12 2>/dev/null | sort -V | tail -1 || true)
 core_python = $(if $(filter 2.16.% 2.17.% 2.18.% 2.19.%,$(1)),$(PYTHON_BOOT),$(or $(PYTHON312),$(shell command -v python3.12)))
 # What `make test` (and so .ci/run) runs, in this order, each timed by .ci/suites.py.
-TEST_SUITES ?= changelog-lint actionlint sanity python-floor units docs-check docsite lint dist fidelity \
+TEST_SUITES ?= changelog-lint actionlint sanity sanity-cores python-floor units docs-check docsite lint dist fidelity \
                reliability integration molecule bench-smoke core-matrix
 # Integration targets to run (empty = all); e.g. make integration TARGETS=ml_job_state
 TARGETS ?=
@@ -101,8 +101,8 @@ prime: venv
 # pyenv has 3.8-3.13 (no 3.14), linked by name into $(PYTHONS) because pyenv's shims only run the selected one.
 MODULE_PYTHONS ?= 3.8 3.13 3.14
 PYTHONS     := $(BUILD)/pythons
-define LINK_MODULE_PYTHONS
-mkdir -p $(PYTHONS); for v in $(MODULE_PYTHONS); do \
+define LINK_PYTHONS
+mkdir -p $(PYTHONS); for v in $(1); do \
   p=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v.*/bin/python$$v 2>/dev/null | sort -V | tail -1 || true); \
   if [ -z "$$p" ] && python$$v -c '' 2>/dev/null; then p=$$(command -v python$$v); fi; \
   if [ -n "$$p" ]; then ln -sfn "$$p" $(PYTHONS)/python$$v; echo "sanity: python$$v is $$p"; \
@@ -112,7 +112,7 @@ endef
 
 # On Pythons below the floor (ansible-core 2.16 still runs modules on 2.7, 3.6 and 3.7) every module must fail with one
 # line, not a traceback: ansible-core FLOOR_CORE in its own venv runs each module on each FLOOR_PYTHONS version found
-# (pyenv, or pythonX.Y on PATH; one not installed is named and skipped, none at all fails). The oldest and newest
+# (pyenv, or pythonX.Y on PATH; one not installed fails the target, naming it). The oldest and newest
 # of them by default (3.6 passes too: make python-floor FLOOR_PYTHONS='2.7 3.6 3.7'). tests/python_floor/check.sh.
 # Measured here: ~12 s of CPU, plus ~8 s once for the venv.
 FLOOR_CORE    ?= 2.16.19
@@ -125,12 +125,12 @@ $(FLOOR_VENV)/.stamp: | venv
 	touch $@
 
 python-floor: build-tree $(FLOOR_VENV)/.stamp
-	@pythons=; for v in $(FLOOR_PYTHONS); do \
+	@pythons=; missing=; for v in $(FLOOR_PYTHONS); do \
 	  p=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v.*/bin/python$$v 2>/dev/null | sort -V | tail -1 || true); \
 	  if [ -z "$$p" ] && python$$v -c '' 2>/dev/null; then p=$$(command -v python$$v); fi; \
-	  if [ -n "$$p" ]; then pythons="$$pythons $$p"; else echo "python-floor: python$$v is not installed here: skipped"; fi; \
+	  if [ -n "$$p" ]; then pythons="$$pythons $$p"; else missing="$$missing $$v"; fi; \
 	done; \
-	if [ -z "$$pythons" ]; then echo "python-floor: none of $(FLOOR_PYTHONS) is installed: nothing checked" >&2; exit 1; fi; \
+	if [ -n "$$missing" ]; then echo "python-floor: Python$$missing not found (pyenv's \$$PYENV_ROOT/versions/X.Y.*, or pythonX.Y on PATH); CONTRIBUTING.md says where to get it" >&2; exit 1; fi; \
 	bash tests/python_floor/check.sh $(FLOOR_VENV)/bin $$pythons
 
 # --venv: each sanity test gets its own cached venv (~/.ansible/test/venv) with ansible-test's pinned
@@ -141,11 +141,38 @@ sanity: build-tree prime
 	@if ls tests/sanity/ignore-*.txt >/dev/null 2>&1 && [ -n "$$(cat tests/sanity/ignore-*.txt)" ]; then \
 	  echo "tests/sanity/ignore-*.txt must be empty: fix the code instead" >&2; exit 1; fi
 	$(ANSIBLE_TEST) sanity --venv --python 3.11 --color $(if $(CI),no,yes)
-	@$(LINK_MODULE_PYTHONS)
+	@$(call LINK_PYTHONS,$(MODULE_PYTHONS))
 	@cd $(COLLECTION) && for v in $(MODULE_PYTHONS); do [ -x $(PYTHONS)/python$$v ] || continue; \
 	  echo "=== sanity compile/import on python$$v"; \
 	  PATH=$(PYTHONS):$$PATH $(VENV)/bin/ansible-test sanity --venv --python $$v --color $(if $(CI),no,yes) \
 	    --test compile --test import || exit 1; done
+
+# The lowest and the newest ansible-core meta/runtime.yml claims get sanity too, in their core-matrix venvs
+# (.venv-core/<version>), limited to what differs between cores: ansible-test's validate-modules, ansible-doc,
+# runtime-metadata, action-plugin-docs and code-smell tests (2.16 still has the Python 2 boilerplate ones) on the
+# controller Python that core runs on (2.16: 3.11; 2.20 and later: 3.12), and import, which loads the modules
+# against that core's module_utils, also on the ends of the managed-node Pythons both support (2.16: 3.8, the
+# collection's floor; 2.21: 3.9, its own floor, and 3.13). pylint, pep8, yamllint, shellcheck, pslint and compile
+# differ between cores only in the pinned linter's version (compile not at all), and pylint alone costs ~30 CPU-s a
+# core: they run once, on .venv's 2.19 above (a full run on 2.16.19 passed here too when this target was added). Measured here: 14
+# CPU-s for both cores with ansible-test's venvs cached (~/.ansible/test), 70 CPU-s the first time (a full sanity
+# run costs ~1.5 CPU-min each).
+SANITY_CORES     ?= 2.16.19 2.21.5
+SANITY_CORE_SKIP ?= pylint pep8 yamllint shellcheck pslint compile
+
+sanity-cores: build-tree $(foreach v,$(SANITY_CORES),$(CORE_VENVS)/$(v)/.stamp)
+	@$(call LINK_PYTHONS,3.8 3.9 3.12 3.13)
+	@cd $(COLLECTION) && for v in $(SANITY_CORES); do \
+	  if [ -f $(PRIME) ]; then bash $(PRIME) $(CORE_VENVS)/$$v/bin/python; fi; \
+	  case $$v in 2.16.*|2.17.*|2.18.*|2.19.*) ctl=3.11; imp=3.8;; 2.2*) ctl=3.12; imp='3.9 3.13';; *) echo "sanity-cores: which Pythons for $$v?" >&2; exit 1;; esac; \
+	  echo "=== ansible-core $$v: sanity on python$$ctl without $(SANITY_CORE_SKIP)"; \
+	  PATH=$(PYTHONS):$$PATH $(CORE_VENVS)/$$v/bin/ansible-test sanity --venv --python $$ctl --color $(if $(CI),no,yes) \
+	    $(foreach t,$(SANITY_CORE_SKIP),--skip-test $(t)) || { echo "sanity-cores: ansible-core $$v FAILED" >&2; exit 1; }; \
+	  for p in $$imp; do [ -x $(PYTHONS)/python$$p ] || { echo "sanity-cores: python$$p is not installed here (pyenv or python$$p on PATH)" >&2; exit 1; }; \
+	    echo "=== ansible-core $$v: sanity import on python$$p"; \
+	    PATH=$(PYTHONS):$$PATH $(CORE_VENVS)/$$v/bin/ansible-test sanity --venv --python $$p --color $(if $(CI),no,yes) \
+	      --test import || { echo "sanity-cores: import on ansible-core $$v, python$$p FAILED" >&2; exit 1; }; done; \
+	done
 
 # Plain pytest from the build tree (ansible_collections/ on PYTHONPATH), as core-matrix runs the same tests on
 # every other ansible-core: the in-process emulator makes the suite ~4 CPU-s, where ansible-test units' own venv
