@@ -29,7 +29,15 @@ try:
     from urllib.error import HTTPError, URLError
     from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 except ImportError:  # Python 2 (floor 3.8): every module refuses it with one line (_module.unsupported_python) first
-    HTTPException = HTTPError = URLError = Exception
+    class HTTPException(Exception):
+        """Never raised: stands in for http.client's so that this file imports."""
+
+    class URLError(IOError):
+        """Never raised: stands in for urllib.error's."""
+
+    class HTTPError(URLError):
+        """Never raised: stands in for urllib.error's."""
+
     quote = unquote = urlencode = urlsplit = urlunsplit = None
 
 try:
