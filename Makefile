@@ -37,7 +37,7 @@ CORE_VENVS := $(CURDIR)/.venv-core
 PYTHON312 ?= $(shell ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12.*/bin/python3.12 2>/dev/null | sort -V | tail -1 || true)
 core_python = $(if $(filter 2.16.% 2.17.% 2.18.% 2.19.%,$(1)),$(PYTHON_BOOT),$(or $(PYTHON312),$(shell command -v python3.12)))
 # What `make test` (and so .ci/run) runs, in this order, each timed by .ci/suites.py.
-TEST_SUITES ?= changelog-lint actionlint sanity python-floor units docs-check docsite lint dist fidelity \
+TEST_SUITES ?= changelog-lint actionlint sanity sanity-cores python-floor units docs-check docsite lint dist fidelity \
                reliability integration molecule bench-smoke core-matrix
 # Integration targets to run (empty = all); e.g. make integration TARGETS=ml_job_state
 TARGETS ?=
@@ -54,8 +54,8 @@ RUNNER := $(PY) tests/integration/run_integration.py --collection $(COLLECTION)
 MODULES = $(sort $(basename $(filter-out _%,$(notdir $(wildcard plugins/modules/*.py)))))
 
 .PHONY: help venv build-tree prime sanity units fidelity reliability integration molecule lint \
-        bench bench-smoke smoke core-matrix demo dist emulator actionlint changelog changelog-lint docs-check docsite \
-        integration-docker python-floor test clean
+        sanity-cores bench bench-smoke smoke core-matrix demo dist emulator actionlint changelog changelog-lint docs-check docsite \
+        integration-docker es-docker-up es-docker-wait es-docker-logs es-docker-down python-floor test clean
 
 help:
 	@echo "make demo          emulator + playbooks/demo.yml (fresh machine: this is all you need)"
@@ -101,8 +101,8 @@ prime: venv
 # pyenv has 3.8-3.13 (no 3.14), linked by name into $(PYTHONS) because pyenv's shims only run the selected one.
 MODULE_PYTHONS ?= 3.8 3.13 3.14
 PYTHONS     := $(BUILD)/pythons
-define LINK_MODULE_PYTHONS
-mkdir -p $(PYTHONS); for v in $(MODULE_PYTHONS); do \
+define LINK_PYTHONS
+mkdir -p $(PYTHONS); for v in $(1); do \
   p=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v.*/bin/python$$v 2>/dev/null | sort -V | tail -1 || true); \
   if [ -z "$$p" ] && python$$v -c '' 2>/dev/null; then p=$$(command -v python$$v); fi; \
   if [ -n "$$p" ]; then ln -sfn "$$p" $(PYTHONS)/python$$v; echo "sanity: python$$v is $$p"; \
@@ -112,7 +112,7 @@ endef
 
 # On Pythons below the floor (ansible-core 2.16 still runs modules on 2.7, 3.6 and 3.7) every module must fail with one
 # line, not a traceback: ansible-core FLOOR_CORE in its own venv runs each module on each FLOOR_PYTHONS version found
-# (pyenv, or pythonX.Y on PATH; one not installed is named and skipped, none at all fails). The oldest and newest
+# (pyenv, or pythonX.Y on PATH; one not installed fails the target, naming it). The oldest and newest
 # of them by default (3.6 passes too: make python-floor FLOOR_PYTHONS='2.7 3.6 3.7'). tests/python_floor/check.sh.
 # Measured here: ~12 s of CPU, plus ~8 s once for the venv.
 FLOOR_CORE    ?= 2.16.19
@@ -125,12 +125,12 @@ $(FLOOR_VENV)/.stamp: | venv
 	touch $@
 
 python-floor: build-tree $(FLOOR_VENV)/.stamp
-	@pythons=; for v in $(FLOOR_PYTHONS); do \
+	@pythons=; missing=; for v in $(FLOOR_PYTHONS); do \
 	  p=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v.*/bin/python$$v 2>/dev/null | sort -V | tail -1 || true); \
 	  if [ -z "$$p" ] && python$$v -c '' 2>/dev/null; then p=$$(command -v python$$v); fi; \
-	  if [ -n "$$p" ]; then pythons="$$pythons $$p"; else echo "python-floor: python$$v is not installed here: skipped"; fi; \
+	  if [ -n "$$p" ]; then pythons="$$pythons $$p"; else missing="$$missing $$v"; fi; \
 	done; \
-	if [ -z "$$pythons" ]; then echo "python-floor: none of $(FLOOR_PYTHONS) is installed: nothing checked" >&2; exit 1; fi; \
+	if [ -n "$$missing" ]; then echo "python-floor: Python$$missing not found (pyenv's \$$PYENV_ROOT/versions/X.Y.*, or pythonX.Y on PATH); CONTRIBUTING.md says where to get it" >&2; exit 1; fi; \
 	bash tests/python_floor/check.sh $(FLOOR_VENV)/bin $$pythons
 
 # --venv: each sanity test gets its own cached venv (~/.ansible/test/venv) with ansible-test's pinned
@@ -141,11 +141,38 @@ sanity: build-tree prime
 	@if ls tests/sanity/ignore-*.txt >/dev/null 2>&1 && [ -n "$$(cat tests/sanity/ignore-*.txt)" ]; then \
 	  echo "tests/sanity/ignore-*.txt must be empty: fix the code instead" >&2; exit 1; fi
 	$(ANSIBLE_TEST) sanity --venv --python 3.11 --color $(if $(CI),no,yes)
-	@$(LINK_MODULE_PYTHONS)
+	@$(call LINK_PYTHONS,$(MODULE_PYTHONS))
 	@cd $(COLLECTION) && for v in $(MODULE_PYTHONS); do [ -x $(PYTHONS)/python$$v ] || continue; \
 	  echo "=== sanity compile/import on python$$v"; \
 	  PATH=$(PYTHONS):$$PATH $(VENV)/bin/ansible-test sanity --venv --python $$v --color $(if $(CI),no,yes) \
 	    --test compile --test import || exit 1; done
+
+# The lowest and the newest ansible-core meta/runtime.yml claims get sanity too, in their core-matrix venvs
+# (.venv-core/<version>), limited to what differs between cores: ansible-test's validate-modules, ansible-doc,
+# runtime-metadata, action-plugin-docs and code-smell tests (2.16 still has the Python 2 boilerplate ones) on the
+# controller Python that core runs on (2.16: 3.11; 2.20 and later: 3.12), and import, which loads the modules
+# against that core's module_utils, also on the ends of the managed-node Pythons both support (2.16: 3.8, the
+# collection's floor; 2.21: 3.9, its own floor, and 3.13). pylint, pep8, yamllint, shellcheck, pslint and compile
+# differ between cores only in the pinned linter's version (compile not at all), and pylint alone costs ~30 CPU-s a
+# core: they run once, on .venv's 2.19 above (a full run on 2.16.19 passed here too when this target was added). Measured here: 14
+# CPU-s for both cores with ansible-test's venvs cached (~/.ansible/test), 70 CPU-s the first time (a full sanity
+# run costs ~1.5 CPU-min each).
+SANITY_CORES     ?= 2.16.19 2.21.5
+SANITY_CORE_SKIP ?= pylint pep8 yamllint shellcheck pslint compile
+
+sanity-cores: build-tree $(foreach v,$(SANITY_CORES),$(CORE_VENVS)/$(v)/.stamp)
+	@$(call LINK_PYTHONS,3.8 3.9 3.12 3.13)
+	@cd $(COLLECTION) && for v in $(SANITY_CORES); do \
+	  if [ -f $(PRIME) ]; then bash $(PRIME) $(CORE_VENVS)/$$v/bin/python; fi; \
+	  case $$v in 2.16.*|2.17.*|2.18.*|2.19.*) ctl=3.11; imp=3.8;; 2.2*) ctl=3.12; imp='3.9 3.13';; *) echo "sanity-cores: which Pythons for $$v?" >&2; exit 1;; esac; \
+	  echo "=== ansible-core $$v: sanity on python$$ctl without $(SANITY_CORE_SKIP)"; \
+	  PATH=$(PYTHONS):$$PATH $(CORE_VENVS)/$$v/bin/ansible-test sanity --venv --python $$ctl --color $(if $(CI),no,yes) \
+	    $(foreach t,$(SANITY_CORE_SKIP),--skip-test $(t)) || { echo "sanity-cores: ansible-core $$v FAILED" >&2; exit 1; }; \
+	  for p in $$imp; do [ -x $(PYTHONS)/python$$p ] || { echo "sanity-cores: python$$p is not installed here (pyenv or python$$p on PATH)" >&2; exit 1; }; \
+	    echo "=== ansible-core $$v: sanity import on python$$p"; \
+	    PATH=$(PYTHONS):$$PATH $(CORE_VENVS)/$$v/bin/ansible-test sanity --venv --python $$p --color $(if $(CI),no,yes) \
+	      --test import || { echo "sanity-cores: import on ansible-core $$v, python$$p FAILED" >&2; exit 1; }; done; \
+	done
 
 # Plain pytest from the build tree (ansible_collections/ on PYTHONPATH), as core-matrix runs the same tests on
 # every other ansible-core: the in-process emulator makes the suite ~4 CPU-s, where ansible-test units' own venv
@@ -239,22 +266,42 @@ integration: build-tree
 	$(RUNNER) integration $(TARGETS)
 
 # The same suite against real Elasticsearch in Docker (tests/docker/compose.yml: single node, trial license so ML
-# works, security on), once per ES_DOCKER_VERSIONS entry: up, wait (tests/docker/wait_for_es.py), make integration
-# ES_URL=..., down -v. Needs Docker with the compose plugin; .github/workflows/integration.yml runs it on GitHub.
+# works, security on), once per ES_DOCKER_VERSIONS entry: es-docker-up, es-docker-wait (tests/docker/wait_for_es.py:
+# the container answers with the version asked for, yellow, trial license active), make integration ES_URL=...,
+# es-docker-logs on a failure, es-docker-down. Needs Docker with the compose plugin; .github/workflows/integration.yml
+# runs the same steps one by one on GitHub, one version per job.
 ES_DOCKER_VERSIONS ?= 7.17.28 8.19.3 9.1.5
+ES_DOCKER_VERSION  ?= $(firstword $(ES_DOCKER_VERSIONS))
 ES_DOCKER_PORT     ?= 9200
 ES_DOCKER_PASSWORD ?= esops-integration
-COMPOSE := docker compose -f tests/docker/compose.yml
+ES_DOCKER_URL      := http://127.0.0.1:$(ES_DOCKER_PORT)
+# Settings per version: compose.yml holds what 6.8 and later all know; 7.14 and later add
+# compose.geoip-downloader-off.yml (the setting is unknown to 6.8, and to 7.13 without a feature flag).
+es_compose = ES_DOCKER_VERSION=$(1) ES_PORT=$(ES_DOCKER_PORT) ES_PASSWORD=$(ES_DOCKER_PASSWORD) \
+  docker compose -f tests/docker/compose.yml \
+  $(if $(shell printf '7.14.0\n%s\n' '$(1)' | sort -V -C && echo newer),-f tests/docker/compose.geoip-downloader-off.yml)
+ES_DOCKER_ENV := ES_URL=$(ES_DOCKER_URL) ES_USERNAME=elastic ES_PASSWORD=$(ES_DOCKER_PASSWORD)
+
+es-docker-up:
+	$(call es_compose,$(ES_DOCKER_VERSION)) up -d --quiet-pull
+
+es-docker-wait: venv
+	$(ES_DOCKER_ENV) $(PY) tests/docker/wait_for_es.py --version $(ES_DOCKER_VERSION)
+
+es-docker-logs:
+	$(call es_compose,$(ES_DOCKER_VERSION)) logs --tail 100
+
+es-docker-down:
+	$(call es_compose,$(ES_DOCKER_VERSION)) down -v
 
 integration-docker: build-tree
 	@for v in $(ES_DOCKER_VERSIONS); do \
 	  echo "integration-docker: Elasticsearch $$v"; \
-	  export ES_DOCKER_VERSION=$$v ES_PORT=$(ES_DOCKER_PORT) ES_PASSWORD=$(ES_DOCKER_PASSWORD) \
-	         ES_URL=http://127.0.0.1:$(ES_DOCKER_PORT) ES_USERNAME=elastic; \
-	  $(COMPOSE) up -d --quiet-pull; \
-	  rc=0; $(PY) tests/docker/wait_for_es.py && $(MAKE) --no-print-directory integration || rc=$$?; \
-	  [ $$rc -eq 0 ] || $(COMPOSE) logs --tail 50; \
-	  $(COMPOSE) down -v; [ $$rc -eq 0 ] || exit $$rc; \
+	  $(MAKE) --no-print-directory es-docker-up ES_DOCKER_VERSION=$$v; \
+	  rc=0; $(MAKE) --no-print-directory es-docker-wait ES_DOCKER_VERSION=$$v && \
+	    $(ES_DOCKER_ENV) $(MAKE) --no-print-directory integration || rc=$$?; \
+	  [ $$rc -eq 0 ] || $(MAKE) --no-print-directory es-docker-logs ES_DOCKER_VERSION=$$v; \
+	  $(MAKE) --no-print-directory es-docker-down ES_DOCKER_VERSION=$$v; [ $$rc -eq 0 ] || exit $$rc; \
 	done
 
 # Every scenario under extensions/molecule/ (shared settings in extensions/molecule/config.yml),
@@ -307,7 +354,8 @@ core-matrix: build-tree $(foreach v,$(CORE_VERSIONS),$(CORE_VENVS)/$(v)/.stamp)
 demo: build-tree
 	@test -f playbooks/demo.yml || { echo "demo: playbooks/demo.yml has not landed yet" >&2; exit 1; }
 	$(RUNNER) with-es --es-version $(DEMO_ES_VERSION) --pid-file $(BUILD)/emulator.pid -- \
-	  bash -c 'exec $(VENV)/bin/ansible-playbook playbooks/demo.yml -e es_url="$$ES_URL"'
+	  bash -c 'ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false \
+	    exec $(VENV)/bin/ansible-playbook playbooks/demo.yml -e es_url="$$ES_URL"'
 	@echo "=== A small fleet: three emulated clusters (6.8, 7.17, 9.1) and an unreachable one, converged to playbooks/desired/demo.yml"
 	$(RUNNER) with-fleet --versions 6.8.23,7.17.28,9.1.5 --unreachable down-1 -- \
 	  bash -c 'exec $(VENV)/bin/ansible-playbook -i "$$FLEET_INVENTORY" playbooks/demo_fleet.yml --diff'
@@ -317,16 +365,21 @@ emulator: venv
 
 # ---------------------------------------------------------------- the artifact
 
-# Build the Galaxy artifact from galaxy.yml's manifest allow-list, refuse it when it carries a file no user
-# needs (DIST_FORBIDDEN) or a README link it cannot resolve, check meta/execution-environment.yml with
-# ansible-builder, install it into a scratch path and run a smoke playbook with the installed copy against an
-# emulator (tests/dist/smoke.yml: modules, then the packaged maintenance_enter/exit playbooks by FQCN; nothing
-# from this checkout on ANSIBLE_COLLECTIONS_PATH). Measured here: ~13 s of CPU.
+# Refuse a release whose changelog leaves out a shipped module, role or playbook, or whose module says a
+# version_added above galaxy.yml's version (.ci/check_release_notes.py). Build the Galaxy artifact (galaxy.yml's
+# build_ignore), refuse it when it carries a file no user needs (DIST_FORBIDDEN) or a README link it cannot
+# resolve, check meta/execution-environment.yml with ansible-builder, install it into a scratch path and run a
+# smoke playbook with the installed copy against an emulator (tests/dist/smoke.yml: modules, then the packaged
+# maintenance_enter/exit playbooks by FQCN; nothing from this checkout on ANSIBLE_COLLECTIONS_PATH). Then the
+# README's git install, `ansible-galaxy collection install git+file://...`, with plain ansible-core (FLOOR_CORE's
+# venv, which has no distlib) from a bare repository holding this checkout's tracked files (HEAD plus uncommitted
+# changes, `git stash create`): it must install exactly the artifact's files. Measured here: ~15 s of CPU.
 DIST        := $(BUILD)/dist
 DIST_VERSION = $(shell sed -n 's/^version: *//p' galaxy.yml)
 DIST_FORBIDDEN := (^|/)(\.[^/]+|__pycache__|esops-backups|tests|benchmarks|extensions|\.plugin-cache\.yaml)(/|$$)|\.(pyc|pyo|swp|bak|orig|rej|tar\.gz)$$|~$$|^(Makefile|requirements-dev\.txt|docs/design\.md|galaxy\.yml|CONTRIBUTING\.md)$$|esops-maintenance-window
 
-dist: build-tree
+dist: build-tree $(FLOOR_VENV)/.stamp
+	$(PY) .ci/check_release_notes.py
 	rm -rf $(DIST) && mkdir -p $(DIST)
 	$(VENV)/bin/ansible-galaxy collection build --output-path $(DIST) .
 	@artifact=$(DIST)/esops-jobs-$(DIST_VERSION).tar.gz; \
@@ -351,6 +404,15 @@ dist: build-tree
 	  ANSIBLE_COLLECTIONS_PATH=$(DIST)/collections ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
 	  exec $(VENV)/bin/ansible-playbook $(CURDIR)/tests/dist/smoke.yml -e es_url="$$ES_URL" -e state_file=$(DIST)/window.json'
 	@test -f $(DIST)/window.json || { echo "dist: the packaged maintenance_enter playbook wrote no state file" >&2; exit 1; }
+	@! $(FLOOR_VENV)/bin/python -c 'import distlib' 2>/dev/null || { echo "dist: $(FLOOR_VENV) has distlib: the git install would not test plain ansible-core" >&2; exit 1; }
+	@git init -q --bare $(DIST)/git.git && commit=$$(git stash create) && \
+	git push -q $(DIST)/git.git $${commit:-HEAD}:refs/heads/main && \
+	ANSIBLE_COLLECTIONS_PATH=$(DIST)/git-collections $(FLOOR_VENV)/bin/ansible-galaxy collection install \
+	  -p $(DIST)/git-collections "git+file://$(DIST)/git.git,main" && \
+	$(PY) -c 'import json, sys; names = [{e["name"]: e["chksum_sha256"] for e in json.load(open(p))["files"]} for p in sys.argv[1:]]; \
+	  sys.exit(0 if names[0] == names[1] else "dist: the git install and the artifact differ in %s" % sorted(set(names[0].items()) ^ set(names[1].items())))' \
+	  $(DIST)/collections/ansible_collections/esops/jobs/FILES.json $(DIST)/git-collections/ansible_collections/esops/jobs/FILES.json && \
+	echo "dist: ansible-core $(FLOOR_CORE) without distlib installs from git (git+file://) exactly the artifact's files"
 
 # ---------------------------------------------------------------- all of it
 

@@ -22,16 +22,28 @@ import threading
 import time
 
 from ansible.module_utils.common.text.converters import to_native, to_text
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 from ansible.module_utils.urls import open_url
+
+try:
+    from http.client import HTTPException
+    from urllib.error import HTTPError, URLError
+    from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
+except ImportError:  # Python 2 (floor 3.8): every module refuses it with one line (_module.unsupported_python) first
+    class HTTPException(Exception):
+        """Never raised: stands in for http.client's so that this file imports."""
+
+    class URLError(IOError):
+        """Never raised: stands in for urllib.error's."""
+
+    class HTTPError(URLError):
+        """Never raised: stands in for urllib.error's."""
+
+    quote = unquote = urlencode = urlsplit = urlunsplit = None
 
 try:
     from ansible.module_utils.urls import Request, make_context
 except ImportError:  # pragma: no cover - an ansible-core without reusable TLS contexts: open_url per request
     Request = make_context = None
-
-from ansible.module_utils.six.moves.http_client import HTTPException
 
 USER_AGENT = 'esops.jobs (Ansible collection)'
 RETRY_STATUSES = (429, 502, 503, 504)

@@ -11,9 +11,10 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.six.moves.urllib.parse import unquote, urlsplit
 
-from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchClient, ElasticsearchError
+# The standard library's urllib.parse, imported once by _client (where Python 2 gets placeholders).
+from ansible_collections.esops.jobs.plugins.module_utils._client import (
+    ElasticsearchClient, ElasticsearchError, unquote, urlsplit)
 from ansible_collections.esops.jobs.plugins.module_utils._time import parse_duration
 
 # The oldest managed-node Python the collection supports: tests/config.yml (python_requires), every module's

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: privilege_check
 short_description: Check that the Elasticsearch credential may perform the operations a run needs
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Asks Elasticsearch, with one has-privileges request, whether the credential in use (user, API key or token)
     is allowed the cluster actions behind O(operations) and the C(delete_index) privilege on O(delete_indices),

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: write_files
 short_description: Write several files atomically in one task (backups, state files, reports)
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Writes every file of O(files) to a temporary file in its directory and renames it over the target, so a reader
     never sees half a file. Missing parent directories are created (mode C(0750)).
@@ -169,13 +169,13 @@ unchanged:
 import json
 import os
 import stat
+import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
 from ansible_collections.esops.jobs.plugins.module_utils._backup import backup_file_name, backup_record
-from ansible_collections.esops.jobs.plugins.module_utils._files import write_atomically
 from ansible_collections.esops.jobs.plugins.module_utils._module import unsupported_python
 
 
@@ -209,6 +209,26 @@ def backup_files(backups, stamp):
         files.append({'path': os.path.join(backups['dir'], name), 'json': record, 'content': None,
                       'mode': backups['mode']})
     return files
+
+
+def write_atomically(module, path, data, mode):
+    """A temporary file in the target's directory, moved over it by ansible-core's atomic_move: a rename, which
+    also gives the file the SELinux context of the file it replaces (or the directory's default for a new one),
+    where a plain os.rename would keep the temporary file's."""
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o750)
+    handle, tmp = tempfile.mkstemp(dir=directory, prefix='.' + os.path.basename(path) + '.')
+    try:
+        with os.fdopen(handle, 'wb') as out:
+            out.write(data)
+        os.chmod(tmp, mode)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    module.atomic_move(tmp, path)
+    # atomic_move gives a new file the umask's mode and a replaced one the old file's: set the mode asked for.
+    os.chmod(path, mode)
 
 
 def main():
@@ -278,7 +298,7 @@ def main():
             continue
         if not module.check_mode:
             try:
-                write_atomically(path, data, mode)
+                write_atomically(module, path, data, mode)
             except (IOError, OSError) as exc:
                 module.fail_json(msg='write_files: cannot write %s: %s' % (path, to_native(exc)),
                                  written=written, changed=bool(written), **extra)

@@ -3,7 +3,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Wait until a freshly started Elasticsearch answers, is at least yellow and runs the trial license.
 
-    wait_for_es.py [--timeout SECONDS]    (ES_URL, ES_USERNAME, ES_PASSWORD from the environment)
+    wait_for_es.py [--timeout SECONDS] [--version X.Y.Z]    (ES_URL, ES_USERNAME, ES_PASSWORD from the environment)
+
+With --version the cluster must also say it is that version (`GET /`), so a job never tests another container
+than the one it started.
 
 Exits 0 with one line naming the version and license, or 1 with one line saying what it waited for.
 """
@@ -32,6 +35,7 @@ def get(url, path, username, password):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--timeout', type=float, default=300.0)
+    parser.add_argument('--version', help='the version the cluster must report')
     args = parser.parse_args(argv)
     url = os.environ.get('ES_URL', 'http://127.0.0.1:9200')
     username, password = os.environ.get('ES_USERNAME'), os.environ.get('ES_PASSWORD')
@@ -45,6 +49,9 @@ def main(argv=None):
             if health.get('status') in ('yellow', 'green') and license_info.get('type') == 'trial' \
                     and license_info.get('status') == 'active':
                 version = get(url, '/', username, password)['version']['number']
+                if args.version and version != args.version:
+                    print('wait_for_es: %s answers as Elasticsearch %s, not %s' % (url, version, args.version))
+                    return 1
                 print('wait_for_es: Elasticsearch %s at %s is %s with an active trial license'
                       % (version, url, health['status']))
                 return 0

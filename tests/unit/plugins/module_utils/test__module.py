@@ -335,3 +335,20 @@ def test_module_on_unsupported_python_fails_before_anything_runs(monkeypatch):
     msg = fails(monkeypatch, {'job_id': 'a'})
     assert msg.startswith('esops.jobs needs Python 3.8 or later on the managed node, but ')
     assert '\n' not in msg
+
+
+def test_no_plugin_imports_six():
+    """With a managed-node floor of Python 3.8 the standard library is enough; ansible.module_utils.six is only kept
+    for Python 2 and deprecated by ansible-core. Python 2 still gets the one-line refusal (make python-floor)."""
+    import os
+    import re
+    plugins = os.path.join(os.path.dirname(_module.__file__), '..')
+    six_import = re.compile(r'^\s*(from\s+\S*\bsix\b\S*\s+import|import\s+\S*\bsix\b)', re.MULTILINE)
+    found = []
+    for directory, _dirs, names in os.walk(plugins):
+        for name in names:
+            if name.endswith('.py'):
+                with open(os.path.join(directory, name)) as handle:
+                    if six_import.search(handle.read()):
+                        found.append(os.path.relpath(os.path.join(directory, name), plugins))
+    assert found == []

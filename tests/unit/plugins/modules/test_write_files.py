@@ -78,6 +78,31 @@ def test_json_values_are_written_as_json_whatever_templating_did(run_module, tmp
     assert failed and 'mutually exclusive' in result['msg'] and open(path).read().startswith('{\n  "a": [')
 
 
+def test_every_file_is_moved_into_place_by_atomic_move_with_the_mode_asked_for(run_module, tmp_path, monkeypatch):
+    """ansible-core's atomic_move (not os.rename) keeps a replaced file's SELinux context; it gives a new file the
+    umask's mode and a replaced one the old file's, so the module sets the mode asked for after the move."""
+    moves, real_move = [], write_files.AnsibleModule.atomic_move
+
+    def recording_move(self, src, dest, *args, **kwargs):
+        moves.append((os.path.dirname(src), dest))
+        return real_move(self, src, dest, *args, **kwargs)
+    monkeypatch.setattr(write_files.AnsibleModule, 'atomic_move', recording_move)
+    old, new = str(tmp_path / 'old.json'), str(tmp_path / 'sub' / 'new.json')
+    with open(old, 'w') as handle:
+        handle.write('before\n')
+    os.chmod(old, 0o600)
+    previous_umask = os.umask(0o022)
+    try:
+        failed, result = run(run_module, [dict(path=old, content='after', mode='0644'), dict(path=new, content='n')])
+    finally:
+        os.umask(previous_umask)
+    assert not failed and result['written'] == [old, new]
+    # each temporary file sits in its target's directory, so the move is a rename on one file system
+    assert moves == [(str(tmp_path), old), (str(tmp_path / 'sub'), new)]
+    assert stat.S_IMODE(os.stat(old).st_mode) == 0o644 and stat.S_IMODE(os.stat(new).st_mode) == 0o640
+    assert open(old).read() == 'after\n' and listing(tmp_path) == ['old.json', 'sub/new.json']
+
+
 def ml_job(job_id, datafeed=True):
     job = {'job_id': job_id, 'state': 'closed', 'put_config': {'groups': ['g']}, 'datafeed': None}
     if datafeed:
