@@ -21,7 +21,6 @@ import json
 import re
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
-from ansible.module_utils.six import string_types
 
 BACKUP_FORMAT = 1
 ML_KIND = 'ml_anomaly_detection_job'
@@ -182,7 +181,7 @@ def with_rollup_index(records, rollup_index):
     holds are left alone (one mapping may serve the backup files of every cluster of a fleet)."""
     wanted = dict((to_text(key), value) for key, value in (rollup_index or {}).items())
     for job_id, index in wanted.items():
-        if not isinstance(index, string_types) or not index.strip():
+        if not isinstance(index, str) or not index.strip():
             raise ValueError('rollup_index: give the rollup index of %s as a non-empty string, not %r' % (job_id, index))
     out = []
     for record in records:

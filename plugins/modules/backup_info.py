@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: backup_info
 short_description: Read esops backup files and check that they can be restored together
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Reads the JSON backup files that the C(esops.jobs.ml_job_retire) and C(esops.jobs.rollup_job_retire) roles write
     (M(esops.jobs.write_files) O(esops.jobs.write_files#module:backups)), in one task, and returns their records for

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: desired_state
 short_description: Plan and converge one Elasticsearch cluster to a desired-state document of job states
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - Takes a desired-state document (the one the role P(esops.jobs.converge#role) reads from git) that declares ML
     anomaly-detection jobs (V(opened), V(closed), V(absent)), datafeeds (V(started), V(stopped), V(absent)), rollup

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: fleet_plan
 short_description: Plan a fleet runbook on the controller before its first change (paths, shared files, clusters)
-version_added: 1.1.0
+version_added: 1.0.0
 description:
   - The first step of the collection's fleet runbooks (C(esops.jobs.retire_ml_jobs), C(retire_rollups),
     C(maintenance_enter), C(maintenance_exit), C(restore_jobs)), run once for all inventory hosts of the play. Runs

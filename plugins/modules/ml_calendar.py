@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: ml_calendar
 short_description: Manage an Elasticsearch machine learning calendar, its jobs and its scheduled events
-version_added: 1.2.0
+version_added: 1.0.0
 description:
   - Creates or deletes an anomaly-detection calendar, makes the jobs and groups it applies to match O(job_ids), and
     adds the scheduled events declared in O(events) that it does not hold yet (with O(events_mode=exact), also removes

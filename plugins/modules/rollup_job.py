@@ -51,7 +51,6 @@ options:
         without it records none.
       - Leave it out to restore the configuration into whatever cluster the task reaches (moving a job on purpose).
     type: dict
-    version_added: 1.1.0
   state:
     description:
       - V(present) is the only state; delete jobs with M(esops.jobs.rollup_job_state).
