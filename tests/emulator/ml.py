@@ -25,10 +25,13 @@ ACTIONS = {
     'delete_datafeed': 'cluster:admin/xpack/ml/datafeeds/delete',
     'upgrade_mode': 'cluster:admin/xpack/ml/upgrade_mode',
     'info': 'cluster:monitor/xpack/ml/info/get',
+    'update_job': 'cluster:admin/xpack/ml/job/update',
+    'update_datafeed': 'cluster:admin/xpack/ml/datafeeds/update',
 }
 
 # MlUpgradeModeActionFilter (§2.9): these actions are rejected with 429 while upgrade mode is on.
-UPGRADE_BLOCKED = {'put_job', 'open', 'close', 'delete_job', 'put_datafeed', 'start_datafeed', 'stop_datafeed', 'delete_datafeed'}
+UPGRADE_BLOCKED = {'put_job', 'open', 'close', 'delete_job', 'put_datafeed', 'start_datafeed', 'stop_datafeed', 'delete_datafeed',
+                   'update_job', 'update_datafeed'}
 
 
 def now_ms(cluster):
@@ -152,6 +155,8 @@ def _validate_id(job_id, kind='job_id'):
 def put_job(req):
     # The REST handler parses the body (Job.STRICT_PARSER: unknown fields, then AnalysisConfig.Builder.build() inside
     # setAnalysisConfig) before the transport action and its filters (upgrade mode, license) run.
+    if req.pers.job_has_datafeed_config:
+        ml_config.indices_options(req, None)      # RestPutJobAction: IndicesOptions.fromRequest before the body
     parsing.JOB.check(req, req.body or {})
     check_upgrade_mode(req, 'put_job')
     cluster = req.cluster
@@ -193,7 +198,7 @@ def put_job(req):
             if det.get(key) == time_field:
                 raise bad_request('data_description.time_field may not be used in the analysis_config')
     limits = ml_config.analysis_limits(cluster, body.get('analysis_limits'))
-    retention = body.get('model_snapshot_retention_days', 10)
+    retention = body.get('model_snapshot_retention_days', req.pers.default_model_snapshot_retention_days)
     daily = body.get('daily_model_snapshot_retention_after_days', 1 if retention >= 1 else retention)
     if daily < 0:
         raise bad_request('daily_model_snapshot_retention_after_days cannot be less than 0. Value = %s' % daily, 'status_exception')
@@ -212,18 +217,20 @@ def put_job(req):
     config['analysis_config'] = analysis
     config['analysis_limits'] = limits
     config['data_description'] = data_description
-    for key in ('model_plot_config', 'custom_settings', 'background_persist_interval', 'renormalization_window_days',
-                'results_retention_days'):
+    for key in ('custom_settings', 'background_persist_interval', 'renormalization_window_days', 'results_retention_days'):
         if key in body:
             config[key] = body[key]
+    if body.get('model_plot_config') is not None:
+        config['model_plot_config'] = ml_config.model_plot_config(req.pers, body['model_plot_config'])
     config['model_snapshot_retention_days'] = retention
     # Fields a version does not know are not shown either (the strict parser refuses them on PUT):
     # daily_model_snapshot_retention_after_days is 7.8+ and allow_lazy_open 7.1+ (Job.java at those branches).
     if req.pers.at_least(7, 8):
         config['daily_model_snapshot_retention_after_days'] = daily
-    config['results_index_name'] = body.get('results_index_name', 'shared')
+    config['results_index_name'] = results_index_name(body.get('results_index_name'))
     if req.pers.at_least(7, 1):
         config['allow_lazy_open'] = bool(body.get('allow_lazy_open', False))
+    ml_config.warn_ignore_throttled(req)
     df_body = None
     if 'datafeed_config' in body:
         df_body = dict(body['datafeed_config'])
@@ -235,6 +242,14 @@ def put_job(req):
     if df_body is not None:
         response['datafeed_config'] = _store_datafeed(req, df_config)
     return response
+
+
+def results_index_name(given):
+    """Job.Builder.build (x-pack core ml/job/config/Job.java, 6.x-9.x): no name → `shared`; any other name is
+    stored with the prefix `custom-` (once: a name already starting with it is kept), which GET then returns."""
+    if not given or given == 'shared':
+        return 'shared'
+    return given if given.startswith('custom-') else 'custom-' + given
 
 
 def _job_view(req, job_id, exclude_generated):
@@ -302,6 +317,107 @@ def job_stats(req):
     # Jobs being deleted are left out of stats (GH #34645).
     jobs = [_job_stats(req, job_id) for job_id in ids if not req.cluster.ml_jobs[job_id]['deleting']]
     return {'count': len(jobs), 'jobs': jobs}
+
+
+# ------------------------------------------------------------------ update job
+
+# Fields JobUpdate.mergeWithJob copies onto the job as given (Job.Builder setters).
+_JOB_UPDATE_PLAIN = ('description', 'renormalization_window_days', 'background_persist_interval', 'results_retention_days',
+                     'system_annotations_retention_days', 'model_snapshot_retention_days',
+                     'daily_model_snapshot_retention_after_days', 'custom_settings', 'allow_lazy_open')
+
+
+def update_job(req):
+    """POST _ml/anomaly_detectors/<id>/_update (6.8: _xpack/ml). Order as ES runs it:
+    RestPostJobUpdateAction parses the body with JobUpdate.EXTERNAL_PARSER (parsing.JOB_UPDATE; a body job_id is
+    overridden by the path); then the action filters (upgrade mode 7.8+, license); TransportUpdateJobAction
+    .masterOperation refuses `_all` ("Job Id _all cannot be for update", IllegalArgumentException); then JobManager.updateJob
+    (x-pack ml/job/JobManager.java, 6.8 and 7.x-9.x): new groups must not be job ids (JOB_AND_GROUP_NAMES_MUST_BE_UNIQUE),
+    the job must exist (404), validateAnalysisLimitsUpdate refuses analysis_limits.model_memory_limit while the job is
+    OPENED ("Cannot update analysis_limits while the job is open") and below the model's current size (model_size_stats;
+    always 0 bytes here, so a decrease passes, as jobs_crud.yml "Test update job" shows for a job without data); then
+    JobUpdate.mergeWithJob and Job.Builder.build validate and normalise the result."""
+    parsing.JOB_UPDATE.check(req, req.body or {})
+    job_id = req.path_params['job_id']
+    check_upgrade_mode(req, 'update_job')
+    cluster = req.cluster
+    cluster.check_ml_license()
+    if job_id == '_all':
+        raise bad_request('Job Id _all cannot be for update')
+    update = dict(req.body or {})
+    for group in update.get('groups') or []:
+        if group in cluster.ml_jobs:
+            raise ml_config.unique_names_error(group)
+    job = cluster.ml_jobs.get(job_id)
+    if job is None:
+        raise job_not_found(job_id)
+    limits = update.get('analysis_limits')
+    if limits is not None and limits.get('model_memory_limit') is not None and job_state(job) == 'opened':
+        raise ml_config.status_400('Cannot update analysis_limits while the job is open')
+    job['config'] = _merge_job_update(req, job['config'], update)
+    view = _job_view(req, job_id, False)
+    view.pop('datafeed_config', None)  # PutJobAction.Response(updatedJob): the config document, without the datafeed
+    return view
+
+
+def _merge_job_update(req, source, update):
+    """JobUpdate.mergeWithJob (x-pack core ml/job/config/JobUpdate.java, 6.x and 7.15+ copies) then Job.Builder.build."""
+    pers = req.pers
+    config = dict(source)
+    analysis = dict(config['analysis_config'])
+    job_id = config['job_id']
+    if update.get('groups') is not None:
+        ml_config.validate_groups(job_id, update['groups'])
+        config['groups'] = list(update['groups'])
+    detectors = [dict(d) for d in analysis['detectors']]
+    for det_update in update.get('detectors') or []:
+        index = det_update.get('detector_index', 0)
+        if index >= len(detectors):
+            raise ml_config.status_400('Supplied detector_index [%d] is >= the number of detectors [%d]' % (index, len(detectors)))
+        if det_update.get('description') is not None:
+            detectors[index]['detector_description'] = det_update['description']
+        if det_update.get('custom_rules') is not None:
+            detectors[index]['custom_rules'] = ml_config.detection_rules(det_update['custom_rules'])
+    analysis['detectors'] = detectors
+    if update.get('model_plot_config') is not None:
+        config['model_plot_config'] = ml_config.model_plot_config(pers, update['model_plot_config'])
+    if update.get('analysis_limits') is not None:
+        # AnalysisLimits.validateAndSetDefaults on the update's own values (an omitted field takes its default).
+        config['analysis_limits'] = ml_config.analysis_limits(req.cluster, update['analysis_limits'])
+    for key in _JOB_UPDATE_PLAIN:
+        if update.get(key) is not None:
+            config[key] = update[key]
+    if update.get('categorization_filters') is not None:
+        analysis['categorization_filters'] = list(update['categorization_filters'])
+    per_partition = update.get('per_partition_categorization')
+    if per_partition is not None:
+        current = analysis.get('per_partition_categorization') or {'enabled': False, 'stop_on_warn': False}
+        if bool(per_partition.get('enabled', False)) != bool(current.get('enabled')):
+            raise ml_config.status_400('analysis_config.per_partition_categorization.enabled cannot be updated')
+        analysis['per_partition_categorization'] = {'enabled': bool(per_partition.get('enabled', False)),
+                                                    'stop_on_warn': bool(per_partition.get('stop_on_warn', False))}
+    if update.get('model_prune_window') is not None:
+        analysis['model_prune_window'] = update['model_prune_window']
+    # The rebuilt AnalysisConfig runs AnalysisConfig.Builder.build's checks again (ES answers them unwrapped here:
+    # the merge runs in the transport action, not in a parser).
+    ml_config.validate_model_prune_window(pers, analysis)
+    ml_config.verify_categorization(analysis)
+    config['analysis_config'] = analysis
+    _validate_snapshot_retention(pers, config)
+    return config
+
+
+def _validate_snapshot_retention(pers, config):
+    """Job.Builder.validateModelSnapshotRetentionSettings (7.8+; the same texts PUT answers)."""
+    if not pers.at_least(7, 8):
+        return
+    retention = config.get('model_snapshot_retention_days', pers.default_model_snapshot_retention_days)
+    daily = config.get('daily_model_snapshot_retention_after_days', 1)
+    if daily < 0:
+        raise bad_request('daily_model_snapshot_retention_after_days cannot be less than 0. Value = %s' % daily, 'status_exception')
+    if daily > retention:
+        raise bad_request('The value of daily_model_snapshot_retention_after_days [%s] cannot be greater than '
+                          'model_snapshot_retention_days [%s]' % (daily, retention), 'status_exception')
 
 
 # ------------------------------------------------------------------ open / close
@@ -656,6 +772,8 @@ def _create_datafeed(req, df_id, body):
 
 
 def put_datafeed(req):
+    if req.pers.datafeed_indices_options:
+        ml_config.indices_options(req, None)      # RestPutDatafeedAction: IndicesOptions.fromRequest before the body
     parsing.DATAFEED.check(req, req.body or {})   # REST parsing comes before the action filters
     check_upgrade_mode(req, 'put_datafeed')
     req.cluster.check_ml_license()
@@ -665,6 +783,77 @@ def put_datafeed(req):
         raise bad_request("Inconsistent datafeed_id; '%s' specified in the body differs from '%s' specified as a URL argument"
                           % (body['datafeed_id'], df_id))
     return _create_datafeed(req, df_id, body)
+
+
+def update_datafeed(req):
+    """POST _ml/datafeeds/<id>/_update (6.8: _xpack/ml). RestUpdateDatafeedAction parses DatafeedUpdate.PARSER
+    (parsing.DATAFEED_UPDATE; the query through QueryProvider, so a bad query is wrapped in `[datafeed_update] failed to
+    parse field [query]`) and, 7.7+, indices-options parameters (which replace the body's indices_options); then the
+    action filters;
+    then TransportUpdateDatafeedAction (6.8, 7.x, 8.x/9.x): any datafeed task (starting, started, stopping) refuses with
+    409 DATAFEED_CANNOT_UPDATE_IN_CURRENT_STATE "Cannot update datafeed [<id>] while its status is started" (the state
+    is always the constant STARTED); updates happen only while stopped, in every version (elastic/elasticsearch PR
+    92227 corrected the docs that implied otherwise); then DatafeedUpdate.apply."""
+    if req.pers.datafeed_indices_options and any(p in req.params for p in ml_config.INDICES_OPTION_PARAMS):
+        ml_config.indices_options(req, None)      # IndicesOptions.fromRequest runs before the body is parsed
+    parsing.DATAFEED_UPDATE.check(req, req.body or {})
+    update = dict(req.body or {})
+    if update.get('query') is not None:
+        ml_config.validate_query(req, update['query'], parser_name='datafeed_update')
+    check_upgrade_mode(req, 'update_datafeed')
+    cluster = req.cluster
+    cluster.check_ml_license()
+    df_id = req.path_params['datafeed_id']
+    df = cluster.datafeeds.get(df_id)
+    if df is not None and df['task'] is not None:
+        raise conflict('Cannot update datafeed [%s] while its status is started' % df_id)
+    if df is None:
+        raise datafeed_not_found(df_id)
+    config = dict(df['config'])
+    new_job = update.get('job_id')
+    if new_job is not None and new_job != config['job_id']:
+        if req.pers.at_least(7, 4):
+            # DatafeedUpdate.apply, ERROR_MESSAGE_ON_JOB_ID_UPDATE (elastic/elasticsearch PR 44752, 7.4): the same
+            # job_id may be sent back, another one is refused.
+            raise ml_config.status_400("Datafeed's job_id cannot be changed.")
+        # 6.8 TransportUpdateDatafeedAction.checkJobDoesNotHaveADifferentDatafeed, then validateDatafeedJob (job exists).
+        other = datafeed_for_job(cluster, new_job)
+        if other is not None and other['config']['datafeed_id'] != df_id:
+            raise conflict('A datafeed [%s] already exists for job [%s]' % (other['config']['datafeed_id'], new_job))
+        if new_job not in cluster.ml_jobs:
+            raise job_not_found(new_job)
+        config['job_id'] = new_job
+    for key in ('query_delay', 'frequency', 'query', 'script_fields', 'scroll_size', 'chunking_config',
+                'delayed_data_check_config', 'runtime_mappings'):
+        if update.get(key) is not None:
+            config[key] = update[key]
+    indices = update.get('indices', update.get('indexes'))
+    if indices is not None:
+        config['indices'] = [indices] if isinstance(indices, str) else list(indices)
+    # `aggs` is a synonym of `aggregations`; the stored config always says `aggregations` (DatafeedConfig.toXContent).
+    aggregations = update.get('aggregations', update.get('aggs'))
+    if aggregations is not None:
+        config['aggregations'] = aggregations
+    if update.get('max_empty_searches') is not None:
+        # DatafeedConfig.Builder.setMaxEmptySearches: -1 unsets it.
+        if update['max_empty_searches'] == -1:
+            config.pop('max_empty_searches', None)
+        else:
+            config['max_empty_searches'] = update['max_empty_searches']
+    if req.pers.datafeed_indices_options:
+        # RestUpdateDatafeedAction: when any indices-options parameter is given, IndicesOptions.fromRequest(request,
+        # SearchRequest.DEFAULT_INDICES_OPTIONS) is set on the update after the body is parsed, so it replaces the
+        # body's indices_options whole (parameters over the defaults, not over the body). Otherwise a body object is
+        # IndicesOptions.fromMap(body, DEFAULT_INDICES_OPTIONS) (DatafeedUpdate.PARSER): omitted keys take the defaults.
+        if any(p in req.params for p in ml_config.INDICES_OPTION_PARAMS):
+            config['indices_options'] = ml_config.indices_options(req, None)
+        elif update.get('indices_options') is not None:
+            config['indices_options'] = ml_config.indices_options(req, update['indices_options'])
+    if req.security is not None and req.principal is not None and req.pers.datafeed_authorization:
+        # DatafeedUpdate.apply: the update request's security headers replace the stored ones.
+        config['authorization'] = req.security.datafeed_authorization(req.principal)
+    df['config'] = config
+    return _datafeed_view(req, config)
 
 
 def expand_datafeeds(req, expr, allow):
@@ -903,15 +1092,19 @@ def ml_info(req):
     default_mml = '1gb'
     if max_bytes is not None and max_bytes < (ml_config.DEFAULT_MODEL_MEMORY_MB << 20):
         default_mml = max_text
+    # TransportMlInfoAction.anomalyDetectorsDefaults per version (see the gates in versions.py): 7.14+ the standard
+    # analyzer (buildStandardCategorizationAnalyzer), 7.6-7.13 buildDefaultCategorizationAnalyzer (ml_classic and the
+    # date words), before 7.6 none; daily_model_snapshot_retention_after_days from 7.8.
+    detectors = {'model_memory_limit': default_mml, 'categorization_examples_limit': 4,
+                 'model_snapshot_retention_days': pers.default_model_snapshot_retention_days}
+    if pers.daily_snapshot_retention:
+        detectors['daily_model_snapshot_retention_after_days'] = 1
     if pers.standard_categorization_analyzer:
-        analyzer = ml_config.standard_categorization_analyzer(pers)
-    else:
-        # CategorizationAnalyzerConfig.buildDefaultCategorizationAnalyzer: ml_classic and the date words
-        analyzer = {'tokenizer': 'ml_classic', 'filter': [{'type': 'stop', 'stopwords': list(ml_config.DATE_WORDS)}]}
-    info = {'defaults': {'anomaly_detectors': {'categorization_analyzer': analyzer,
-                                               'model_memory_limit': default_mml, 'categorization_examples_limit': 4,
-                                               'model_snapshot_retention_days': 10, 'daily_model_snapshot_retention_after_days': 1},
-                         'datafeeds': {'scroll_size': 1000}},
+        detectors['categorization_analyzer'] = ml_config.standard_categorization_analyzer(pers)
+    elif pers.ml_info_categorization_analyzer:
+        detectors['categorization_analyzer'] = {'tokenizer': 'ml_classic',
+                                                'filter': [{'type': 'stop', 'stopwords': list(ml_config.DATE_WORDS)}]}
+    info = {'defaults': {'anomaly_detectors': detectors, 'datafeeds': {'scroll_size': 1000}},
             'upgrade_mode': req.cluster.upgrade_mode,
             'native_code': {'version': pers.number, 'build_hash': pers.build_hash[:12]},
             'limits': {'max_single_ml_node_processors': 2, 'total_ml_processors': 2,

@@ -86,23 +86,10 @@ def max_model_memory_limit(cluster):
 def build_analysis_config(pers, body):
     """AnalysisConfig.Builder.build(): the checks the emulator models, in ES's order; then the stored form."""
     analysis = dict(body)
-    bucket_span = analysis.get('bucket_span', '5m')
-    span_seconds = parse_time_value(bucket_span, 'bucket_span')
-    prune = analysis.get('model_prune_window')
-    if prune is not None and pers.model_prune_window:
-        prune_seconds = parse_time_value(prune, 'model_prune_window')
-        if span_seconds and prune_seconds % span_seconds != 0:
-            raise status_400('model_prune_window [%s] must be a multiple of bucket_span [%s]'
-                             % (format_time(prune_seconds), format_time(span_seconds)))
-        if span_seconds and prune_seconds / span_seconds < 2:
-            raise status_400('model_prune_window [%s] must be at least 2 times greater than bucket_span [%s]'
-                             % (format_time(prune_seconds), format_time(span_seconds)))
+    validate_model_prune_window(pers, analysis)
     if not analysis.get('detectors'):
         raise status_400('No detectors configured')
-    if analysis.get('categorization_analyzer') is not None and analysis.get('categorization_filters'):
-        # verifyCategorizationAnalyzer / Messages.JOB_CONFIG_CATEGORIZATION_FILTERS_INCOMPATIBLE_WITH_CATEGORIZATION_ANALYZER
-        raise status_400('categorization_filters cannot be used with categorization_analyzer - instead specify them as '
-                         'pattern_replace char_filters in the analyzer')
+    verify_categorization(analysis)
     analysis['detectors'] = [_detector(det, index) for index, det in enumerate(analysis['detectors'])]
     analysis.setdefault('bucket_span', '5m')
     analysis.setdefault('influencers', [])
@@ -114,6 +101,46 @@ def build_analysis_config(pers, body):
     return analysis
 
 
+def validate_model_prune_window(pers, analysis):
+    """AnalysisConfig.Builder.build (8.x): model_prune_window must be a multiple of bucket_span and at least twice it.
+    Runs for PUT and, as JobUpdate.mergeWithJob rebuilds the AnalysisConfig, for update job."""
+    span_seconds = parse_time_value(analysis.get('bucket_span', '5m'), 'bucket_span')
+    prune = analysis.get('model_prune_window')
+    if prune is None or not pers.model_prune_window:
+        return
+    prune_seconds = parse_time_value(prune, 'model_prune_window')
+    if span_seconds and prune_seconds % span_seconds != 0:
+        raise status_400('model_prune_window [%s] must be a multiple of bucket_span [%s]'
+                         % (format_time(prune_seconds), format_time(span_seconds)))
+    if span_seconds and prune_seconds / span_seconds < 2:
+        raise status_400('model_prune_window [%s] must be at least 2 times greater than bucket_span [%s]'
+                         % (format_time(prune_seconds), format_time(span_seconds)))
+
+
+def verify_categorization(analysis):
+    """AnalysisConfig.Builder.build: verifyCategorizationAnalyzer (filters and an analyzer exclude each other,
+    Messages.JOB_CONFIG_CATEGORIZATION_FILTERS_INCOMPATIBLE_WITH_CATEGORIZATION_ANALYZER) and
+    verifyCategorizationFilters (filters need a categorization field, JOB_CONFIG_CATEGORIZATION_FILTERS_REQUIRE_
+    CATEGORIZATION_FIELD_NAME; job/messages/Messages.java)."""
+    if analysis.get('categorization_analyzer') is not None and analysis.get('categorization_filters'):
+        raise status_400('categorization_filters cannot be used with categorization_analyzer - instead specify them as '
+                         'pattern_replace char_filters in the analyzer')
+    if analysis.get('categorization_filters') and not analysis.get('categorization_field_name'):
+        raise status_400('categorization_filters require setting categorization_field_name')
+
+
+def model_plot_config(pers, body):
+    """ModelPlotConfig as stored: `enabled` (required on the REST parser; default false here), `terms` when given, and
+    from 7.9 `annotations_enabled`, defaulting to `enabled` and always written (ModelPlotConfig.java 7.9+, toXContent;
+    jobs_crud.yml "Test update job" reads `model_plot_config.annotations_enabled: false` back)."""
+    out = {'enabled': bool(body.get('enabled', False))}
+    if body.get('terms') is not None:
+        out['terms'] = body['terms']
+    if pers.at_least(7, 9):
+        out['annotations_enabled'] = bool(body.get('annotations_enabled', out['enabled']))
+    return out
+
+
 def _detector(det, index):
     det = dict(det)
     function = det.get('function', '')
@@ -123,6 +150,10 @@ def _detector(det, index):
     det.setdefault('detector_description', _detector_description(det))
     det['detector_index'] = index
     return det
+
+
+def detection_rules(rules):
+    return [_rule(rule) for rule in rules]
 
 
 def _rule(rule):
@@ -218,21 +249,44 @@ INDICES_OPTION_PARAMS = ('expand_wildcards', 'ignore_unavailable', 'allow_no_ind
 _WILDCARD_ORDER = ('open', 'closed', 'hidden')
 
 
-def indices_options(req, body_value):
-    """IndicesOptions as a datafeed stores it (7.7+): request parameters win over the body (RestPutDatafeedAction
-    reads IndicesOptions.fromRequest with the body's options as defaults); expand_wildcards in enum order
-    (IndicesOptions.toXContent writes the WildcardStates EnumSet); the `ignore_throttled` parameter is deprecated
-    from 7.16 (IndicesOptions.IGNORE_THROTTLED_DEPRECATION_MESSAGE, datafeeds_crud.yml)."""
-    options = {'expand_wildcards': ['open'], 'ignore_unavailable': False, 'allow_no_indices': True, 'ignore_throttled': True}
-    for key, value in (body_value or {}).items():
-        if key in options:
-            options[key] = value
-    if 'ignore_throttled' in req.params and req.pers.ignore_throttled_deprecated:
+def warn_ignore_throttled(req):
+    """IndicesOptions.fromRequest/fromParameters (7.16+) logs IGNORE_THROTTLED_DEPRECATION_MESSAGE whenever the request
+    carries `ignore_throttled`: for PUT datafeed, update datafeed and PUT job (RestPutJobAction reads the indices
+    options for a possible datafeed_config), with or without a datafeed in the body. Called once per request."""
+    if 'ignore_throttled' in req.params and req.pers.ignore_throttled_deprecated \
+            and not getattr(req, '_ignore_throttled_warned', False):
+        req._ignore_throttled_warned = True  # pylint: disable=protected-access
         req.warn('[ignore_throttled] parameter is deprecated because frozen indices have been deprecated. '
                  'Consider cold or frozen tiers in place of frozen indices.')
+
+
+def indices_options(req, body_value):
+    """IndicesOptions as a datafeed stores it (7.7+). The REST handlers always build IndicesOptions.fromRequest(request,
+    SearchRequest.DEFAULT_INDICES_OPTIONS) from the parameters (so a bad parameter fails and `ignore_throttled` warns
+    either way), but PutDatafeedAction.Request.parseRequest uses it only when the body has no `indices_options`
+    (`if (datafeed.getIndicesOptions() == null) datafeed.setIndicesOptions(indicesOptions)`; PUT job's datafeed_config
+    the same through Job.Builder.setDatafeedIndicesOptionsIfRequired): a body object wins whole,
+    read by IndicesOptions.fromMap over the defaults (x-pack core ml/action/PutDatafeedAction.java, ml/rest/datafeeds/
+    RestPutDatafeedAction.java, 8.x). expand_wildcards is written in enum order (IndicesOptions.toXContent writes the
+    WildcardStates EnumSet); the parameter `ignore_throttled` is deprecated from 7.16 (IndicesOptions.fromRequest,
+    IGNORE_THROTTLED_DEPRECATION_MESSAGE; datafeeds_crud.yml)."""
+    defaults = {'expand_wildcards': ['open'], 'ignore_unavailable': False, 'allow_no_indices': True, 'ignore_throttled': True}
+    from_params = dict(defaults)
+    warn_ignore_throttled(req)
     for key in INDICES_OPTION_PARAMS:
         if key in req.params:
-            options[key] = req.params[key] if key == 'expand_wildcards' else req.bool_param(key)
+            from_params[key] = req.params[key] if key == 'expand_wildcards' else req.bool_param(key)
+    from_params = _indices_options_view(req, from_params)
+    if body_value is None:
+        return from_params
+    from_body = dict(defaults)
+    for key, value in body_value.items():
+        if key in from_body:
+            from_body[key] = value
+    return _indices_options_view(req, from_body)
+
+
+def _indices_options_view(req, options):
     wildcards = options['expand_wildcards']
     states = set()
     for item in (wildcards.split(',') if isinstance(wildcards, str) else wildcards):
@@ -260,7 +314,7 @@ KNOWN_QUERIES = {
 }
 
 
-def validate_query(req, query, prefix=()):
+def validate_query(req, query, prefix=(), parser_name='datafeed_config'):
     """PUT datafeed parses `query` strictly (DatafeedConfig parser → QueryProvider.fromXContent, lenient=false): an
     unregistered query name fails inside the datafeed parser, so ES answers
     `[datafeed_config] failed to parse field [query]` caused by status_exception `Datafeed query is not parsable`.
@@ -271,4 +325,4 @@ def validate_query(req, query, prefix=()):
         if name not in KNOWN_QUERIES:
             inner = EsError(400, 'parsing_exception', 'unknown query [%s]' % name)
             cause = EsError(400, 'status_exception', 'Datafeed query is not parsable', caused_by=inner)
-            raise parsing.wrap_built(req, 'datafeed_config', 'query', cause, value=True, prefix=prefix)
+            raise parsing.wrap_built(req, parser_name, 'query', cause, value=True, prefix=prefix)

@@ -305,6 +305,28 @@ JOB = Parser('job_details', {
     'datafeed_config': Field(since=(7, 15), parser=DATAFEED),
 })
 
+# Update APIs. JobUpdate.EXTERNAL_PARSER (x-pack core ml/job/config/JobUpdate.java: 6.x copy with the fields of 6.8;
+# the 7.15+ copy adds daily_model_snapshot_retention_after_days (wire 7.8), per_partition_categorization (7.9),
+# allow_lazy_open (wire 7.5), system_annotations_retention_days (7.15)); model_prune_window is updatable
+# (elastic/elasticsearch-specification specification/ml/update_job/MlUpdateJobRequest.ts) from the version its PUT
+# field appears in (8.0 here, the gate of ANALYSIS_CONFIG above). The internal-only fields (model_snapshot_id, job_version, ...)
+# are unknown to a REST request. DetectorUpdate.PARSER ("detector_update"): detector_index, description, custom_rules.
+DETECTOR_UPDATE = Parser('detector_update', {
+    'detector_index': Field(), 'description': Field(), 'custom_rules': Field(parser=DETECTION_RULE, array=True),
+})
+JOB_UPDATE = Parser('job_update', {
+    'job_id': Field(), 'groups': Field(), 'description': Field(), 'detectors': Field(parser=DETECTOR_UPDATE, array=True),
+    'model_plot_config': Field(parser=MODEL_PLOT_CONFIG), 'analysis_limits': Field(parser=ANALYSIS_LIMITS),
+    'background_persist_interval': Field(), 'renormalization_window_days': Field(), 'results_retention_days': Field(),
+    'system_annotations_retention_days': Field(since=(7, 15)), 'model_snapshot_retention_days': Field(),
+    'daily_model_snapshot_retention_after_days': Field(since=(7, 8)), 'categorization_filters': Field(),
+    'per_partition_categorization': Field(since=(7, 9), parser=PER_PARTITION_CATEGORIZATION), 'custom_settings': Field(),
+    'allow_lazy_open': Field(since=(7, 5)), 'model_prune_window': Field(since=(8, 0)),
+})
+# DatafeedUpdate.PARSER ("datafeed_update", x-pack core ml/datafeed/DatafeedUpdate.java): the datafeed fields except
+# config_type, with the same first versions as the datafeed parser above.
+DATAFEED_UPDATE = Parser('datafeed_update', {k: f for k, f in _DATAFEED_FIELDS.items() if k != 'config_type'})
+
 # CloseJobAction.Request.PARSER / StopDatafeedAction.Request.PARSER are named after the action; OpenJobAction.JobParams
 # and StartDatafeedAction.DatafeedParams ignore unknown fields (`new ObjectParser<>(..., true, ...)`).
 

@@ -78,6 +78,12 @@ def _put_job_params(pers, _compat7):
     return set(_INDICES_OPTIONS) if pers.job_has_datafeed_config else set()
 
 
+def _update_datafeed_params(pers, _compat7):
+    # RestUpdateDatafeedAction (8.x) reads the indices options when any is given; from 7.7 with the datafeed field
+    # indices_options, as PUT datafeed [I for the first minor of the update parameters].
+    return set(_INDICES_OPTIONS) if pers.datafeed_indices_options else set()
+
+
 def _delete_job_params(pers, _compat7):
     out = {'force', 'wait_for_completion', 'timeout', 'master_timeout'}
     if pers.delete_user_annotations:
@@ -113,6 +119,9 @@ def _ml_routes(pers):
         ('POST', '/datafeeds/{datafeed_id}/_stop', ml.stop_datafeed, 'stop_datafeed', _with(feeds_legacy, 'force', 'timeout'), True),
         ('DELETE', '/datafeeds/{datafeed_id}', ml.delete_datafeed, 'delete_datafeed', ('force',), False),
         ('GET', '/info', ml.ml_info, 'info', (), False),
+        # Update APIs (issue 23): RestPostJobUpdateAction / RestUpdateDatafeedAction, `_xpack/ml` on 6.x.
+        ('POST', ad + '/{job_id}/_update', ml.update_job, 'update_job', (), False),
+        ('POST', '/datafeeds/{datafeed_id}/_update', ml.update_datafeed, 'update_datafeed', _update_datafeed_params, False),
     ]
     if pers.at_least(6, 7):
         specs.append(('POST', '/set_upgrade_mode', ml.set_upgrade_mode, 'upgrade_mode', ('enabled', 'timeout'), False))

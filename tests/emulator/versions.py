@@ -143,6 +143,23 @@ class Personality:
         return self.at_least(7, 14)  # CategorizationAnalyzerConfig.buildStandardCategorizationAnalyzer ("7.14 or above")
 
     @property
+    def ml_info_categorization_analyzer(self):
+        # TransportMlInfoAction writes defaults.anomaly_detectors.categorization_analyzer from 7.6 (elastic/elasticsearch
+        # PR 49545, Nov 2019); the 6.7/6.8 action has only model_memory_limit, categorization_examples_limit and
+        # model_snapshot_retention_days.
+        return self.at_least(7, 6)
+
+    @property
+    def daily_snapshot_retention(self):
+        # Job.DAILY_MODEL_SNAPSHOT_RETENTION_AFTER_DAYS (7.8; JobUpdate streams it from V_7_8_0), which also raised
+        # Job.DEFAULT_MODEL_SNAPSHOT_RETENTION_DAYS from 1 to 10 (the .NET client's ML tests expect 1 before 7.8.0).
+        return self.at_least(7, 8)
+
+    @property
+    def default_model_snapshot_retention_days(self):
+        return 10 if self.daily_snapshot_retention else 1
+
+    @property
     def job_blocked(self):
         return self.at_least(7, 14)  # Job.BLOCKED ({reason, task_id}) while a delete/reset/revert runs
 
@@ -150,7 +167,9 @@ class Personality:
     def upgrade_mode_action_filter(self):
         """7.8+: MlUpgradeModeActionFilter refuses every ML mutation with 429 `Cannot perform <action> action while
         upgrade mode is enabled`; before, only open job refused (429 `Cannot open jobs when upgrade mode is enabled`,
-        TransportOpenJobAction / SetUpgradeModeIT at 7.7)."""
+        TransportOpenJobAction.makeCurrentlyBeingUpgradedException / SetUpgradeModeIT at 7.7). The filter came with
+        elastic/elasticsearch PR 54437 ("Do not execute ML CRUD actions when upgrade mode is enabled", 7.x backport
+        PR 55049, April 2020 = 7.8); its list includes update job and update datafeed."""
         return self.at_least(7, 8)
 
     @property

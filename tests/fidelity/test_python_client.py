@@ -54,6 +54,32 @@ def test_info_and_ml_lifecycle(client):
     es.ml.set_upgrade_mode(enabled=False)
 
 
+def test_update_job_and_datafeed(client):
+    """ml.update_job / ml.update_datafeed as the official client sends them (issue 23; sources in test_ml_update.py)."""
+    es, _emu, _version = client
+    es.ml.put_job(job_id='py-upd', **JOB)
+    es.indices.create(index='py-upd-data', mappings={'properties': {'ts': {'type': 'date'}}})
+    es.ml.put_datafeed(datafeed_id='py-upd-feed', job_id='py-upd', indices=['py-upd-data'])
+    job = es.ml.update_job(job_id='py-upd', description='changed', groups=['py-group'],
+                           analysis_limits={'model_memory_limit': '64mb'})
+    assert (job['description'], job['groups'], job['analysis_limits']['model_memory_limit']) == ('changed', ['py-group'], '64mb')
+    # the client has no `aggs` keyword; a raw body sends the synonym
+    feed = es.ml.update_datafeed(datafeed_id='py-upd-feed', body={'scroll_size': 123, 'aggs': {'a': {'max': {'field': 'ts'}}}})
+    assert feed['scroll_size'] == 123 and 'aggregations' in feed and 'aggs' not in feed
+    es.ml.open_job(job_id='py-upd')
+    with pytest.raises(elasticsearch.BadRequestError) as info:
+        es.ml.update_job(job_id='py-upd', analysis_limits={'model_memory_limit': '128mb'})
+    assert info.value.body['error']['reason'] == 'Cannot update analysis_limits while the job is open'
+    es.ml.start_datafeed(datafeed_id='py-upd-feed')
+    with pytest.raises(elasticsearch.ConflictError) as info:
+        es.ml.update_datafeed(datafeed_id='py-upd-feed', scroll_size=5)
+    assert info.value.body['error']['reason'] == 'Cannot update datafeed [py-upd-feed] while its status is started'
+    assert es.ml.stop_datafeed(datafeed_id='py-upd-feed')['stopped'] is True
+    with pytest.raises(elasticsearch.BadRequestError) as info:
+        es.ml.update_datafeed(datafeed_id='py-upd-feed', job_id='other')
+    assert info.value.body['error']['reason'] == "Datafeed's job_id cannot be changed."
+
+
 def test_close_timeout_raises_500(client):
     es, _emu, _version = client
     es.ml.put_job(job_id='slow', **JOB)

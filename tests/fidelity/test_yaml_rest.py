@@ -23,8 +23,6 @@ SPEC_BRANCH = {'7': 'branch-7.17', '8': 'branch-8.19', '9': 'branch-9.1'}
 
 # Out-of-scope APIs: a test that calls one is skipped with this reason.
 UNSUPPORTED_APIS = {
-    'ml.update_job': 'job updates are not managed by the collection',
-    'ml.update_datafeed': 'datafeed updates are not managed by the collection',
     'ml.post_data': 'posting data (deprecated) and results processing are not emulated',
     'ml.flush_job': 'needs the results processor',
     'cat.tasks': 'cat APIs are not emulated',
@@ -35,7 +33,6 @@ UNSUPPORTED_APIS = {
 SKIPPED_TESTS = {
     ('ml/jobs_crud.yml', 'Test get job with datafeed'):
         'this mid-2021 copy mixes the 7.15 datafeed_config field with the <=7.14 delete behaviour it is run against (es-behaviour §2.8)',
-    ('ml/jobs_crud.yml', 'Test update job'): 'categorization analyzer normalisation and ml.update_job are not emulated',
     ('ml/jobs_crud.yml', 'Test put job with datafeed'):
         'PUT job with datafeed_config is 7.15+ (as GET jobs datafeed_config); this copy runs as 7.14 for its delete tests',
     ('ml/jobs_crud.yml', 'Test put job with datafeed with indices options in params'):

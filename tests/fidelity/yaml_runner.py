@@ -20,6 +20,8 @@ FALLBACK_APIS = {
     'ml.put_job': ('PUT', ['/_ml/anomaly_detectors/{job_id}']),
     'ml.put_datafeed': ('PUT', ['/_ml/datafeeds/{datafeed_id}']),
     'ml.get_datafeeds': ('GET', ['/_ml/datafeeds/{datafeed_id}', '/_ml/datafeeds']),
+    'ml.update_job': ('POST', ['/_ml/anomaly_detectors/{job_id}/_update']),
+    'ml.update_datafeed': ('POST', ['/_ml/datafeeds/{datafeed_id}/_update']),
     'indices.create': ('PUT', ['/{index}']),
     'indices.delete': ('DELETE', ['/{index}']),
     'indices.refresh': ('POST', ['/{index}/_refresh', '/_refresh']),
