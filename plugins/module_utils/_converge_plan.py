@@ -25,8 +25,10 @@ from collections import OrderedDict
 
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import ABSENT, PlanError
 from ansible_collections.esops.jobs.plugins.module_utils._ml import (
-    MlApi, close_stops_datafeeds, delete_removes_datafeed, simple_match, validate_ml_ids)
+    MlApi, close_stops_datafeeds, delete_removes_datafeed, refused_in_upgrade_mode, simple_match, validate_ml_ids)
 from ansible_collections.esops.jobs.plugins.module_utils._ml_datafeed import MlDatafeedAdapter
+from ansible_collections.esops.jobs.plugins.module_utils._ml_definitions import (
+    CANNOT_UPDATE, REPLACE, declared_job_config, job_changes, job_update_body, replace_fields)
 from ansible_collections.esops.jobs.plugins.module_utils._ml_job import MlJobAdapter
 from ansible_collections.esops.jobs.plugins.module_utils._rollup_job import (
     RollupJobAdapter, missing_message, resolve_selector, validate_rollup_ids)
@@ -34,7 +36,7 @@ from ansible_collections.esops.jobs.plugins.module_utils._time import parse_dura
 
 KINDS = OrderedDict([
     ('ml_jobs', dict(noun='ML job', states=('opened', 'closed', 'absent'), default_timeout='30m',
-                     options=('id', 'state', 'force', 'force_failed', 'timeout'))),
+                     options=('id', 'state', 'force', 'force_failed', 'timeout', 'config', 'recreate'))),
     ('datafeeds', dict(noun='datafeed', states=('started', 'stopped', 'absent'), default_timeout='5m',
                        options=('id', 'state', 'force', 'start', 'end', 'timeout'))),
     ('rollup_jobs', dict(noun='rollup job', states=('started', 'stopped', 'absent'), default_timeout='30s',
@@ -44,11 +46,19 @@ TOP_LEVEL_KEYS = tuple(KINDS) + ('ml_upgrade_mode', 'unmentioned')
 POLICIES = ('ignore', 'report')
 UNMENTIONED = '(unmentioned)'
 UPGRADE_MODE_TIMEOUT = 30.0
+#: What each action of a declared configuration sends (privilege_check operations, _privileges.OPERATIONS). A
+#: ``replace`` is: stop its datafeed, close, delete the datafeed, delete, create, create the datafeed again, open,
+#: start the datafeed - each only where the object is in that state when the stage runs.
+CONFIG_OPERATIONS = OrderedDict([
+    ('create', ('put_job',)), ('update', ('update_job',)), ('stop_datafeed', ('stop_datafeed',)),
+    ('close', ('close_job',)), ('delete_datafeed', ('delete_datafeed',)), ('delete', ('delete_job',)),
+    ('put_datafeed', ('put_datafeed',)), ('open', ('open_job',)), ('start_datafeed', ('start_datafeed',)),
+])
 
 # The safe order (nothing waits on an object a later stage removes; deletes after stops; starts last), as the role
 # always applied it: ML upgrade mode off first and on last, because Elasticsearch refuses ML changes while it is on.
 STAGES = ('upgrade_mode_off', 'datafeeds_stopped', 'rollup_jobs_stopped', 'ml_jobs_closed', 'datafeeds_absent',
-          'ml_jobs_absent', 'rollup_jobs_absent', 'ml_jobs_opened', 'datafeeds_started', 'rollup_jobs_started',
+          'ml_jobs_absent', 'rollup_jobs_absent', 'ml_jobs_config', 'ml_jobs_opened', 'datafeeds_started', 'rollup_jobs_started',
           'upgrade_mode_on')
 
 
@@ -119,6 +129,31 @@ def _flag(kind, index, entry, key):
     return value
 
 
+def _config(kind, index, raw, entry):
+    """An entry's declared ``config`` (or None) and ``recreate``, checked: one exact id, a mapping, its own id."""
+    where = _where(kind, index)
+    recreate = _flag(kind, index, raw, 'recreate')
+    config = raw.get('config')
+    if config is None:
+        if 'recreate' in raw:
+            raise DocumentError('%s.recreate: goes with config' % where)
+        return None, False
+    if not isinstance(config, dict):
+        raise DocumentError('%s.config: must be a mapping (the configuration as the create API takes it), not %s'
+                            % (where, type(config).__name__))
+    if len(entry['ids']) != 1 or '*' in entry['ids'][0] or entry['ids'][0] == '_all':
+        raise DocumentError('%s.config: goes with one exact id, not %s' % (where, entry['selector']))
+    if entry['state'] == ABSENT:
+        raise DocumentError('%s.config: an absent object has no configuration; leave config out' % where)
+    named = config.get('job_id')
+    if named is not None and named != entry['ids'][0]:
+        raise DocumentError('%s.config.job_id: %r differs from the entry id %r' % (where, named, entry['ids'][0]))
+    if 'datafeed_config' in config:
+        raise DocumentError('%s.config.datafeed_config: declare the datafeed as a datafeeds entry with its config'
+                            % where)
+    return declared_job_config(config), recreate
+
+
 def normalize(document):
     """Check the whole document; return ``{'entries': {kind: [entry]}, 'policy': {kind: policy}, 'ml_upgrade_mode':
     bool or None}``. Every entry: ``ids`` (tokens), ``state``, ``force``, ``force_failed``, ``timeout`` (seconds),
@@ -155,6 +190,7 @@ def normalize(document):
             for key in ('start', 'end'):
                 if entry[key] is not None and not isinstance(entry[key], str):
                     entry[key] = str(entry[key])
+            entry['config'], entry['recreate'] = _config(kind, index, raw, entry)
             if (entry['start'] is not None or entry['end'] is not None) and entry['state'] != 'started':
                 problems.append('%s %s: start/end only go with state started' % (kind, entry['selector']))
             entries[kind].append(entry)
@@ -197,7 +233,8 @@ def ml_entries_asked_one_by_one(normalized):
     of every job's config and stats with the expansion here: when that costs no more requests (at most two entries)
     and nothing needs every job (no unmentioned policy, no datafeed entries)."""
     return (0 < len(normalized['entries']['ml_jobs']) <= 2 and normalized['policy']['ml_jobs'] == 'ignore'
-            and not normalized['entries']['datafeeds'] and normalized['policy']['datafeeds'] == 'ignore')
+            and not normalized['entries']['datafeeds'] and normalized['policy']['datafeeds'] == 'ignore'
+            and not any(entry['config'] is not None for entry in normalized['entries']['ml_jobs']))
 
 
 # -- selection: Elasticsearch's rules over one read of every object --------------------------------------------
@@ -293,7 +330,10 @@ def plan(snapshot, document):
     errors = []
     entries = OrderedDict((kind, [dict(entry) for entry in normalized['entries'][kind]]) for kind in KINDS)
     policy = normalized['policy']
-    objects_of = dict((kind, snapshot.get(kind) or {}) for kind in KINDS)   # a kind not read holds nothing
+    objects_of = dict((kind, dict(snapshot.get(kind) or {})) for kind in KINDS)   # a kind not read holds nothing
+    upgrade_now = snapshot.get('upgrade_mode')
+    upgrade_during = False if normalized['ml_upgrade_mode'] is False else upgrade_now
+    configs = _plan_configs(entries['ml_jobs'], objects_of['ml_jobs'], version, upgrade_during, errors)
 
     # Selection of every entry, then the unmentioned objects (policy: a state = one more entry, never forced).
     selected_by = dict((kind, OrderedDict()) for kind in KINDS)   # id -> the first entry that selected it
@@ -306,7 +346,7 @@ def plan(snapshot, document):
             else:
                 ids, missing = select(kind, entry['ids'], objects_of[kind])
             entry['selected'] = ids
-            entry['error'] = None
+            entry['error'] = entry.get('error')   # a refused declared config (_plan_configs) keeps its error
             if missing and entry['state'] != ABSENT:
                 entry['error'] = _missing_error(kind, missing)
                 errors.append(dict(kind=kind, selector=entry['selector'], msg=entry['error']))
@@ -340,8 +380,6 @@ def plan(snapshot, document):
 
     # ML upgrade mode as it will be while the object stages run: off when the plan turns it off first.
     desired_upgrade = normalized['ml_upgrade_mode']
-    upgrade_now = snapshot.get('upgrade_mode')
-    upgrade_during = False if desired_upgrade is False else upgrade_now
 
     rows = []
     steps = []
@@ -369,15 +407,28 @@ def plan(snapshot, document):
             if moving and kind != 'rollup_jobs':
                 ml_moves = True
             for object_id in own:
+                config = configs.get(object_id) if kind == 'ml_jobs' else None
+                row_actions = list(actions[object_id])
+                if config is not None and config['action']:
+                    # the configuration stage runs after the closes and before the opens
+                    opens = [i for i, action in enumerate(row_actions) if action in ('open', 'wait')]
+                    row_actions.insert(opens[0] if opens else len(row_actions), config['action'])
+                    ml_moves = True
                 row = OrderedDict([('kind', kind), ('id', object_id), ('selector', entry['selector']),
-                                   ('desired', entry['state']), ('before', objects_of[kind][object_id]['state']),
-                                   ('planned', planned[object_id]), ('actions', actions[object_id]),
-                                   ('drift', bool(actions[object_id])), ('unmentioned', entry['unmentioned'])])
+                                   ('desired', entry['state']),
+                                   ('before', ABSENT if config is not None and config['action'] == 'create'
+                                    else objects_of[kind][object_id]['state']),
+                                   ('planned', planned[object_id]), ('actions', row_actions),
+                                   ('drift', bool(row_actions)), ('unmentioned', entry['unmentioned'])])
                 if kind == 'datafeeds':
                     row['job_id'] = objects_of[kind][object_id].get('job_id')
+                if config is not None:
+                    row['config'] = config['action']
+                    row['config_changes'] = config['changes']
                 rows.append(row)
             entry['summary'] = OrderedDict([('selector', entry['selector']), ('state', entry['state']),
-                                            ('objects', len(entry['selected'])), ('drift', len(moving)),
+                                            ('objects', len(entry['selected'])),
+                                            ('drift', sum(1 for row in rows[len(rows) - len(own):] if row['drift'])),
                                             ('failed', entry['error'] is not None), ('unmentioned', entry['unmentioned'])])
             if moving:
                 stage_steps = [step for step in planned_steps if step.object_id in moving]
@@ -389,6 +440,10 @@ def plan(snapshot, document):
                     ('options', OrderedDict([('force', entry['force']), ('force_failed', entry['force_failed']),
                                              ('timeout', entry['timeout']), ('start', entry['start']),
                                              ('end', entry['end'])]))]))
+
+    steps.extend(_config_stages(entries['ml_jobs'], configs, rows, objects_of, version))
+    needs_datafeeds_for_replace = snapshot.get('datafeeds') is None and any(
+        config['action'] == REPLACE for config in configs.values())
 
     upgrade = None
     if desired_upgrade is not None:
@@ -410,7 +465,7 @@ def plan(snapshot, document):
                 operations.append(operation)
     drift = sum(1 for row in rows if row['drift']) + (1 if upgrade is not None and upgrade['drift'] else 0)
     job_actions = set(action for row in rows if row['kind'] == 'ml_jobs' for action in row['actions'])
-    needs_datafeeds = snapshot.get('datafeeds') is None and bool(
+    needs_datafeeds = needs_datafeeds_for_replace or snapshot.get('datafeeds') is None and bool(
         (job_actions & set(('close', 'force_close')) and not close_stops_datafeeds(version))
         or (job_actions & set(('delete', 'force_delete')) and not delete_removes_datafeed(version)))
     return OrderedDict([
@@ -427,6 +482,92 @@ def plan(snapshot, document):
         ('needs_upgrade_mode', upgrade_now is None and (ml_moves or desired_upgrade is not None)),
         ('needs_datafeeds', needs_datafeeds),
     ])
+
+
+# -- declared configurations ---------------------------------------------------------------------------------
+
+def _plan_configs(entries, jobs, version, upgrade_during, errors):
+    """Each ML job entry with ``config``: ``{job_id: {action (create, update, replace or None), changes, body}}``.
+    A missing job is added to ``jobs`` as it will be once created (closed), so selection and the state plan see it;
+    a replace without ``recreate`` is the entry's error, naming each field."""
+    configs = OrderedDict()
+    for entry in entries:
+        if entry['config'] is None:
+            continue
+        job_id = entry['ids'][0]
+        facts = jobs.get(job_id)
+        if facts is None:
+            jobs[job_id] = dict(state='closed', groups=list(entry['config'].get('groups') or []), assigned=False,
+                                assignment_explanation=None, config=None)
+            changes = [OrderedDict([('path', key), ('current', None), ('desired', value), ('change', 'create'),
+                                    ('reason', None)]) for key, value in entry['config'].items()]
+            configs[job_id] = dict(action='create', changes=changes, body=dict(entry['config']))
+        else:
+            closed = facts['state'] == 'closed' or entry['state'] == 'closed'   # the closes run before this stage
+            changes = job_changes(facts.get('config') or {}, entry['config'], version, closed)
+            replaces = replace_fields(changes)
+            action = (REPLACE if replaces else 'update') if changes else None
+            configs[job_id] = dict(action=action, changes=changes,
+                                   body=job_update_body(facts.get('config') or {}, entry['config'], changes)
+                                   if action == 'update' else dict(entry['config']))
+            message = None
+            if replaces and not entry['recreate']:
+                message = ('ML job %s needs a replace, Elasticsearch cannot update %s in place; nothing was changed '
+                           '(set recreate: true to back the job up, delete it and create it again with its state '
+                           'restored, or change config)' % (job_id, ', '.join(
+                               item['path'] if item['reason'] == CANNOT_UPDATE else '%s (%s)' % (item['path'], item['reason'])
+                               for item in replaces)))
+            elif action == REPLACE and facts['state'] not in ('opened', 'closed'):
+                message = ('ML job %s is %s; it is replaced only from opened or closed (nothing was changed)'
+                           % (job_id, facts['state']))
+            if message:
+                entry['error'] = message
+                errors.append(dict(kind='ml_jobs', selector=entry['selector'], msg=message))
+                continue
+        if configs[job_id]['action'] and upgrade_during and refused_in_upgrade_mode(version, 'put'):
+            message = ('ML upgrade mode is enabled: Elasticsearch refuses to %s ML job %s until it is disabled '
+                       '(ml_upgrade_mode: false); nothing was changed' % (configs[job_id]['action'], job_id))
+            entry['error'] = message
+            errors.append(dict(kind='ml_jobs', selector=entry['selector'], msg=message))
+    return configs
+
+
+def _config_stages(entries, configs, rows, objects_of, version):
+    """One ``ml_jobs_config`` stage per job whose configuration changes. A replace lists every request it sends,
+    from the states the job and its datafeed will be in when the stage runs (after the stops, closes and deletes)."""
+    row_of = dict(((row['kind'], row['id']), row) for row in rows)
+    stages = []
+    for entry in entries:
+        config = configs.get(entry['ids'][0]) if entry.get('config') is not None else None
+        if config is None or not config['action'] or entry['error'] is not None:
+            continue
+        job_id = entry['ids'][0]
+        row = row_of[('ml_jobs', job_id)]
+        actions = [config['action']]
+        datafeed_id = None
+        if config['action'] == REPLACE:
+            job_state = 'closed' if entry['state'] == 'closed' else row['before']
+            feed_state = None
+            for df_id, facts in sorted(objects_of['datafeeds'].items()):
+                if facts.get('job_id') == job_id:
+                    feed_row = row_of.get(('datafeeds', df_id))
+                    feed_state = feed_row['planned'] if feed_row and feed_row['planned'] in ('stopped', ABSENT) \
+                        else facts['state']
+                    datafeed_id = df_id if feed_state != ABSENT else None
+            running = datafeed_id is not None and feed_state != 'stopped'
+            actions = (['stop_datafeed'] if running else []) + (['close'] if job_state == 'opened' else []) + \
+                (['delete_datafeed'] if datafeed_id else []) + ['delete', 'create'] + \
+                (['put_datafeed'] if datafeed_id else []) + (['open'] if job_state == 'opened' else []) + \
+                (['start_datafeed'] if running else [])
+            row['replace_steps'] = actions
+        operations = unique_items([op for action in actions for op in CONFIG_OPERATIONS[action]])
+        stages.append(OrderedDict([
+            ('stage', 'ml_jobs_config'), ('kind', 'ml_jobs'), ('state', entry['state']), ('selector', entry['selector']),
+            ('ids', [job_id]), ('actions', OrderedDict([(job_id, actions)])), ('operations', operations),
+            ('options', OrderedDict([('timeout', entry['timeout']), ('config_action', config['action']),
+                                     ('body', config['body']), ('datafeed_id', datafeed_id),
+                                     ('changes', config['changes'])]))]))
+    return stages
 
 
 def unique_items(items):

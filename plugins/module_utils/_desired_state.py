@@ -22,6 +22,7 @@ from ansible_collections.esops.jobs.plugins.module_utils._converge_plan import (
     KINDS, kinds_to_read, ml_entries_asked_one_by_one, normalize, plan)
 from ansible_collections.esops.jobs.plugins.module_utils._errors import NotFound
 from ansible_collections.esops.jobs.plugins.module_utils._ml import MlApi
+from ansible_collections.esops.jobs.plugins.module_utils._ml_config import datafeed_put_config
 from ansible_collections.esops.jobs.plugins.module_utils._ml_datafeed import MlDatafeedAdapter
 from ansible_collections.esops.jobs.plugins.module_utils._ml_info import gather_jobs
 from ansible_collections.esops.jobs.plugins.module_utils._ml_job import MlJobAdapter
@@ -39,9 +40,9 @@ MONITOR_HINT = ('GET / was refused, so the cluster_uuid is unknown: the credenti
 JOB_FIELDS = ('job_id', 'state', 'node.id', 'assignment_explanation')
 
 
-def _job_facts(entry, groups=()):
+def _job_facts(entry, groups=(), config=None):
     return dict(state=entry.get('state', 'closed'), groups=list(groups), assigned=bool(entry.get('node')),
-                assignment_explanation=entry.get('assignment_explanation'))
+                assignment_explanation=entry.get('assignment_explanation'), config=config)
 
 
 def read_jobs_one_by_one(ml, entries):
@@ -61,8 +62,10 @@ def read_jobs_one_by_one(ml, entries):
 
 
 def read_jobs(ml):
-    groups = dict((job['job_id'], job.get('groups') or []) for job in ml.get_jobs('_all', allow_no_match=True))
-    return OrderedDict((entry['job_id'], _job_facts(entry, groups.get(entry['job_id'], [])))
+    """Every job's state and configuration (its groups select it; a declared config is compared with it)."""
+    configs = dict((job['job_id'], job) for job in ml.get_jobs('_all', allow_no_match=True))
+    return OrderedDict((entry['job_id'], _job_facts(entry, (configs.get(entry['job_id']) or {}).get('groups') or [],
+                                                    configs.get(entry['job_id'])))
                        for entry in ml.job_stats('_all', allow_no_match=True, fields=JOB_FIELDS))
 
 
@@ -106,7 +109,7 @@ def planned_deletes(the_plan):
     """{kind: [ids]} of the ML and rollup jobs the plan deletes (what the retire roles back up)."""
     deletes = OrderedDict((kind, []) for kind in BACKED_UP_KINDS)
     for row in the_plan['objects']:
-        if row['kind'] in deletes and row['drift'] and row['planned'] == ABSENT:
+        if row['kind'] in deletes and row['drift'] and (row['planned'] == ABSENT or row.get('config') == 'replace'):
             deletes[row['kind']].append(row['id'])
     return deletes
 
@@ -266,6 +269,13 @@ class DesiredState(object):
                                 errors=[dict(kind='apply', selector=stage['selector'],
                                              msg='%s: %s' % (stage['stage'], getattr(exc, 'message', None) or to_native(exc)))])
                 continue
+            if stage['stage'] == 'ml_jobs_config':
+                error = self._apply_config(client, stage, after, moved)
+                if error:
+                    return dict(after=after, moved=moved, upgrade_after=upgrade_after,
+                                errors=[dict(kind='apply', selector=stage['selector'],
+                                             msg='%s %s: %s' % (stage['stage'], stage['selector'], error))])
+                continue
             adapter = _adapter(client, stage)
             failed, result = Converger(self.module, adapter).execute(wait=True, timeout=timeout)
             for item in result.get(adapter.result_key, []):
@@ -278,6 +288,66 @@ class DesiredState(object):
                             errors=[dict(kind='apply', selector=stage['selector'],
                                          msg='%s %s: %s' % (stage['stage'], stage['selector'], result.get('msg')))])
         return dict(after=after, moved=moved, upgrade_after=upgrade_after, errors=[])
+
+    def _apply_config(self, client, stage, after, moved):
+        """Create, update or replace one ML job as planned; the error text, or None.
+
+        A replace: the job's datafeed stopped (when running), the job closed (when opened), the datafeed and the job
+        deleted (the backup was written first), the job created from the document, the datafeed created again from
+        its configuration read just before, then the job and the datafeed brought back to the states they had."""
+        options = stage['options']
+        job_id = stage['ids'][0]
+        key = ('ml_jobs', job_id)
+        api = MlApi(client)
+        timeout = options['timeout']
+        try:
+            if options['config_action'] == 'create':
+                api.put_job(job_id, options['body'])
+                after[key] = 'closed'
+                moved.add(key)
+                return None
+            if options['config_action'] == 'update':
+                api.update_job(job_id, options['body'])
+                moved.add(key)
+                return None
+            state = (api.job_stats(job_id, fields=('job_id', 'state')) or [{}])[0].get('state', 'closed')
+            datafeed_id = options['datafeed_id']
+            feed = feed_state = None
+            if datafeed_id is not None:
+                feed = datafeed_put_config((api.get_datafeeds(datafeed_id) or [None])[0])
+                feed_state = (api.datafeed_stats(datafeed_id) or [{}])[0].get('state', 'stopped')
+                feed.pop('datafeed_id', None)
+            for kind, desired, ids, when in (('datafeeds', 'stopped', [datafeed_id], feed_state == 'started'),
+                                             ('ml_jobs', 'closed', [job_id], state == 'opened')):
+                if when:
+                    error = self._converge(client, kind, desired, ids, timeout)
+                    if error:
+                        return error
+            if datafeed_id is not None:
+                api.delete_datafeed(datafeed_id)
+            api.delete_job(job_id, timeout=timeout)
+            moved.add(key)
+            after[key] = ABSENT
+            api.put_job(job_id, options['body'])
+            after[key] = 'closed'
+            if datafeed_id is not None:
+                api.put_datafeed(datafeed_id, feed)
+            for kind, desired, ids, when in (('ml_jobs', 'opened', [job_id], state == 'opened'),
+                                             ('datafeeds', 'started', [datafeed_id], feed_state == 'started')):
+                if when:
+                    error = self._converge(client, kind, desired, ids, timeout)
+                    if error:
+                        return 'replaced, but its state was not restored: %s' % error
+            after[key] = state
+        except ElasticsearchError as exc:
+            return '%s ML job %s: %s' % (options['config_action'], job_id, to_native(exc))
+        return None
+
+    def _converge(self, client, kind, desired, ids, timeout):
+        stage = dict(kind=kind, state=desired, ids=ids,
+                     options=dict(force=False, force_failed=False, start=None, end=None, timeout=timeout))
+        failed, result = Converger(self.module, _adapter(client, stage)).execute(wait=True, timeout=timeout)
+        return result.get('msg') if failed else None
 
     def _result(self, the_plan, errors, applied):
         check_mode = bool(self.module.check_mode)
@@ -366,8 +436,17 @@ def diff_of(report):
     for row in report['objects']:
         if row['drift']:
             key = '%s/%s' % (row['kind'], row['id'])
-            before[key] = row['before']
             reached = row.get('after', row['planned'])
+            changes = row.get('config_changes') or []
+            if changes:
+                # the declared configuration field by field, beside the state
+                if row['before'] != ABSENT:
+                    before[key] = OrderedDict([('state', row['before']), ('config', OrderedDict(
+                        (item['path'], item['current']) for item in changes))])
+                after[key] = OrderedDict([('state', reached), ('config', OrderedDict(
+                    (item['path'], item['desired']) for item in changes))])
+                continue
+            before[key] = row['before']
             if reached != ABSENT:
                 after[key] = reached
     return dict(before=before, after=after)

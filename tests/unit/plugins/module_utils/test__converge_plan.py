@@ -161,11 +161,13 @@ def test_every_stage_in_the_safe_order():
         datafeeds={'f-stop': ('started', 'x'), 'f-start': ('stopped', 'o'), 'f-del': ('stopped', 'y')},
         rollups={'r-stop': 'started', 'r-start': 'stopped', 'r-del': 'stopped'})
     snap['ml_jobs'].update({'x': dict(state='opened', groups=[]), 'y': dict(state='closed', groups=[])})
+    snap['ml_jobs']['o']['config'] = {'job_id': 'o', 'description': 'old'}
     document = {
         'ml_upgrade_mode': True,
         'rollup_jobs': [{'id': 'r-start', 'state': 'started'}, {'id': 'r-del', 'state': 'absent'}, {'id': 'r-stop', 'state': 'stopped'}],
         'datafeeds': [{'id': 'f-start', 'state': 'started'}, {'id': 'f-del', 'state': 'absent'}, {'id': 'f-stop', 'state': 'stopped'}],
-        'ml_jobs': [{'id': 'o', 'state': 'opened'}, {'id': 'd', 'state': 'absent'}, {'id': 'c', 'state': 'closed'}],
+        'ml_jobs': [{'id': 'o', 'state': 'opened', 'config': {'description': 'new'}}, {'id': 'd', 'state': 'absent'},
+                    {'id': 'c', 'state': 'closed'}],
     }
     result = plan(snap, document)
     assert result['errors'] == []
@@ -249,3 +251,120 @@ def test_a_selection_elasticsearch_expanded_is_taken_as_it_is():
     snap['selected'] = {'ml_jobs': {0: ['web-a']}}
     result = plan(snap, {'ml_jobs': [{'id': 'web', 'state': 'opened'}]})
     assert result['errors'] == [] and rows(result)['ml_jobs/web-a']['actions'] == ['open']
+
+
+# -- declared configurations ---------------------------------------------------------------------------------------
+
+JOB = {'job_id': 'web', 'description': 'web', 'analysis_config': {'bucket_span': '15m', 'detectors': [{'function': 'count'}]},
+       'data_description': {'time_field': 'timestamp'}}
+
+
+def config_snapshot(version='8.19.3', state='opened', datafeed='started', upgrade_mode=False):
+    snap = snapshot(version=version, upgrade_mode=upgrade_mode, jobs={'web': (state, [])},
+                    datafeeds={'datafeed-web': (datafeed, 'web')} if datafeed else {})
+    snap['ml_jobs']['web']['config'] = dict(JOB)
+    return snap
+
+
+@pytest.mark.parametrize('document, text', [
+    ({'ml_jobs': [{'id': 'web-*', 'state': 'opened', 'config': {}}]}, 'ml_jobs[0].config: goes with one exact id'),
+    ({'ml_jobs': [{'id': 'a,b', 'state': 'opened', 'config': {}}]}, 'ml_jobs[0].config: goes with one exact id'),
+    ({'ml_jobs': [{'id': 'a', 'state': 'absent', 'config': {}}]}, 'an absent object has no configuration'),
+    ({'ml_jobs': [{'id': 'a', 'state': 'opened', 'config': 'x'}]}, 'ml_jobs[0].config: must be a mapping'),
+    ({'ml_jobs': [{'id': 'a', 'state': 'opened', 'config': {'job_id': 'b'}}]}, "config.job_id: 'b' differs"),
+    ({'ml_jobs': [{'id': 'a', 'state': 'opened', 'config': {'datafeed_config': {}}}]}, 'as a datafeeds entry'),
+    ({'ml_jobs': [{'id': 'a', 'state': 'opened', 'recreate': True}]}, 'ml_jobs[0].recreate: goes with config'),
+    ({'ml_jobs': [{'id': 'a', 'state': 'opened', 'config': {}, 'recreate': 'yes'}]}, 'ml_jobs[0].recreate'),
+])
+def test_a_bad_config_is_one_line(document, text):
+    with pytest.raises(DocumentError) as exc:
+        normalize(document)
+    assert text in exc.value.message
+
+
+def test_a_missing_job_is_created_then_opened_and_its_datafeed_started_after():
+    snap = snapshot(jobs={}, datafeeds={})
+    config = dict(JOB, groups=['edge'])
+    config.pop('job_id')
+    result = plan(snap, {'ml_jobs': [{'id': 'web', 'state': 'opened', 'config': config}]})
+    assert result['errors'] == []
+    row = rows(result)['ml_jobs/web']
+    assert (row['before'], row['planned'], row['actions'], row['config']) == ('absent', 'opened', ['create', 'open'], 'create')
+    assert stages(result) == ['ml_jobs_config', 'ml_jobs_opened']
+    assert result['steps'][0]['options']['body'] == config
+    assert result['operations'] == ['put_job', 'open_job']
+    assert result['needs_upgrade_mode'] is False
+
+
+def test_a_config_in_sync_is_no_drift():
+    result = plan(config_snapshot(), {'ml_jobs': [{'id': 'web', 'state': 'opened', 'config': dict(JOB, create_time=5)}]})
+    assert result['errors'] == [] and result['steps'] == [] and result['drift'] == 0
+    assert rows(result)['ml_jobs/web']['config'] is None and rows(result)['ml_jobs/web']['config_changes'] == []
+
+
+def test_an_update_runs_after_the_closes_and_before_the_opens():
+    snap = config_snapshot(state='opened')
+    snap['ml_jobs']['web']['config']['analysis_limits'] = {'model_memory_limit': '1024mb'}
+    document = {'ml_jobs': [{'id': 'web', 'state': 'closed',
+                             'config': {'description': 'new', 'analysis_limits': {'model_memory_limit': '2gb'}}}]}
+    result = plan(snap, document)
+    assert result['errors'] == []
+    assert stages(result) == ['ml_jobs_closed', 'ml_jobs_config']
+    assert rows(result)['ml_jobs/web']['actions'] == ['close', 'update']
+    assert result['steps'][1]['options']['body'] == {'description': 'new', 'analysis_limits': {'model_memory_limit': '2gb'}}
+    assert result['operations'] == ['close_job', 'update_job']
+    # opened it stays: ES refuses analysis_limits while the job is open, so the plan does
+    document['ml_jobs'][0]['state'] = 'opened'
+    result = plan(snap, document)
+    assert result['steps'] == [] and len(result['errors']) == 1
+    assert 'analysis_limits.model_memory_limit (Elasticsearch updates it only while the job is closed)' in result['errors'][0]['msg']
+
+
+def test_a_replace_is_refused_naming_each_field_without_recreate():
+    document = {'ml_jobs': [{'id': 'web', 'state': 'opened', 'config': {
+        'analysis_config': {'bucket_span': '1h', 'detectors': [{'function': 'sum', 'field_name': 'bytes'}]},
+        'description': 'new'}}]}
+    result = plan(config_snapshot(), document)
+    assert result['steps'] == [] and result['operations'] == []
+    [error] = result['errors']
+    assert error['msg'].startswith('ML job web needs a replace, Elasticsearch cannot update analysis_config.bucket_span, '
+                                   'analysis_config.detectors[0].function, analysis_config.detectors[0].field_name in place')
+    assert 'recreate: true' in error['msg']
+
+
+@pytest.mark.parametrize('version, state, datafeed, actions', [
+    ('8.19.3', 'opened', 'started', ['stop_datafeed', 'close', 'delete_datafeed', 'delete', 'create', 'put_datafeed',
+                                     'open', 'start_datafeed']),
+    ('6.8.23', 'closed', 'stopped', ['delete_datafeed', 'delete', 'create', 'put_datafeed']),
+    ('7.17.28', 'opened', None, ['close', 'delete', 'create', 'open']),
+])
+def test_a_replace_with_recreate_restores_the_states(version, state, datafeed, actions):
+    document = {'ml_jobs': [{'id': 'web', 'state': state, 'recreate': True,
+                             'config': {'analysis_config': {'bucket_span': '1h', 'detectors': [{'function': 'count'}]}}}]}
+    result = plan(config_snapshot(version, state, datafeed), document)
+    assert result['errors'] == []
+    assert stages(result) == ['ml_jobs_config']
+    assert result['steps'][0]['actions'] == {'web': actions}
+    row = rows(result)['ml_jobs/web']
+    assert row['config'] == 'replace' and row['planned'] == state and row['replace_steps'] == actions
+    operations = {'stop_datafeed': 'stop_datafeed', 'close': 'close_job', 'delete_datafeed': 'delete_datafeed',
+                  'delete': 'delete_job', 'create': 'put_job', 'put_datafeed': 'put_datafeed', 'open': 'open_job',
+                  'start_datafeed': 'start_datafeed'}
+    assert result['operations'] == [operations[action] for action in actions]
+
+
+def test_a_replace_without_the_datafeeds_read_asks_for_them():
+    snap = config_snapshot()
+    snap.pop('datafeeds')
+    document = {'ml_jobs': [{'id': 'web', 'state': 'opened', 'recreate': True,
+                             'config': {'analysis_config': {'bucket_span': '1h'}}}]}
+    assert plan(snap, document)['needs_datafeeds'] is True
+
+
+@pytest.mark.parametrize('version, refused', [('7.7.1', False), ('7.8.0', True)])
+def test_upgrade_mode_refuses_a_config_change_from_7_8(version, refused):
+    document = {'ml_jobs': [{'id': 'web', 'state': 'opened', 'config': {'description': 'new'}}]}
+    result = plan(config_snapshot(version=version, upgrade_mode=True), document)
+    assert bool(result['errors']) == refused
+    if refused:
+        assert 'ML upgrade mode is enabled' in result['errors'][0]['msg']

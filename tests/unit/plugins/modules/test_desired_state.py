@@ -245,3 +245,130 @@ def test_backup_without_deletes_applies_at_once(es, run):
     es.add_job('web', 'closed')
     failed, result = run({'document': {'ml_jobs': [{'id': 'web', 'state': 'opened'}]}, 'backup': True})
     assert not failed and 'backups' not in result and result['report']['status'] == 'converged'
+
+
+# -- declared configurations (issue 21 part 2) -------------------------------------------------------------------
+
+CONFIG_VERSIONS = ('6.8.23', '7.17.28', '9.1.5')
+JOB_CONFIG = {'description': 'web traffic', 'groups': ['frontend'],
+              'analysis_config': {'bucket_span': '15m', 'detectors': [{'function': 'count', 'detector_description': 'requests'}]},
+              'analysis_limits': {'model_memory_limit': '64mb'},
+              'data_description': {'time_field': 'timestamp'}}
+
+
+def job_config(es, job_id):
+    return es.ok('GET', es.ml_path('anomaly_detectors', job_id))['jobs'][0]
+
+
+def states(es, job_id, datafeed_id):
+    job = es.ok('GET', es.ml_path('anomaly_detectors', job_id, '_stats'))['jobs'][0]['state']
+    feed = es.ok('GET', es.ml_path('datafeeds', datafeed_id, '_stats'))['datafeeds'][0]['state']
+    return job, feed
+
+
+def with_config(state='opened', recreate=None, **fields):
+    entry = {'id': 'web', 'state': state, 'config': dict(JOB_CONFIG, **fields)}
+    if recreate is not None:
+        entry['recreate'] = recreate
+    return {'ml_jobs': [entry]}
+
+
+@pytest.mark.parametrize('es', CONFIG_VERSIONS, indirect=True)
+def test_a_declared_job_is_created_then_a_no_op(es, run):
+    failed, plan = run({'document': with_config()}, check_mode=True, diff=True)
+    assert not failed, plan['msg']
+    assert es.mutating_requests() == []
+    row = rows(plan)['ml_jobs/web']
+    assert row['before'] == 'absent' and row['actions'] == ['create', 'open'] and row['config'] == 'create'
+    assert [stage['stage'] for stage in plan['steps']] == ['ml_jobs_config', 'ml_jobs_opened']
+    assert plan['operations'] == ['put_job', 'open_job']
+    assert plan['diff']['after']['ml_jobs/web']['config']['description'] == 'web traffic'
+    assert 'ml_jobs/web' not in plan['diff']['before']
+
+    failed, applied = run({'document': with_config()})
+    assert not failed, applied['msg']
+    assert rows(applied)['ml_jobs/web']['after'] == 'opened' and applied['changed']
+    config = job_config(es, 'web')
+    assert config['description'] == 'web traffic' and config['groups'] == ['frontend']
+
+    es.clear_requests()
+    failed, again = run({'document': with_config()})
+    assert not failed and not again['changed'] and again['report']['status'] == 'in_sync'
+    assert es.mutating_requests() == []
+
+
+@pytest.mark.parametrize('es', CONFIG_VERSIONS, indirect=True)
+def test_updatable_fields_are_updated_in_place(es, run):
+    es.add_job('web', 'opened', **JOB_CONFIG)
+    es.clear_requests()
+    document = with_config(description='web traffic, per host', groups=['frontend', 'edge'],
+                           analysis_config={'bucket_span': '15m',
+                                            'detectors': [{'function': 'count', 'detector_description': 'all requests'}]})
+    failed, plan = run({'document': document}, check_mode=True, diff=True)
+    assert not failed, plan['msg']
+    assert es.mutating_requests() == []
+    row = rows(plan)['ml_jobs/web']
+    assert row['config'] == 'update' and row['actions'] == ['update'] and row['planned'] == 'opened'
+    assert sorted(item['path'] for item in row['config_changes']) == [
+        'analysis_config.detectors[0].detector_description', 'description', 'groups']
+    assert plan['operations'] == ['update_job']
+    assert plan['diff']['before']['ml_jobs/web']['config']['description'] == 'web traffic'
+
+    failed, applied = run({'document': document})
+    assert not failed, applied['msg']
+    [update] = [r for r in es.mutating_requests()]
+    assert update['method'] == 'POST' and update['path'].endswith('/anomaly_detectors/web/_update')
+    config = job_config(es, 'web')
+    assert config['description'] == 'web traffic, per host' and sorted(config['groups']) == ['edge', 'frontend']
+    assert config['analysis_config']['detectors'][0]['detector_description'] == 'all requests'
+    es.clear_requests()
+    failed, again = run({'document': document})
+    assert not failed and not again['changed'] and es.mutating_requests() == []
+
+
+@pytest.mark.parametrize('es', CONFIG_VERSIONS, indirect=True)
+def test_model_memory_limit_is_updated_only_while_closed(es, run):
+    es.add_job('web', 'opened', **JOB_CONFIG)
+    es.clear_requests()
+    failed, plan = run({'document': with_config(analysis_limits={'model_memory_limit': '128mb'})}, check_mode=True)
+    assert failed and 'analysis_limits.model_memory_limit (Elasticsearch updates it only while the job is closed)' in plan['msg']
+    assert 'recreate: true' in plan['msg'] and es.mutating_requests() == []
+    # declared closed: closed first, then updated
+    failed, applied = run({'document': with_config('closed', analysis_limits={'model_memory_limit': '128mb'})})
+    assert not failed, applied['msg']
+    assert rows(applied)['ml_jobs/web']['actions'] == ['close', 'update']
+    assert job_config(es, 'web')['analysis_limits']['model_memory_limit'] == '128mb'
+
+
+@pytest.mark.parametrize('es', CONFIG_VERSIONS, indirect=True)
+def test_a_replace_is_refused_without_recreate_and_done_with_it(es, run):
+    es.add_job('web', 'opened', datafeed_state='started', **JOB_CONFIG)
+    es.clear_requests()
+    document = with_config(analysis_config={'bucket_span': '30m', 'detectors': [{'function': 'count'}]})
+    failed, plan = run({'document': document}, check_mode=True)
+    assert failed and 'ML job web needs a replace' in plan['msg'] and 'analysis_config.bucket_span' in plan['msg']
+    assert es.mutating_requests() == []
+    failed, plan = run({'document': document})
+    assert failed and es.mutating_requests() == []
+
+    document = with_config(recreate=True, analysis_config={'bucket_span': '30m', 'detectors': [{'function': 'count'}]})
+    failed, plan = run({'document': document}, check_mode=True)
+    assert not failed, plan['msg']
+    assert es.mutating_requests() == []
+    assert plan['steps'][0]['actions']['web'] == ['stop_datafeed', 'close', 'delete_datafeed', 'delete', 'create',
+                                                  'put_datafeed', 'open', 'start_datafeed']
+    assert set(plan['operations']) >= {'put_job', 'delete_job', 'put_datafeed', 'start_datafeed'}
+    # the backup first (the action plugin writes it), then the replace
+    failed, first = run({'document': document, 'backup': True})
+    assert not failed and [item['id'] for item in first['backups']] == ['web'] and es.mutating_requests() == []
+    record = first['backups'][0]['record']
+    assert record['job']['analysis_config']['bucket_span'] == '15m' and record['datafeed']['job_id'] == 'web'
+    failed, applied = run({'document': document, 'backed_up': {'ml_jobs': ['web']}})
+    assert not failed, applied['msg']
+    assert job_config(es, 'web')['analysis_config']['bucket_span'] == '30m'
+    assert states(es, 'web', 'datafeed-web') == ('opened', 'started')
+    row = rows(applied)['ml_jobs/web']
+    assert row['moved'] and row['after'] == 'opened'
+    es.clear_requests()
+    failed, again = run({'document': document})
+    assert not failed and not again['changed'] and es.mutating_requests() == []
