@@ -28,7 +28,8 @@ from ansible_collections.esops.jobs.plugins.module_utils._ml import (
     MlApi, close_stops_datafeeds, delete_removes_datafeed, refused_in_upgrade_mode, simple_match, validate_ml_ids)
 from ansible_collections.esops.jobs.plugins.module_utils._ml_datafeed import MlDatafeedAdapter
 from ansible_collections.esops.jobs.plugins.module_utils._ml_definitions import (
-    CANNOT_UPDATE, REPLACE, declared_job_config, job_changes, job_update_body, replace_fields)
+    CANNOT_UPDATE, REPLACE, datafeed_changes, datafeed_update_body, declared_datafeed_config, declared_job_config,
+    job_changes, job_update_body, replace_fields)
 from ansible_collections.esops.jobs.plugins.module_utils._ml_job import MlJobAdapter
 from ansible_collections.esops.jobs.plugins.module_utils._rollup_job import (
     RollupJobAdapter, missing_message, resolve_selector, validate_rollup_ids)
@@ -38,7 +39,7 @@ KINDS = OrderedDict([
     ('ml_jobs', dict(noun='ML job', states=('opened', 'closed', 'absent'), default_timeout='30m',
                      options=('id', 'state', 'force', 'force_failed', 'timeout', 'config', 'recreate'))),
     ('datafeeds', dict(noun='datafeed', states=('started', 'stopped', 'absent'), default_timeout='5m',
-                       options=('id', 'state', 'force', 'start', 'end', 'timeout'))),
+                       options=('id', 'state', 'force', 'start', 'end', 'timeout', 'config', 'recreate'))),
     ('rollup_jobs', dict(noun='rollup job', states=('started', 'stopped', 'absent'), default_timeout='30s',
                          options=('id', 'state', 'force', 'timeout'))),
 ])
@@ -54,11 +55,18 @@ CONFIG_OPERATIONS = OrderedDict([
     ('close', ('close_job',)), ('delete_datafeed', ('delete_datafeed',)), ('delete', ('delete_job',)),
     ('put_datafeed', ('put_datafeed',)), ('open', ('open_job',)), ('start_datafeed', ('start_datafeed',)),
 ])
+#: The same for a datafeed's configuration: an update or a replace of a running datafeed stops it first and starts
+#: it again after (Elasticsearch updates only stopped datafeeds, TransportUpdateDatafeedAction).
+DATAFEED_CONFIG_OPERATIONS = OrderedDict([
+    ('create', ('put_datafeed',)), ('update', ('update_datafeed',)), ('stop', ('stop_datafeed',)),
+    ('delete', ('delete_datafeed',)), ('start', ('start_datafeed',)),
+])
 
 # The safe order (nothing waits on an object a later stage removes; deletes after stops; starts last), as the role
 # always applied it: ML upgrade mode off first and on last, because Elasticsearch refuses ML changes while it is on.
 STAGES = ('upgrade_mode_off', 'datafeeds_stopped', 'rollup_jobs_stopped', 'ml_jobs_closed', 'datafeeds_absent',
-          'ml_jobs_absent', 'rollup_jobs_absent', 'ml_jobs_config', 'ml_jobs_opened', 'datafeeds_started', 'rollup_jobs_started',
+          'ml_jobs_absent', 'rollup_jobs_absent', 'ml_jobs_config', 'datafeeds_config',
+          'ml_jobs_opened', 'datafeeds_started', 'rollup_jobs_started',
           'upgrade_mode_on')
 
 
@@ -145,6 +153,13 @@ def _config(kind, index, raw, entry):
         raise DocumentError('%s.config: goes with one exact id, not %s' % (where, entry['selector']))
     if entry['state'] == ABSENT:
         raise DocumentError('%s.config: an absent object has no configuration; leave config out' % where)
+    if kind == 'datafeeds':
+        named = config.get('datafeed_id')
+        if named is not None and named != entry['ids'][0]:
+            raise DocumentError('%s.config.datafeed_id: %r differs from the entry id %r' % (where, named, entry['ids'][0]))
+        if not isinstance(config.get('job_id'), str) or not config['job_id']:
+            raise DocumentError('%s.config.job_id: required (the job the datafeed feeds)' % where)
+        return declared_datafeed_config(config), recreate
     named = config.get('job_id')
     if named is not None and named != entry['ids'][0]:
         raise DocumentError('%s.config.job_id: %r differs from the entry id %r' % (where, named, entry['ids'][0]))
@@ -333,7 +348,9 @@ def plan(snapshot, document):
     objects_of = dict((kind, dict(snapshot.get(kind) or {})) for kind in KINDS)   # a kind not read holds nothing
     upgrade_now = snapshot.get('upgrade_mode')
     upgrade_during = False if normalized['ml_upgrade_mode'] is False else upgrade_now
-    configs = _plan_configs(entries['ml_jobs'], objects_of['ml_jobs'], version, upgrade_during, errors)
+    configs = dict(ml_jobs=_plan_configs(entries['ml_jobs'], objects_of['ml_jobs'], version, upgrade_during, errors))
+    configs['datafeeds'] = _plan_datafeed_configs(entries['datafeeds'], objects_of, version, upgrade_during, errors,
+                                                  snapshot.get('ml_jobs') is not None)
 
     # Selection of every entry, then the unmentioned objects (policy: a state = one more entry, never forced).
     selected_by = dict((kind, OrderedDict()) for kind in KINDS)   # id -> the first entry that selected it
@@ -407,11 +424,11 @@ def plan(snapshot, document):
             if moving and kind != 'rollup_jobs':
                 ml_moves = True
             for object_id in own:
-                config = configs.get(object_id) if kind == 'ml_jobs' else None
+                config = configs.get(kind, {}).get(object_id)
                 row_actions = list(actions[object_id])
                 if config is not None and config['action']:
                     # the configuration stage runs after the closes and before the opens
-                    opens = [i for i, action in enumerate(row_actions) if action in ('open', 'wait')]
+                    opens = [i for i, action in enumerate(row_actions) if action in ('open', 'wait', 'start')]
                     row_actions.insert(opens[0] if opens else len(row_actions), config['action'])
                     ml_moves = True
                 row = OrderedDict([('kind', kind), ('id', object_id), ('selector', entry['selector']),
@@ -441,9 +458,10 @@ def plan(snapshot, document):
                                              ('timeout', entry['timeout']), ('start', entry['start']),
                                              ('end', entry['end'])]))]))
 
-    steps.extend(_config_stages(entries['ml_jobs'], configs, rows, objects_of, version))
+    steps.extend(_config_stages(entries['ml_jobs'], configs['ml_jobs'], rows, objects_of, version))
+    steps.extend(_datafeed_config_stages(entries['datafeeds'], configs['datafeeds'], rows))
     needs_datafeeds_for_replace = snapshot.get('datafeeds') is None and any(
-        config['action'] == REPLACE for config in configs.values())
+        config['action'] == REPLACE for config in configs['ml_jobs'].values())
 
     upgrade = None
     if desired_upgrade is not None:
@@ -532,6 +550,85 @@ def _plan_configs(entries, jobs, version, upgrade_during, errors):
     return configs
 
 
+def _plan_datafeed_configs(entries, objects_of, version, upgrade_during, errors, jobs_read):
+    """Each datafeed entry with ``config``: ``{datafeed_id: {action, changes, body}}``, as ``_plan_configs`` does for
+    jobs; a missing datafeed is added to the datafeeds as it will be once created (stopped)."""
+    configs = OrderedDict()
+    feeds = objects_of['datafeeds']
+    for entry in entries:
+        if entry['config'] is None:
+            continue
+        df_id = entry['ids'][0]
+        facts = feeds.get(df_id)
+        message = None
+        job_id = entry['config']['job_id']
+        if jobs_read and job_id not in objects_of['ml_jobs']:
+            message = ('datafeed %s: its job %s does not exist and is not declared with a config (nothing was changed)'
+                       % (df_id, job_id))
+        elif facts is None:
+            others = [other for other, feed in sorted(feeds.items()) if feed.get('job_id') == job_id]
+            if others:
+                message = ('datafeed %s cannot be created: job %s already has datafeed %s (nothing was changed)'
+                           % (df_id, job_id, others[0]))
+            feeds[df_id] = dict(state='stopped', job_id=job_id, config=None)
+            changes = [OrderedDict([('path', key), ('current', None), ('desired', value), ('change', 'create'),
+                                    ('reason', None)]) for key, value in entry['config'].items()]
+            configs[df_id] = dict(action='create', changes=changes, body=dict(entry['config']))
+        else:
+            changes = datafeed_changes(facts.get('config') or {}, entry['config'], version)
+            replaces = replace_fields(changes)
+            action = (REPLACE if replaces else 'update') if changes else None
+            configs[df_id] = dict(action=action, changes=changes,
+                                  body=datafeed_update_body(facts.get('config') or {}, entry['config'], changes)
+                                  if action == 'update' else dict(entry['config']))
+            if replaces and not entry['recreate']:
+                message = ('datafeed %s needs a replace, Elasticsearch cannot update %s in place; nothing was changed '
+                           '(set recreate: true to delete it and create it again, or change config)' % (df_id, ', '.join(
+                               item['path'] if item['reason'] == CANNOT_UPDATE else '%s (%s)' % (item['path'], item['reason'])
+                               for item in replaces)))
+        if message is None and df_id in configs and configs[df_id]['action'] and upgrade_during \
+                and refused_in_upgrade_mode(version, 'put'):
+            message = ('ML upgrade mode is enabled: Elasticsearch refuses to %s datafeed %s until it is disabled '
+                       '(ml_upgrade_mode: false); nothing was changed' % (configs[df_id]['action'], df_id))
+        if message:
+            entry['error'] = message
+            errors.append(dict(kind='datafeeds', selector=entry['selector'], msg=message))
+    return configs
+
+
+def _datafeed_config_stages(entries, configs, rows):
+    """One ``datafeeds_config`` stage per datafeed whose configuration changes: a running one (still started after
+    the stops of the plan) is stopped first and started again after."""
+    row_of = dict(((row['kind'], row['id']), row) for row in rows)
+    stages = []
+    for entry in entries:
+        config = configs.get(entry['ids'][0]) if entry.get('config') is not None else None
+        if config is None or not config['action'] or entry['error'] is not None:
+            continue
+        df_id = entry['ids'][0]
+        row = row_of[('datafeeds', df_id)]
+        running = config['action'] != 'create' and row['before'] == 'started' and entry['state'] == 'started'
+        middle = ['delete', 'create'] if config['action'] == REPLACE else [config['action']]
+        actions = (['stop'] if running else []) + middle + (['start'] if running else [])
+        _expand(row, config['action'], actions)
+        row['restarted'] = running
+        stages.append(OrderedDict([
+            ('stage', 'datafeeds_config'), ('kind', 'datafeeds'), ('state', entry['state']),
+            ('selector', entry['selector']), ('ids', [df_id]), ('actions', OrderedDict([(df_id, actions)])),
+            ('operations', unique_items([op for action in actions for op in DATAFEED_CONFIG_OPERATIONS[action]])),
+            ('options', OrderedDict([('timeout', entry['timeout']), ('config_action', config['action']),
+                                     ('body', config['body']), ('restart', running),
+                                     ('changes', config['changes'])]))]))
+    return stages
+
+
+def _expand(row, action, steps):
+    """The row's actions show each request of its configuration stage (a stop before an update, ...)."""
+    row['config_steps'] = steps
+    index = row['actions'].index(action)
+    row['actions'] = row['actions'][:index] + list(steps) + row['actions'][index + 1:]
+
+
 def _config_stages(entries, configs, rows, objects_of, version):
     """One ``ml_jobs_config`` stage per job whose configuration changes. A replace lists every request it sends,
     from the states the job and its datafeed will be in when the stage runs (after the stops, closes and deletes)."""
@@ -559,7 +656,7 @@ def _config_stages(entries, configs, rows, objects_of, version):
                 (['delete_datafeed'] if datafeed_id else []) + ['delete', 'create'] + \
                 (['put_datafeed'] if datafeed_id else []) + (['open'] if job_state == 'opened' else []) + \
                 (['start_datafeed'] if running else [])
-            row['replace_steps'] = actions
+            _expand(row, config['action'], actions)
         operations = unique_items([op for action in actions for op in CONFIG_OPERATIONS[action]])
         stages.append(OrderedDict([
             ('stage', 'ml_jobs_config'), ('kind', 'ml_jobs'), ('state', entry['state']), ('selector', entry['selector']),

@@ -70,9 +70,12 @@ def read_jobs(ml):
 
 
 def read_datafeeds(ml):
-    job_of = dict((feed['datafeed_id'], feed.get('job_id')) for feed in ml.get_datafeeds('_all', allow_no_match=True))
+    """Every datafeed's state and configuration (its job; a declared config is compared with it)."""
+    configs = dict((feed['datafeed_id'], feed) for feed in ml.get_datafeeds('_all', allow_no_match=True))
     return OrderedDict(
-        (entry['datafeed_id'], dict(state=entry.get('state', 'stopped'), job_id=job_of.get(entry['datafeed_id'])))
+        (entry['datafeed_id'], dict(state=entry.get('state', 'stopped'),
+                                    job_id=(configs.get(entry['datafeed_id']) or {}).get('job_id'),
+                                    config=configs.get(entry['datafeed_id'])))
         for entry in ml.datafeed_stats('_all', allow_no_match=True))
 
 
@@ -269,8 +272,9 @@ class DesiredState(object):
                                 errors=[dict(kind='apply', selector=stage['selector'],
                                              msg='%s: %s' % (stage['stage'], getattr(exc, 'message', None) or to_native(exc)))])
                 continue
-            if stage['stage'] == 'ml_jobs_config':
-                error = self._apply_config(client, stage, after, moved)
+            if stage['stage'] in ('ml_jobs_config', 'datafeeds_config'):
+                apply_config = self._apply_config if stage['kind'] == 'ml_jobs' else self._apply_datafeed_config
+                error = apply_config(client, stage, after, moved)
                 if error:
                     return dict(after=after, moved=moved, upgrade_after=upgrade_after,
                                 errors=[dict(kind='apply', selector=stage['selector'],
@@ -341,6 +345,44 @@ class DesiredState(object):
             after[key] = state
         except ElasticsearchError as exc:
             return '%s ML job %s: %s' % (options['config_action'], job_id, to_native(exc))
+        return None
+
+    def _apply_datafeed_config(self, client, stage, after, moved):
+        """Create, update or replace one datafeed as planned; a running one is stopped first and started again
+        after (Elasticsearch updates only stopped datafeeds). The error text, or None."""
+        options = stage['options']
+        df_id = stage['ids'][0]
+        key = ('datafeeds', df_id)
+        api = MlApi(client)
+        timeout = options['timeout']
+        action = options['config_action']
+        try:
+            if action == 'create':
+                api.put_datafeed(df_id, options['body'])
+                after[key] = 'stopped'
+                moved.add(key)
+                return None
+            state = (api.datafeed_stats(df_id) or [{}])[0].get('state', 'stopped')
+            if state != 'stopped':
+                error = self._converge(client, 'datafeeds', 'stopped', [df_id], timeout)
+                if error:
+                    return error
+                after[key] = 'stopped'
+            if action == 'update':
+                api.update_datafeed(df_id, options['body'])
+            else:
+                api.delete_datafeed(df_id)
+                after[key] = ABSENT
+                api.put_datafeed(df_id, options['body'])
+                after[key] = 'stopped'
+            moved.add(key)
+            if state == 'started':
+                error = self._converge(client, 'datafeeds', 'started', [df_id], timeout)
+                if error:
+                    return '%sd, but not started again: %s' % (action, error)
+                after[key] = 'started'
+        except ElasticsearchError as exc:
+            return '%s datafeed %s: %s' % (action, df_id, to_native(exc))
         return None
 
     def _converge(self, client, kind, desired, ids, timeout):

@@ -20,7 +20,8 @@ import copy
 import re
 from collections import OrderedDict
 
-from ansible_collections.esops.jobs.plugins.module_utils._ml_config import JOB_GENERATED_FIELDS, differences
+from ansible_collections.esops.jobs.plugins.module_utils._ml_config import (
+    DATAFEED_GENERATED_FIELDS, JOB_GENERATED_FIELDS, differences)
 
 #: Fields Elasticsearch sets on a job; in a document they are ignored, never compared.
 JOB_SERVER_FIELDS = JOB_GENERATED_FIELDS + ('job_id', 'established_model_memory')
@@ -120,4 +121,63 @@ def job_update_body(current, desired, changes):
             body[top] = copy.deepcopy(want[top])
     if detectors:
         body['detectors'] = list(detectors.values())
+    return body
+
+
+# -- datafeeds ---------------------------------------------------------------------------------------------------
+
+#: Fields Elasticsearch sets on a datafeed (DatafeedConfig.toXContent; ``datafeed_id`` is the entry's id).
+DATAFEED_SERVER_FIELDS = DATAFEED_GENERATED_FIELDS + ('datafeed_id',)
+
+#: Fields DatafeedUpdate takes, with their first version (DatafeedUpdate.PARSER; tests/emulator/README.md "Fidelity
+#: matrix: update APIs"). ``job_id`` is not here: 7.4+ refuse to change it (PR 44752), so it is a replace.
+UPDATABLE_DATAFEED_FIELDS = OrderedDict([
+    ('indices', (0, 0, 0)), ('indexes', (0, 0, 0)), ('query', (0, 0, 0)), ('frequency', (0, 0, 0)),
+    ('query_delay', (0, 0, 0)), ('scroll_size', (0, 0, 0)), ('chunking_config', (0, 0, 0)),
+    ('aggregations', (0, 0, 0)), ('script_fields', (0, 0, 0)), ('delayed_data_check_config', (0, 0, 0)),
+    ('max_empty_searches', (7, 5, 0)), ('indices_options', (7, 7, 0)), ('runtime_mappings', (7, 11, 0)),
+])
+
+
+def declared_datafeed_config(config):
+    """The document's datafeed ``config`` without server-set fields; ``aggs`` named ``aggregations`` as GET reads it
+    back (DatafeedConfig.toXContent) and ``indexes`` as ``indices``."""
+    declared = OrderedDict()
+    for key, value in (config or {}).items():
+        if key in DATAFEED_SERVER_FIELDS:
+            continue
+        declared[{'aggs': 'aggregations', 'indexes': 'indices'}.get(key, key)] = copy.deepcopy(value)
+    return declared
+
+
+def datafeed_changes(current, desired, version):
+    """Field by field, where the declared datafeed ``desired`` differs from ``current`` (a GET datafeeds entry):
+    ``[{path, current, desired, change (update|replace), reason}]``."""
+    found = []
+    for item in differences(dict(current or {}), declared_datafeed_config(desired)):
+        top = re.split(r'[.\[]', item['path'], 1)[0]
+        since = UPDATABLE_DATAFEED_FIELDS.get(top)
+        if since is not None and tuple(version) >= since:
+            change, reason = UPDATE, None
+        elif since is not None:
+            change, reason = REPLACE, 'Elasticsearch %s cannot update it (%s+)' % (_version_text(version),
+                                                                                   _version_text(since))
+        else:
+            change, reason = REPLACE, CANNOT_UPDATE
+        found.append(OrderedDict([('path', item['path']), ('current', item['current']), ('desired', item['desired']),
+                                  ('change', change), ('reason', reason)]))
+    return found
+
+
+def datafeed_update_body(current, desired, changes):
+    """POST datafeeds/<id>/_update's body: each differing top-level field as declared (``chunking_config`` and
+    ``delayed_data_check_config`` over the current keys; a query or aggregation is sent whole)."""
+    want = declared_datafeed_config(desired)
+    body = OrderedDict()
+    for item in changes:
+        top = re.split(r'[.\[]', item['path'], 1)[0]
+        if top in ('chunking_config', 'delayed_data_check_config') and isinstance(want.get(top), dict):
+            body[top] = dict(current.get(top) or {}, **copy.deepcopy(want[top]))
+        else:
+            body[top] = copy.deepcopy(want[top])
     return body

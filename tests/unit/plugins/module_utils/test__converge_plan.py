@@ -162,10 +162,12 @@ def test_every_stage_in_the_safe_order():
         rollups={'r-stop': 'started', 'r-start': 'stopped', 'r-del': 'stopped'})
     snap['ml_jobs'].update({'x': dict(state='opened', groups=[]), 'y': dict(state='closed', groups=[])})
     snap['ml_jobs']['o']['config'] = {'job_id': 'o', 'description': 'old'}
+    snap['datafeeds']['f-start']['config'] = {'datafeed_id': 'f-start', 'job_id': 'o', 'frequency': '1m'}
     document = {
         'ml_upgrade_mode': True,
         'rollup_jobs': [{'id': 'r-start', 'state': 'started'}, {'id': 'r-del', 'state': 'absent'}, {'id': 'r-stop', 'state': 'stopped'}],
-        'datafeeds': [{'id': 'f-start', 'state': 'started'}, {'id': 'f-del', 'state': 'absent'}, {'id': 'f-stop', 'state': 'stopped'}],
+        'datafeeds': [{'id': 'f-start', 'state': 'started', 'config': {'job_id': 'o', 'frequency': '2m'}},
+                      {'id': 'f-del', 'state': 'absent'}, {'id': 'f-stop', 'state': 'stopped'}],
         'ml_jobs': [{'id': 'o', 'state': 'opened', 'config': {'description': 'new'}}, {'id': 'd', 'state': 'absent'},
                     {'id': 'c', 'state': 'closed'}],
     }
@@ -346,7 +348,7 @@ def test_a_replace_with_recreate_restores_the_states(version, state, datafeed, a
     assert stages(result) == ['ml_jobs_config']
     assert result['steps'][0]['actions'] == {'web': actions}
     row = rows(result)['ml_jobs/web']
-    assert row['config'] == 'replace' and row['planned'] == state and row['replace_steps'] == actions
+    assert row['config'] == 'replace' and row['planned'] == state and row['config_steps'] == actions
     operations = {'stop_datafeed': 'stop_datafeed', 'close': 'close_job', 'delete_datafeed': 'delete_datafeed',
                   'delete': 'delete_job', 'create': 'put_job', 'put_datafeed': 'put_datafeed', 'open': 'open_job',
                   'start_datafeed': 'start_datafeed'}
@@ -368,3 +370,57 @@ def test_upgrade_mode_refuses_a_config_change_from_7_8(version, refused):
     assert bool(result['errors']) == refused
     if refused:
         assert 'ML upgrade mode is enabled' in result['errors'][0]['msg']
+
+
+FEED = {'datafeed_id': 'datafeed-web', 'job_id': 'web', 'indices': ['web-*'], 'query': {'match_all': {}}}
+
+
+def feed_snapshot(state='started', version='8.19.3'):
+    snap = config_snapshot(version=version, datafeed=state)
+    snap['datafeeds']['datafeed-web']['config'] = dict(FEED)
+    return snap
+
+
+@pytest.mark.parametrize('state, actions, stages_run', [
+    ('started', ['stop', 'update', 'start'], ['datafeeds_config']),
+    ('stopped', ['update', 'start'], ['datafeeds_config', 'datafeeds_started']),
+])
+def test_a_running_datafeed_is_stopped_updated_and_started_again(state, actions, stages_run):
+    document = {'datafeeds': [{'id': 'datafeed-web', 'state': 'started',
+                               'config': {'job_id': 'web', 'query': {'term': {'status': 500}}}}]}
+    result = plan(feed_snapshot(state), document)
+    assert result['errors'] == []
+    assert stages(result) == stages_run
+    row = rows(result)['datafeeds/datafeed-web']
+    assert row['actions'] == actions and row['config'] == 'update' and row['restarted'] is (state == 'started')
+    assert result['steps'][0]['options']['body'] == {'query': {'term': {'status': 500}}}
+    assert result['operations'][:1] == (['stop_datafeed'] if state == 'started' else ['update_datafeed'])
+
+
+def test_a_datafeed_moved_to_another_job_is_a_replace():
+    document = {'datafeeds': [{'id': 'datafeed-web', 'state': 'stopped', 'config': {'job_id': 'other'}}]}
+    snap = feed_snapshot('stopped')
+    snap['ml_jobs']['other'] = dict(state='closed', groups=[], config={})
+    result = plan(snap, document)
+    assert result['errors'][0]['msg'].startswith('datafeed datafeed-web needs a replace, Elasticsearch cannot update '
+                                                 'job_id in place')
+    document['datafeeds'][0]['recreate'] = True
+    result = plan(snap, document)
+    assert result['errors'] == [] and result['steps'][0]['actions'] == {'datafeed-web': ['delete', 'create']}
+    assert result['operations'] == ['delete_datafeed', 'put_datafeed']
+
+
+def test_a_new_job_and_its_new_datafeed_are_created_then_opened_and_started():
+    document = {'ml_jobs': [{'id': 'new', 'state': 'opened', 'config': {'analysis_config': {'bucket_span': '1h'}}}],
+                'datafeeds': [{'id': 'datafeed-new', 'state': 'started', 'config': {'job_id': 'new', 'indices': ['x']}}]}
+    result = plan(snapshot(jobs={}, datafeeds={}), document)
+    assert result['errors'] == []
+    assert stages(result) == ['ml_jobs_config', 'datafeeds_config', 'ml_jobs_opened', 'datafeeds_started']
+    assert rows(result)['datafeeds/datafeed-new']['actions'] == ['create', 'start']
+    assert result['operations'] == ['put_job', 'put_datafeed', 'open_job', 'start_datafeed']
+
+
+def test_a_datafeed_for_a_missing_job_is_refused():
+    document = {'datafeeds': [{'id': 'datafeed-x', 'state': 'stopped', 'config': {'job_id': 'nope'}}]}
+    result = plan(snapshot(jobs={}, datafeeds={}), document)
+    assert 'its job nope does not exist' in result['errors'][0]['msg'] and result['steps'] == []

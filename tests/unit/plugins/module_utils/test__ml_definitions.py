@@ -11,7 +11,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.esops.jobs.plugins.module_utils._ml_definitions import (
-    declared_job_config, job_changes, job_update_body, replace_fields)
+    datafeed_changes, datafeed_update_body, declared_job_config, job_changes, job_update_body, replace_fields)
 
 CURRENT = {
     'job_id': 'web', 'job_type': 'anomaly_detector', 'job_version': '8.19.3', 'create_time': 1700000000000,
@@ -97,3 +97,31 @@ def test_a_field_is_updatable_from_its_first_version(version, change):
     assert paths(changes) == {'daily_model_snapshot_retention_after_days': change}
     if change == 'replace':
         assert changes[0]['reason'] == 'Elasticsearch 7.7 cannot update it (7.8+)'
+
+
+FEED = {'datafeed_id': 'datafeed-web', 'job_id': 'web', 'indices': ['web-*'], 'query': {'match_all': {'boost': 1.0}},
+        'query_delay': '61s', 'scroll_size': 1000, 'chunking_config': {'mode': 'auto'},
+        'authorization': {'roles': ['superuser']}, 'indices_options': {'expand_wildcards': ['open']}}
+
+
+def test_a_datafeed_in_sync_ignores_server_fields_and_defaults():
+    desired = {'datafeed_id': 'datafeed-web', 'job_id': 'web', 'indexes': 'web-*', 'authorization': {'roles': []}}
+    assert datafeed_changes(FEED, desired, (8, 19, 3)) == []
+
+
+def test_datafeed_fields_are_updates_and_job_id_a_replace():
+    desired = {'job_id': 'web', 'query': {'term': {'status': 500}}, 'frequency': '150s', 'aggs': {'a': {}},
+               'chunking_config': {'time_span': '1h'}}
+    changes = datafeed_changes(FEED, desired, (6, 8, 23))
+    assert paths(changes) == {'query.term': 'update', 'frequency': 'update', 'aggregations': 'update',
+                              'chunking_config.time_span': 'update'}
+    assert datafeed_update_body(FEED, desired, changes) == {
+        'query': {'term': {'status': 500}}, 'frequency': '150s', 'aggregations': {'a': {}},
+        'chunking_config': {'mode': 'auto', 'time_span': '1h'}}
+    assert paths(datafeed_changes(FEED, {'job_id': 'other'}, (8, 19, 3))) == {'job_id': 'replace'}
+
+
+@pytest.mark.parametrize('version, change', [((7, 10, 2), 'replace'), ((7, 11, 0), 'update')])
+def test_runtime_mappings_are_updatable_from_7_11(version, change):
+    changes = datafeed_changes(FEED, {'runtime_mappings': {'f': {'type': 'keyword'}}}, version)
+    assert paths(changes) == {'runtime_mappings': change}

@@ -372,3 +372,64 @@ def test_a_replace_is_refused_without_recreate_and_done_with_it(es, run):
     es.clear_requests()
     failed, again = run({'document': document})
     assert not failed and not again['changed'] and es.mutating_requests() == []
+
+
+def feed_document(query, state='started', recreate=None, job_id='web'):
+    entry = {'id': 'datafeed-web', 'state': state,
+             'config': {'job_id': job_id, 'indices': ['data'], 'query': query}}
+    if recreate is not None:
+        entry['recreate'] = recreate
+    return {'ml_jobs': [{'id': 'web', 'state': 'opened', 'config': dict(JOB_CONFIG)}], 'datafeeds': [entry]}
+
+
+@pytest.mark.parametrize('es', CONFIG_VERSIONS, indirect=True)
+def test_a_declared_datafeed_is_created_then_its_query_updated_while_running(es, run):
+    es.put_index('data', {'properties': {'timestamp': {'type': 'date'}, 'status': {'type': 'integer'}}})
+    es.clear_requests()
+    first = feed_document({'match_all': {}})
+    failed, applied = run({'document': first})
+    assert not failed, applied['msg']
+    assert [stage['stage'] for stage in applied['steps']] == [
+        'ml_jobs_config', 'datafeeds_config', 'ml_jobs_opened', 'datafeeds_started']
+    assert states(es, 'web', 'datafeed-web') == ('opened', 'started')
+
+    second = feed_document({'term': {'status': 500}})
+    es.clear_requests()
+    failed, plan = run({'document': second}, check_mode=True, diff=True)
+    assert not failed, plan['msg']
+    assert es.mutating_requests() == []
+    row = rows(plan)['datafeeds/datafeed-web']
+    assert row['actions'] == ['stop', 'update', 'start'] and row['restarted'] is True
+    assert plan['operations'] == ['stop_datafeed', 'update_datafeed', 'start_datafeed']
+    assert plan['diff']['after']['datafeeds/datafeed-web']['config'] == {'query.term': {'status': 500}}
+
+    failed, applied = run({'document': second})
+    assert not failed, applied['msg']
+    sent = [(r['method'], r['path'].split('/datafeeds/')[-1]) for r in es.mutating_requests()]
+    assert sent == [('POST', 'datafeed-web/_stop'), ('POST', 'datafeed-web/_update'), ('POST', 'datafeed-web/_start')]
+    feed = es.ok('GET', es.ml_path('datafeeds', 'datafeed-web'))['datafeeds'][0]
+    assert feed['query'] == {'term': {'status': 500}}
+    assert states(es, 'web', 'datafeed-web') == ('opened', 'started')
+    assert rows(applied)['datafeeds/datafeed-web']['after'] == 'started'
+
+    es.clear_requests()
+    failed, again = run({'document': second})
+    assert not failed and not again['changed'] and es.mutating_requests() == []
+
+
+@pytest.mark.parametrize('es', CONFIG_VERSIONS, indirect=True)
+def test_a_datafeed_moved_to_another_job_needs_recreate(es, run):
+    es.add_job('web', 'opened', datafeed_state='stopped', **JOB_CONFIG)
+    es.add_job('other', 'closed')
+    es.clear_requests()
+    document = {'datafeeds': [{'id': 'datafeed-web', 'state': 'stopped', 'config': {'job_id': 'other', 'indices': ['data']}}]}
+    failed, plan = run({'document': document})
+    assert failed and 'datafeed datafeed-web needs a replace' in plan['msg'] and 'job_id' in plan['msg']
+    assert es.mutating_requests() == []
+    document['datafeeds'][0]['recreate'] = True
+    failed, applied = run({'document': document})
+    assert not failed, applied['msg']
+    assert es.ok('GET', es.ml_path('datafeeds', 'datafeed-web'))['datafeeds'][0]['job_id'] == 'other'
+    es.clear_requests()
+    failed, again = run({'document': document})
+    assert not failed and not again['changed'] and es.mutating_requests() == []
