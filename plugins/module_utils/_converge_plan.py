@@ -31,6 +31,8 @@ from ansible_collections.esops.jobs.plugins.module_utils._ml_definitions import 
     CANNOT_UPDATE, REPLACE, datafeed_changes, datafeed_update_body, declared_datafeed_config, declared_job_config,
     job_changes, job_update_body, replace_fields)
 from ansible_collections.esops.jobs.plugins.module_utils._ml_job import MlJobAdapter
+from ansible_collections.esops.jobs.plugins.module_utils._ml_config import differences
+from ansible_collections.esops.jobs.plugins.module_utils._rollup_config import existing_metadata_message
 from ansible_collections.esops.jobs.plugins.module_utils._rollup_job import (
     RollupJobAdapter, missing_message, resolve_selector, validate_rollup_ids)
 from ansible_collections.esops.jobs.plugins.module_utils._time import parse_duration
@@ -41,7 +43,7 @@ KINDS = OrderedDict([
     ('datafeeds', dict(noun='datafeed', states=('started', 'stopped', 'absent'), default_timeout='5m',
                        options=('id', 'state', 'force', 'start', 'end', 'timeout', 'config', 'recreate'))),
     ('rollup_jobs', dict(noun='rollup job', states=('started', 'stopped', 'absent'), default_timeout='30s',
-                         options=('id', 'state', 'force', 'timeout'))),
+                         options=('id', 'state', 'force', 'timeout', 'config', 'recreate'))),
 ])
 TOP_LEVEL_KEYS = tuple(KINDS) + ('ml_upgrade_mode', 'unmentioned')
 POLICIES = ('ignore', 'report')
@@ -61,12 +63,17 @@ DATAFEED_CONFIG_OPERATIONS = OrderedDict([
     ('create', ('put_datafeed',)), ('update', ('update_datafeed',)), ('stop', ('stop_datafeed',)),
     ('delete', ('delete_datafeed',)), ('start', ('start_datafeed',)),
 ])
+#: And for a rollup job, which Elasticsearch cannot update at all: any difference is a replace.
+ROLLUP_CONFIG_OPERATIONS = OrderedDict([
+    ('create', ('put_rollup',)), ('stop', ('stop_rollup',)), ('delete', ('delete_rollup',)),
+    ('start', ('start_rollup',)),
+])
 
 # The safe order (nothing waits on an object a later stage removes; deletes after stops; starts last), as the role
 # always applied it: ML upgrade mode off first and on last, because Elasticsearch refuses ML changes while it is on.
 STAGES = ('upgrade_mode_off', 'datafeeds_stopped', 'rollup_jobs_stopped', 'ml_jobs_closed', 'datafeeds_absent',
           'ml_jobs_absent', 'rollup_jobs_absent', 'ml_jobs_config', 'datafeeds_config',
-          'ml_jobs_opened', 'datafeeds_started', 'rollup_jobs_started',
+          'rollup_jobs_config', 'ml_jobs_opened', 'datafeeds_started', 'rollup_jobs_started',
           'upgrade_mode_on')
 
 
@@ -149,10 +156,17 @@ def _config(kind, index, raw, entry):
     if not isinstance(config, dict):
         raise DocumentError('%s.config: must be a mapping (the configuration as the create API takes it), not %s'
                             % (where, type(config).__name__))
-    if len(entry['ids']) != 1 or '*' in entry['ids'][0] or entry['ids'][0] == '_all':
+    if len(entry['ids']) != 1 or '*' in entry['ids'][0] or entry['ids'][0] == '_all' or ',' in entry['ids'][0]:
         raise DocumentError('%s.config: goes with one exact id, not %s' % (where, entry['selector']))
     if entry['state'] == ABSENT:
         raise DocumentError('%s.config: an absent object has no configuration; leave config out' % where)
+    if kind == 'rollup_jobs':
+        named = config.get('id')
+        if named is not None and named != entry['ids'][0]:
+            raise DocumentError('%s.config.id: %r differs from the entry id %r' % (where, named, entry['ids'][0]))
+        if not isinstance(config.get('rollup_index'), str) or not config['rollup_index']:
+            raise DocumentError('%s.config.rollup_index: required (the index the rollups go to)' % where)
+        return OrderedDict((key, value) for key, value in config.items() if key != 'id'), recreate
     if kind == 'datafeeds':
         named = config.get('datafeed_id')
         if named is not None and named != entry['ids'][0]:
@@ -351,6 +365,8 @@ def plan(snapshot, document):
     configs = dict(ml_jobs=_plan_configs(entries['ml_jobs'], objects_of['ml_jobs'], version, upgrade_during, errors))
     configs['datafeeds'] = _plan_datafeed_configs(entries['datafeeds'], objects_of, version, upgrade_during, errors,
                                                   snapshot.get('ml_jobs') is not None)
+    configs['rollup_jobs'], rollup_indices = _plan_rollup_configs(entries['rollup_jobs'], objects_of['rollup_jobs'],
+                                                                  snapshot.get('rollup_indices'), errors)
 
     # Selection of every entry, then the unmentioned objects (policy: a state = one more entry, never forced).
     selected_by = dict((kind, OrderedDict()) for kind in KINDS)   # id -> the first entry that selected it
@@ -460,6 +476,7 @@ def plan(snapshot, document):
 
     steps.extend(_config_stages(entries['ml_jobs'], configs['ml_jobs'], rows, objects_of, version))
     steps.extend(_datafeed_config_stages(entries['datafeeds'], configs['datafeeds'], rows))
+    steps.extend(_rollup_config_stages(entries['rollup_jobs'], configs['rollup_jobs'], rows))
     needs_datafeeds_for_replace = snapshot.get('datafeeds') is None and any(
         config['action'] == REPLACE for config in configs['ml_jobs'].values())
 
@@ -499,6 +516,7 @@ def plan(snapshot, document):
         ('drift', drift),
         ('needs_upgrade_mode', upgrade_now is None and (ml_moves or desired_upgrade is not None)),
         ('needs_datafeeds', needs_datafeeds),
+        ('needs_rollup_indices', rollup_indices),
     ])
 
 
@@ -616,6 +634,82 @@ def _datafeed_config_stages(entries, configs, rows):
             ('stage', 'datafeeds_config'), ('kind', 'datafeeds'), ('state', entry['state']),
             ('selector', entry['selector']), ('ids', [df_id]), ('actions', OrderedDict([(df_id, actions)])),
             ('operations', unique_items([op for action in actions for op in DATAFEED_CONFIG_OPERATIONS[action]])),
+            ('options', OrderedDict([('timeout', entry['timeout']), ('config_action', config['action']),
+                                     ('body', config['body']), ('restart', running),
+                                     ('changes', config['changes'])]))]))
+    return stages
+
+
+def _plan_rollup_configs(entries, jobs, indices, errors):
+    """Each rollup job entry with ``config``: ``{job_id: {action (create, replace or None), changes, body}}`` (a rollup
+    job cannot be updated: every difference is a replace, refused without ``recreate``), and the rollup indices a
+    create writes to that ``indices`` (``snapshot['rollup_indices']``: ``{index: {exists, readable, is_rollup,
+    job_ids}}``, from ``_rollup_config.read_index_meta``) does not describe yet: the caller reads them and plans again.
+    Elasticsearch refuses to create a job again into an index that recorded it (409 "existing metadata") or into an
+    index without rollup data, so a replace needs a new ``rollup_index``, as a restore does."""
+    configs = OrderedDict()
+    needed = []
+    for entry in entries:
+        if entry['config'] is None:
+            continue
+        job_id = entry['ids'][0]
+        facts = jobs.get(job_id)
+        message = None
+        if facts is None:
+            jobs[job_id] = dict(state='stopped', config=None)
+            changes = [OrderedDict([('path', key), ('current', None), ('desired', value), ('change', 'create'),
+                                    ('reason', None)]) for key, value in entry['config'].items()]
+            action = 'create'
+        else:
+            changes = [OrderedDict([('path', item['path']), ('current', item['current']), ('desired', item['desired']),
+                                    ('change', REPLACE), ('reason', 'Elasticsearch cannot update a rollup job')])
+                       for item in differences(facts.get('config') or {}, entry['config'])]
+            action = REPLACE if changes else None
+            if changes and not entry['recreate']:
+                message = ('rollup job %s needs a replace, Elasticsearch cannot update %s; nothing was changed (set '
+                           'recreate: true to back it up, delete it and create it again into a new rollup_index, or '
+                           'change config)' % (job_id, ', '.join(item['path'] for item in changes)))
+        configs[job_id] = dict(action=action, changes=changes, body=dict(entry['config']))
+        index = entry['config']['rollup_index']
+        if message is None and action is not None:
+            meta = (indices or {}).get(index)
+            if meta is None:
+                needed.append(index)
+            elif meta.get('exists') and meta.get('readable') and not meta.get('is_rollup'):
+                message = ('rollup job %s: rollup index %s exists and holds no rollup data: Elasticsearch refuses to '
+                           'add rollups to it; nothing was changed. Choose another config.rollup_index' % (job_id, index))
+            elif job_id in (meta.get('job_ids') or []) and facts is not None:
+                message = ('rollup job %s cannot be created again into %s: that index recorded it, and Elasticsearch '
+                           'refuses it (HTTP 409 "... previously created (existing metadata)"); nothing was changed. '
+                           'Declare a new config.rollup_index (the old rollups stay searchable in %s)'
+                           % (job_id, index, index))
+            elif job_id in (meta.get('job_ids') or []):
+                message = existing_metadata_message(job_id, index)
+        if message:
+            entry['error'] = message
+            errors.append(dict(kind='rollup_jobs', selector=entry['selector'], msg=message))
+    return configs, unique_items(needed)
+
+
+def _rollup_config_stages(entries, configs, rows):
+    """One ``rollup_jobs_config`` stage per rollup job created or replaced; a job still started then (declared
+    started) is stopped first and started again after; one declared stopped was stopped by an earlier stage."""
+    row_of = dict(((row['kind'], row['id']), row) for row in rows)
+    stages = []
+    for entry in entries:
+        config = configs.get(entry['ids'][0]) if entry.get('config') is not None else None
+        if config is None or not config['action'] or entry['error'] is not None:
+            continue
+        job_id = entry['ids'][0]
+        row = row_of[('rollup_jobs', job_id)]
+        running = config['action'] == REPLACE and row['before'] != 'stopped' and entry['state'] == 'started'
+        middle = ['delete', 'create'] if config['action'] == REPLACE else ['create']
+        actions = (['stop'] if running else []) + middle + (['start'] if running else [])
+        _expand(row, config['action'], actions)
+        stages.append(OrderedDict([
+            ('stage', 'rollup_jobs_config'), ('kind', 'rollup_jobs'), ('state', entry['state']),
+            ('selector', entry['selector']), ('ids', [job_id]), ('actions', OrderedDict([(job_id, actions)])),
+            ('operations', unique_items([op for action in actions for op in ROLLUP_CONFIG_OPERATIONS[action]])),
             ('options', OrderedDict([('timeout', entry['timeout']), ('config_action', config['action']),
                                      ('body', config['body']), ('restart', running),
                                      ('changes', config['changes'])]))]))

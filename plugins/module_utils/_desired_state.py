@@ -18,6 +18,7 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import ABSENT, Converger
+from ansible_collections.esops.jobs.plugins.module_utils._ml_definitions import REPLACE
 from ansible_collections.esops.jobs.plugins.module_utils._converge_plan import (
     KINDS, kinds_to_read, ml_entries_asked_one_by_one, normalize, plan)
 from ansible_collections.esops.jobs.plugins.module_utils._errors import NotFound
@@ -29,7 +30,7 @@ from ansible_collections.esops.jobs.plugins.module_utils._ml_job import MlJobAda
 from ansible_collections.esops.jobs.plugins.module_utils._ml_upgrade import UpgradeMode, UpgradeModeError
 from ansible_collections.esops.jobs.plugins.module_utils._privileges import check_privileges
 from ansible_collections.esops.jobs.plugins.module_utils._rollup import RollupApi
-from ansible_collections.esops.jobs.plugins.module_utils._rollup_config import rollup_put_config
+from ansible_collections.esops.jobs.plugins.module_utils._rollup_config import read_index_meta, rollup_put_config
 from ansible_collections.esops.jobs.plugins.module_utils._rollup_job import RollupJobAdapter, RollupJobReader, job_facts
 
 REPORT_FORMAT = 1
@@ -100,7 +101,7 @@ def read_snapshot(client, normalized, kinds=None):
         for wrapper in RollupApi(client).get_jobs('_all'):
             job_id, facts = job_facts(wrapper)
             if job_id is not None:
-                jobs[job_id] = dict(state=facts['state'])
+                jobs[job_id] = dict(state=facts['state'], config=facts['config'])
         snapshot['rollup_jobs'] = jobs
     return snapshot
 
@@ -196,6 +197,10 @@ class DesiredState(object):
             if the_plan['needs_datafeeds']:
                 snapshot['datafeeds'] = read_datafeeds(MlApi(client))
                 the_plan = plan(snapshot, self.document)
+            if the_plan['needs_rollup_indices']:
+                snapshot['rollup_indices'] = dict((index, vars(read_index_meta(client, index)))
+                                                  for index in the_plan['needs_rollup_indices'])
+                the_plan = plan(snapshot, self.document)
             if the_plan['needs_upgrade_mode']:
                 snapshot['upgrade_mode'] = MlApi(client).upgrade_mode()
                 the_plan = plan(snapshot, self.document)
@@ -272,8 +277,9 @@ class DesiredState(object):
                                 errors=[dict(kind='apply', selector=stage['selector'],
                                              msg='%s: %s' % (stage['stage'], getattr(exc, 'message', None) or to_native(exc)))])
                 continue
-            if stage['stage'] in ('ml_jobs_config', 'datafeeds_config'):
-                apply_config = self._apply_config if stage['kind'] == 'ml_jobs' else self._apply_datafeed_config
+            if stage['stage'] in ('ml_jobs_config', 'datafeeds_config', 'rollup_jobs_config'):
+                apply_config = dict(ml_jobs=self._apply_config, datafeeds=self._apply_datafeed_config,
+                                    rollup_jobs=self._apply_rollup_config)[stage['kind']]
                 error = apply_config(client, stage, after, moved)
                 if error:
                     return dict(after=after, moved=moved, upgrade_after=upgrade_after,
@@ -383,6 +389,34 @@ class DesiredState(object):
                 after[key] = 'started'
         except ElasticsearchError as exc:
             return '%s datafeed %s: %s' % (action, df_id, to_native(exc))
+        return None
+
+    def _apply_rollup_config(self, client, stage, after, moved):
+        """Create or replace one rollup job as planned (a replace: stopped when started, deleted - the backup was
+        written first -, created into its new rollup index, started again). The error text, or None."""
+        options = stage['options']
+        job_id = stage['ids'][0]
+        key = ('rollup_jobs', job_id)
+        api = RollupApi(client)
+        timeout = options['timeout']
+        try:
+            if options['config_action'] == REPLACE:
+                for desired in (('stopped', 'absent') if options['restart'] else ('absent',)):
+                    error = self._converge(client, 'rollup_jobs', desired, [job_id], timeout)
+                    if error:
+                        return error
+                    after[key] = desired
+                moved.add(key)
+            api.put_job(job_id, options['body'])
+            after[key] = 'stopped'
+            moved.add(key)
+            if options['restart']:
+                error = self._converge(client, 'rollup_jobs', 'started', [job_id], timeout)
+                if error:
+                    return 'replaced, but not started again: %s' % error
+                after[key] = 'started'
+        except ElasticsearchError as exc:
+            return '%s rollup job %s: %s' % (options['config_action'], job_id, to_native(exc))
         return None
 
     def _converge(self, client, kind, desired, ids, timeout):

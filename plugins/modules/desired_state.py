@@ -34,12 +34,14 @@ description:
   - Applies the stages in this order - upgrade mode off, datafeed stops, rollup stops, job closes, datafeed deletes,
     job deletes, rollup deletes, job opens, datafeed starts, rollup starts, upgrade mode on - each with the engine of
     its kind, and stops at the first failure (the report says what moved; a re-run resumes).
-  - "Definitions: an ML job or datafeed entry with one exact id may carry C(config) (as the create API takes it). A
+  - "Definitions: an ML job, datafeed or rollup job entry with one exact id may carry C(config) (as the create API takes it). A
     missing object is created; a field Elasticsearch updates in place is updated (a running datafeed is stopped first
     and started again after); any other difference is a replace, refused in the plan naming each field unless the
     entry says C(recreate: true) - then an ML job is backed up like a delete, deleted with its datafeed, created again
-    and both brought back to their states. Keys left out are not compared; fields Elasticsearch sets never count.
-    These stages run after the deletes and before the opens."
+    and both brought back to their states. A rollup job cannot be updated: any difference is a replace, into a new
+    C(rollup_index) (the plan reads the rollup index of each job it creates and refuses one that recorded the job).
+    Keys left out are not compared; fields Elasticsearch sets never count. These stages run after the deletes and
+    before the opens."
   - Deletes (V(absent), C(unmentioned) V(absent)) of ML jobs and rollup jobs are backed up first, in the retire
     roles' format, when O(backup_dir) is set; a datafeed deleted on its own is not (its job keeps running). The plan
     lists each delete.

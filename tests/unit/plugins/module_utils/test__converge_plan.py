@@ -163,9 +163,11 @@ def test_every_stage_in_the_safe_order():
     snap['ml_jobs'].update({'x': dict(state='opened', groups=[]), 'y': dict(state='closed', groups=[])})
     snap['ml_jobs']['o']['config'] = {'job_id': 'o', 'description': 'old'}
     snap['datafeeds']['f-start']['config'] = {'datafeed_id': 'f-start', 'job_id': 'o', 'frequency': '1m'}
+    snap['rollup_indices'] = {'r-new-x': {'exists': False}}
     document = {
         'ml_upgrade_mode': True,
-        'rollup_jobs': [{'id': 'r-start', 'state': 'started'}, {'id': 'r-del', 'state': 'absent'}, {'id': 'r-stop', 'state': 'stopped'}],
+        'rollup_jobs': [{'id': 'r-start', 'state': 'started'}, {'id': 'r-del', 'state': 'absent'}, {'id': 'r-stop', 'state': 'stopped'},
+                        {'id': 'r-new', 'state': 'stopped', 'config': {'index_pattern': 'x-*', 'rollup_index': 'r-new-x'}}],
         'datafeeds': [{'id': 'f-start', 'state': 'started', 'config': {'job_id': 'o', 'frequency': '2m'}},
                       {'id': 'f-del', 'state': 'absent'}, {'id': 'f-stop', 'state': 'stopped'}],
         'ml_jobs': [{'id': 'o', 'state': 'opened', 'config': {'description': 'new'}}, {'id': 'd', 'state': 'absent'},
@@ -424,3 +426,64 @@ def test_a_datafeed_for_a_missing_job_is_refused():
     document = {'datafeeds': [{'id': 'datafeed-x', 'state': 'stopped', 'config': {'job_id': 'nope'}}]}
     result = plan(snapshot(jobs={}, datafeeds={}), document)
     assert 'its job nope does not exist' in result['errors'][0]['msg'] and result['steps'] == []
+
+
+ROLLUP = {'id': 'hourly', 'index_pattern': 'sensor-*', 'rollup_index': 'sensor_rollup', 'cron': '0 0 * * * ?',
+          'page_size': 1000, 'timeout': '20s',
+          'groups': {'date_histogram': {'field': 'timestamp', 'fixed_interval': '1h', 'time_zone': 'UTC'}},
+          'metrics': [{'field': 'temperature', 'metrics': ['max']}]}
+
+
+def rollup_snapshot(state='started', indices=None):
+    snap = snapshot(rollups={'hourly': state})
+    snap['rollup_jobs']['hourly']['config'] = dict(ROLLUP)
+    if indices is not None:
+        snap['rollup_indices'] = indices
+    return snap
+
+
+def declared_rollup(**fields):
+    config = dict(ROLLUP, **fields)
+    config.pop('id')
+    config.pop('timeout')
+    return config
+
+
+def test_a_rollup_job_in_sync_ignores_defaults():
+    result = plan(rollup_snapshot(), {'rollup_jobs': [{'id': 'hourly', 'state': 'started', 'config': declared_rollup()}]})
+    assert result['errors'] == [] and result['steps'] == [] and result['needs_rollup_indices'] == []
+
+
+def test_a_missing_rollup_job_reads_its_index_then_is_created_and_started():
+    document = {'rollup_jobs': [{'id': 'daily', 'state': 'started', 'config': declared_rollup(rollup_index='daily_r')}]}
+    result = plan(snapshot(rollups={}), document)
+    assert result['needs_rollup_indices'] == ['daily_r']
+    snap = snapshot(rollups={})
+    snap['rollup_indices'] = {'daily_r': {'exists': False, 'readable': True, 'is_rollup': False, 'job_ids': []}}
+    result = plan(snap, document)
+    assert result['errors'] == [] and result['needs_rollup_indices'] == []
+    assert stages(result) == ['rollup_jobs_config', 'rollup_jobs_started']
+    assert rows(result)['rollup_jobs/daily']['actions'] == ['create', 'start']
+    assert result['operations'] == ['put_rollup', 'start_rollup']
+
+
+def test_any_rollup_difference_is_a_replace_refused_without_recreate():
+    document = {'rollup_jobs': [{'id': 'hourly', 'state': 'started', 'config': declared_rollup(
+        rollup_index='sensor_rollup_v2', metrics=[{'field': 'temperature', 'metrics': ['max', 'min']}])}]}
+    result = plan(rollup_snapshot(), document)
+    assert result['steps'] == [] and result['errors'][0]['msg'].startswith(
+        'rollup job hourly needs a replace, Elasticsearch cannot update rollup_index, metrics')
+    document['rollup_jobs'][0]['recreate'] = True
+    result = plan(rollup_snapshot(indices={'sensor_rollup_v2': {'exists': False}}), document)
+    assert result['errors'] == []
+    assert rows(result)['rollup_jobs/hourly']['actions'] == ['stop', 'delete', 'create', 'start']
+    assert result['operations'] == ['stop_rollup', 'delete_rollup', 'put_rollup', 'start_rollup']
+
+
+def test_a_rollup_replace_into_the_same_index_is_refused():
+    document = {'rollup_jobs': [{'id': 'hourly', 'state': 'stopped', 'recreate': True,
+                                 'config': declared_rollup(page_size=500)}]}
+    indices = {'sensor_rollup': {'exists': True, 'readable': True, 'is_rollup': True, 'job_ids': ['hourly']}}
+    result = plan(rollup_snapshot('stopped', indices), document)
+    assert 'rollup job hourly cannot be created again into sensor_rollup: that index recorded it' in result['errors'][0]['msg']
+    assert result['steps'] == []

@@ -433,3 +433,56 @@ def test_a_datafeed_moved_to_another_job_needs_recreate(es, run):
     es.clear_requests()
     failed, again = run({'document': document})
     assert not failed and not again['changed'] and es.mutating_requests() == []
+
+
+def rollup_config(es, **fields):
+    config = {'index_pattern': 'sensor-*', 'rollup_index': 'sensor_rollup', 'cron': '0 0 0 1 1 ? 2099', 'page_size': 1000,
+              'groups': {'date_histogram': {'field': 'timestamp', es._interval_key(): '1h'}},
+              'metrics': [{'field': 'temperature', 'metrics': ['max']}]}
+    config.update(fields)
+    return config
+
+
+def rollup_state(es, job_id):
+    return es.ok('GET', es.rollup_path('job', job_id))['jobs'][0]['status']['job_state']
+
+
+@pytest.mark.parametrize('es', CONFIG_VERSIONS, indirect=True)
+def test_a_declared_rollup_job_is_created_replaced_only_with_recreate(es, run):
+    es.put_index('sensor-1', {'properties': {'timestamp': {'type': 'date'}, 'temperature': {'type': 'double'}}})
+    es.ensure_rollup_usage()     # 8.15+ create rollup jobs only in clusters that already use rollups
+    es.clear_requests()
+    document = {'rollup_jobs': [{'id': 'hourly', 'state': 'started', 'config': rollup_config(es)}]}
+    failed, plan = run({'document': document}, check_mode=True)
+    assert not failed, plan['msg']
+    assert es.mutating_requests() == []
+    assert rows(plan)['rollup_jobs/hourly']['actions'] == ['create', 'start']
+    failed, applied = run({'document': document})
+    assert not failed, applied['msg']
+    assert rollup_state(es, 'hourly') == 'started'
+    es.clear_requests()
+    failed, again = run({'document': document})
+    assert not failed and not again['changed'] and es.mutating_requests() == []
+
+    changed = {'rollup_jobs': [{'id': 'hourly', 'state': 'started', 'config': rollup_config(
+        es, rollup_index='sensor_rollup_v2', metrics=[{'field': 'temperature', 'metrics': ['max', 'min']}])}]}
+    failed, refused = run({'document': changed})
+    assert failed and 'rollup job hourly needs a replace' in refused['msg'] and 'metrics' in refused['msg']
+    assert es.mutating_requests() == []
+    # the same rollup index cannot take the job again: refused in the plan, not by a 409 halfway
+    same_index = {'rollup_jobs': [{'id': 'hourly', 'state': 'started', 'recreate': True,
+                                   'config': rollup_config(es, page_size=500)}]}
+    failed, refused = run({'document': same_index})
+    assert failed and 'cannot be created again into sensor_rollup' in refused['msg'] and es.mutating_requests() == []
+
+    changed['rollup_jobs'][0]['recreate'] = True
+    failed, first = run({'document': changed, 'backup': True})
+    assert not failed and [item['id'] for item in first['backups']] == ['hourly'] and es.mutating_requests() == []
+    failed, applied = run({'document': changed, 'backed_up': {'rollup_jobs': ['hourly']}})
+    assert not failed, applied['msg']
+    assert rows(applied)['rollup_jobs/hourly']['actions'] == ['stop', 'delete', 'create', 'start']
+    job = es.ok('GET', es.rollup_path('job', 'hourly'))['jobs'][0]
+    assert job['config']['rollup_index'] == 'sensor_rollup_v2' and job['status']['job_state'] == 'started'
+    es.clear_requests()
+    failed, again = run({'document': changed})
+    assert not failed and not again['changed'] and es.mutating_requests() == []
