@@ -486,3 +486,20 @@ def test_a_declared_rollup_job_is_created_replaced_only_with_recreate(es, run):
     es.clear_requests()
     failed, again = run({'document': changed})
     assert not failed and not again['changed'] and es.mutating_requests() == []
+
+
+@pytest.mark.parametrize('es', [dict(version='8.19.3', security=True)], indirect=True)
+def test_config_changes_ask_for_their_own_privileges(es, run):
+    es.add_job('web', 'closed', datafeed_state='stopped', **JOB_CONFIG)
+    es.clear_requests()
+    document = {'ml_jobs': [{'id': 'web', 'state': 'closed', 'config': dict(JOB_CONFIG, description='changed')}],
+                'datafeeds': [{'id': 'datafeed-web', 'state': 'stopped', 'config': {'job_id': 'web', 'scroll_size': 500}}]}
+    failed, plan = run(es.params(document=document), check_mode=True)
+    assert not failed, plan['msg']
+    assert plan['operations'] == ['update_job', 'update_datafeed']
+    failed, result = run(es.params(document=document, username='ml_viewer', password='changeme'))
+    assert failed
+    [error] = result['report']['errors']
+    assert error['kind'] == 'privileges'
+    assert 'cluster:admin/xpack/ml/job/update' in error['msg'] and 'cluster:admin/xpack/ml/datafeeds/update' in error['msg']
+    assert es.mutating_requests() == []
