@@ -533,7 +533,19 @@ def _plan_configs(entries, jobs, version, upgrade_during, errors):
         job_id = entry['ids'][0]
         facts = jobs.get(job_id)
         if facts is None:
-            jobs[job_id] = dict(state='closed', groups=list(entry['config'].get('groups') or []), assigned=False,
+            # Job ids and group names share one namespace (Job.Builder / JobManager: "job and group names must be
+            # unique"); found here, the refusal comes before any change instead of from the PUT.
+            groups = list(entry['config'].get('groups') or [])
+            clashes = sorted(set([group for group in groups if group in jobs] + (
+                [job_id] if any(job_id in (other.get('groups') or []) for other in jobs.values()) else [])))
+            if clashes or job_id in groups:
+                message = ('ML job %s cannot be created: job and group names must be unique, and %s is already a %s '
+                           '(nothing was changed)' % (job_id, ', '.join(clashes or [job_id]),
+                                                      'job or group' if clashes else 'group of this job'))
+                entry['error'] = message
+                errors.append(dict(kind='ml_jobs', selector=entry['selector'], msg=message))
+                continue
+            jobs[job_id] = dict(state='closed', groups=groups, assigned=False,
                                 assignment_explanation=None, config=None)
             changes = [OrderedDict([('path', key), ('current', None), ('desired', value), ('change', 'create'),
                                     ('reason', None)]) for key, value in entry['config'].items()]

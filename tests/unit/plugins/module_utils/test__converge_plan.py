@@ -487,3 +487,13 @@ def test_a_rollup_replace_into_the_same_index_is_refused():
     result = plan(rollup_snapshot('stopped', indices), document)
     assert 'rollup job hourly cannot be created again into sensor_rollup: that index recorded it' in result['errors'][0]['msg']
     assert result['steps'] == []
+
+
+@pytest.mark.parametrize('jobs, config, text', [
+    ({'old': ('closed', ['web'])}, {'groups': []}, 'ML job web cannot be created: job and group names must be unique, and web'),
+    ({'old': ('closed', [])}, {'groups': ['old']}, 'and old is already a job or group'),
+    ({}, {'groups': ['web']}, 'and web is already a group of this job'),
+])
+def test_a_created_job_may_not_clash_with_a_group(jobs, config, text):
+    result = plan(snapshot(jobs=jobs, datafeeds={}), {'ml_jobs': [{'id': 'web', 'state': 'closed', 'config': config}]})
+    assert text in result['errors'][0]['msg'] and result['steps'] == []
