@@ -150,7 +150,7 @@ def _config(kind, index, raw, entry):
     recreate = _flag(kind, index, raw, 'recreate')
     config = raw.get('config')
     if config is None:
-        if 'recreate' in raw:
+        if recreate:
             raise DocumentError('%s.recreate: goes with config' % where)
         return None, False
     if not isinstance(config, dict):

@@ -316,7 +316,7 @@ def test_updatable_fields_are_updated_in_place(es, run):
 
     failed, applied = run({'document': document})
     assert not failed, applied['msg']
-    [update] = [r for r in es.mutating_requests()]
+    [update] = es.mutating_requests()
     assert update['method'] == 'POST' and update['path'].endswith('/anomaly_detectors/web/_update')
     config = job_config(es, 'web')
     assert config['description'] == 'web traffic, per host' and sorted(config['groups']) == ['edge', 'frontend']
