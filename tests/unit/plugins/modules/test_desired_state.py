@@ -503,3 +503,19 @@ def test_config_changes_ask_for_their_own_privileges(es, run):
     assert error['kind'] == 'privileges'
     assert 'cluster:admin/xpack/ml/job/update' in error['msg'] and 'cluster:admin/xpack/ml/datafeeds/update' in error['msg']
     assert es.mutating_requests() == []
+
+
+@pytest.mark.parametrize('es', CONFIG_VERSIONS, indirect=True)
+def test_a_no_op_with_every_kind_declared_costs_the_same_six_reads(es, run):
+    es.put_index('sensor-1', {'properties': {'timestamp': {'type': 'date'}, 'temperature': {'type': 'double'}}})
+    es.put_index('data', {'properties': {'timestamp': {'type': 'date'}}})
+    es.ensure_rollup_usage()
+    document = feed_document({'match_all': {}})
+    document['rollup_jobs'] = [{'id': 'hourly', 'state': 'started', 'config': rollup_config(es)}]
+    failed, applied = run({'document': document})
+    assert not failed, applied['msg']
+    es.clear_requests()
+    failed, again = run({'document': document})
+    assert not failed and again['report']['status'] == 'in_sync'
+    # GET /, job configs and stats, datafeed configs and stats, rollup jobs: the configs are compared from those reads
+    assert len(es.requests()) == 6 and es.mutating_requests() == []
