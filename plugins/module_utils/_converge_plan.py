@@ -757,7 +757,9 @@ def _config_stages(entries, configs, rows, objects_of, version):
                     feed_state = feed_row['planned'] if feed_row and feed_row['planned'] in ('stopped', ABSENT) \
                         else facts['state']
                     datafeed_id = df_id if feed_state != ABSENT else None
-            running = datafeed_id is not None and feed_state != 'stopped'
+            # a datafeed runs only while its job is opened: a job the plan closes first has stopped it (the engine on
+            # 7.13 and before, Elasticsearch's close from 7.14)
+            running = datafeed_id is not None and feed_state != 'stopped' and job_state == 'opened'
             actions = (['stop_datafeed'] if running else []) + (['close'] if job_state == 'opened' else []) + \
                 (['delete_datafeed'] if datafeed_id else []) + ['delete', 'create'] + \
                 (['put_datafeed'] if datafeed_id else []) + (['open'] if job_state == 'opened' else []) + \

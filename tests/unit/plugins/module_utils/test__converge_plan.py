@@ -497,3 +497,14 @@ def test_a_rollup_replace_into_the_same_index_is_refused():
 def test_a_created_job_may_not_clash_with_a_group(jobs, config, text):
     result = plan(snapshot(jobs=jobs, datafeeds={}), {'ml_jobs': [{'id': 'web', 'state': 'closed', 'config': config}]})
     assert text in result['errors'][0]['msg'] and result['steps'] == []
+
+
+@pytest.mark.parametrize('version', ['7.13.4', '8.19.3'])
+def test_a_replace_of_a_job_the_plan_closes_first_does_not_restart_its_datafeed(version):
+    document = {'ml_jobs': [{'id': 'web', 'state': 'closed', 'recreate': True,
+                             'config': {'analysis_config': {'bucket_span': '1h'}}}]}
+    result = plan(config_snapshot(version, 'opened', 'started'), document)
+    assert result['errors'] == []
+    assert stages(result) == ['ml_jobs_closed', 'ml_jobs_config']
+    assert result['steps'][1]['actions'] == {'web': ['delete_datafeed', 'delete', 'create', 'put_datafeed']}
+    assert 'start_datafeed' not in result['operations']
