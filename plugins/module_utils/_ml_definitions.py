@@ -150,11 +150,22 @@ def declared_datafeed_config(config):
     return declared
 
 
+#: Datafeed fields that are one search expression: Elasticsearch keeps them as given (QueryProvider,
+#: AggProvider), so they compare whole - a clause the document leaves out of a query is a difference, not a default.
+WHOLE_DATAFEED_FIELDS = ('query', 'aggregations', 'script_fields', 'runtime_mappings')
+
+
 def datafeed_changes(current, desired, version):
     """Field by field, where the declared datafeed ``desired`` differs from ``current`` (a GET datafeeds entry):
     ``[{path, current, desired, change (update|replace), reason}]``."""
+    current = dict(current or {})
+    want = declared_datafeed_config(desired)
+    whole = [OrderedDict([('path', key), ('current', current.get(key)), ('desired', want.pop(key))])
+             for key in WHOLE_DATAFEED_FIELDS if key in want and want[key] != current.get(key)]
+    for key in WHOLE_DATAFEED_FIELDS:
+        want.pop(key, None)
     found = []
-    for item in differences(dict(current or {}), declared_datafeed_config(desired)):
+    for item in whole + differences(current, want):
         top = re.split(r'[.\[]', item['path'], 1)[0]
         since = UPDATABLE_DATAFEED_FIELDS.get(top)
         if since is not None and tuple(version) >= since:

@@ -113,7 +113,7 @@ def test_datafeed_fields_are_updates_and_job_id_a_replace():
     desired = {'job_id': 'web', 'query': {'term': {'status': 500}}, 'frequency': '150s', 'aggs': {'a': {}},
                'chunking_config': {'time_span': '1h'}}
     changes = datafeed_changes(FEED, desired, (6, 8, 23))
-    assert paths(changes) == {'query.term': 'update', 'frequency': 'update', 'aggregations': 'update',
+    assert paths(changes) == {'query': 'update', 'frequency': 'update', 'aggregations': 'update',
                               'chunking_config.time_span': 'update'}
     assert datafeed_update_body(FEED, desired, changes) == {
         'query': {'term': {'status': 500}}, 'frequency': '150s', 'aggregations': {'a': {}},
@@ -125,3 +125,12 @@ def test_datafeed_fields_are_updates_and_job_id_a_replace():
 def test_runtime_mappings_are_updatable_from_7_11(version, change):
     changes = datafeed_changes(FEED, {'runtime_mappings': {'f': {'type': 'keyword'}}}, version)
     assert paths(changes) == {'runtime_mappings': change}
+
+
+def test_a_query_compares_whole():
+    current = dict(FEED, query={'bool': {'filter': [{'term': {'a': 1}}], 'must_not': [{'term': {'b': 2}}]}})
+    desired = {'job_id': 'web', 'query': {'bool': {'filter': [{'term': {'a': 1}}]}}}
+    [item] = datafeed_changes(current, desired, (8, 19, 3))
+    assert (item['path'], item['change']) == ('query', 'update')
+    assert datafeed_update_body(current, desired, [item]) == {'query': {'bool': {'filter': [{'term': {'a': 1}}]}}}
+    assert datafeed_changes(current, {'query': current['query']}, (8, 19, 3)) == []

@@ -401,7 +401,8 @@ def test_a_declared_datafeed_is_created_then_its_query_updated_while_running(es,
     row = rows(plan)['datafeeds/datafeed-web']
     assert row['actions'] == ['stop', 'update', 'start'] and row['restarted'] is True
     assert plan['operations'] == ['stop_datafeed', 'update_datafeed', 'start_datafeed']
-    assert plan['diff']['after']['datafeeds/datafeed-web']['config'] == {'query.term': {'status': 500}}
+    assert plan['diff']['after']['datafeeds/datafeed-web']['config'] == {'query': {'term': {'status': 500}}}
+    assert plan['diff']['before']['datafeeds/datafeed-web']['config'] == {'query': {'match_all': {}}}
 
     failed, applied = run({'document': second})
     assert not failed, applied['msg']
