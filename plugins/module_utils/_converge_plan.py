@@ -25,30 +25,55 @@ from collections import OrderedDict
 
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import ABSENT, PlanError
 from ansible_collections.esops.jobs.plugins.module_utils._ml import (
-    MlApi, close_stops_datafeeds, delete_removes_datafeed, simple_match, validate_ml_ids)
+    MlApi, close_stops_datafeeds, delete_removes_datafeed, refused_in_upgrade_mode, simple_match, validate_ml_ids)
 from ansible_collections.esops.jobs.plugins.module_utils._ml_datafeed import MlDatafeedAdapter
+from ansible_collections.esops.jobs.plugins.module_utils._ml_definitions import (
+    CANNOT_UPDATE, REPLACE, datafeed_changes, datafeed_update_body, declared_datafeed_config, declared_job_config,
+    job_changes, job_update_body, replace_fields)
 from ansible_collections.esops.jobs.plugins.module_utils._ml_job import MlJobAdapter
+from ansible_collections.esops.jobs.plugins.module_utils._ml_config import differences
+from ansible_collections.esops.jobs.plugins.module_utils._rollup_config import existing_metadata_message
 from ansible_collections.esops.jobs.plugins.module_utils._rollup_job import (
     RollupJobAdapter, missing_message, resolve_selector, validate_rollup_ids)
 from ansible_collections.esops.jobs.plugins.module_utils._time import parse_duration
 
 KINDS = OrderedDict([
     ('ml_jobs', dict(noun='ML job', states=('opened', 'closed', 'absent'), default_timeout='30m',
-                     options=('id', 'state', 'force', 'force_failed', 'timeout'))),
+                     options=('id', 'state', 'force', 'force_failed', 'timeout', 'config', 'recreate'))),
     ('datafeeds', dict(noun='datafeed', states=('started', 'stopped', 'absent'), default_timeout='5m',
-                       options=('id', 'state', 'force', 'start', 'end', 'timeout'))),
+                       options=('id', 'state', 'force', 'start', 'end', 'timeout', 'config', 'recreate'))),
     ('rollup_jobs', dict(noun='rollup job', states=('started', 'stopped', 'absent'), default_timeout='30s',
-                         options=('id', 'state', 'force', 'timeout'))),
+                         options=('id', 'state', 'force', 'timeout', 'config', 'recreate'))),
 ])
 TOP_LEVEL_KEYS = tuple(KINDS) + ('ml_upgrade_mode', 'unmentioned')
 POLICIES = ('ignore', 'report')
 UNMENTIONED = '(unmentioned)'
 UPGRADE_MODE_TIMEOUT = 30.0
+#: What each action of a declared configuration sends (privilege_check operations, _privileges.OPERATIONS). A
+#: ``replace`` is: stop its datafeed, close, delete the datafeed, delete, create, create the datafeed again, open,
+#: start the datafeed - each only where the object is in that state when the stage runs.
+CONFIG_OPERATIONS = OrderedDict([
+    ('create', ('put_job',)), ('update', ('update_job',)), ('stop_datafeed', ('stop_datafeed',)),
+    ('close', ('close_job',)), ('delete_datafeed', ('delete_datafeed',)), ('delete', ('delete_job',)),
+    ('put_datafeed', ('put_datafeed',)), ('open', ('open_job',)), ('start_datafeed', ('start_datafeed',)),
+])
+#: The same for a datafeed's configuration: an update or a replace of a running datafeed stops it first and starts
+#: it again after (Elasticsearch updates only stopped datafeeds, TransportUpdateDatafeedAction).
+DATAFEED_CONFIG_OPERATIONS = OrderedDict([
+    ('create', ('put_datafeed',)), ('update', ('update_datafeed',)), ('stop', ('stop_datafeed',)),
+    ('delete', ('delete_datafeed',)), ('start', ('start_datafeed',)),
+])
+#: And for a rollup job, which Elasticsearch cannot update at all: any difference is a replace.
+ROLLUP_CONFIG_OPERATIONS = OrderedDict([
+    ('create', ('put_rollup',)), ('stop', ('stop_rollup',)), ('delete', ('delete_rollup',)),
+    ('start', ('start_rollup',)),
+])
 
 # The safe order (nothing waits on an object a later stage removes; deletes after stops; starts last), as the role
 # always applied it: ML upgrade mode off first and on last, because Elasticsearch refuses ML changes while it is on.
 STAGES = ('upgrade_mode_off', 'datafeeds_stopped', 'rollup_jobs_stopped', 'ml_jobs_closed', 'datafeeds_absent',
-          'ml_jobs_absent', 'rollup_jobs_absent', 'ml_jobs_opened', 'datafeeds_started', 'rollup_jobs_started',
+          'ml_jobs_absent', 'rollup_jobs_absent', 'ml_jobs_config', 'datafeeds_config',
+          'rollup_jobs_config', 'ml_jobs_opened', 'datafeeds_started', 'rollup_jobs_started',
           'upgrade_mode_on')
 
 
@@ -119,6 +144,45 @@ def _flag(kind, index, entry, key):
     return value
 
 
+def _config(kind, index, raw, entry):
+    """An entry's declared ``config`` (or None) and ``recreate``, checked: one exact id, a mapping, its own id."""
+    where = _where(kind, index)
+    recreate = _flag(kind, index, raw, 'recreate')
+    config = raw.get('config')
+    if config is None:
+        if recreate:
+            raise DocumentError('%s.recreate: goes with config' % where)
+        return None, False
+    if not isinstance(config, dict):
+        raise DocumentError('%s.config: must be a mapping (the configuration as the create API takes it), not %s'
+                            % (where, type(config).__name__))
+    if len(entry['ids']) != 1 or '*' in entry['ids'][0] or entry['ids'][0] == '_all' or ',' in entry['ids'][0]:
+        raise DocumentError('%s.config: goes with one exact id, not %s' % (where, entry['selector']))
+    if entry['state'] == ABSENT:
+        raise DocumentError('%s.config: an absent object has no configuration; leave config out' % where)
+    if kind == 'rollup_jobs':
+        named = config.get('id')
+        if named is not None and named != entry['ids'][0]:
+            raise DocumentError('%s.config.id: %r differs from the entry id %r' % (where, named, entry['ids'][0]))
+        if not isinstance(config.get('rollup_index'), str) or not config['rollup_index']:
+            raise DocumentError('%s.config.rollup_index: required (the index the rollups go to)' % where)
+        return OrderedDict((key, value) for key, value in config.items() if key != 'id'), recreate
+    if kind == 'datafeeds':
+        named = config.get('datafeed_id')
+        if named is not None and named != entry['ids'][0]:
+            raise DocumentError('%s.config.datafeed_id: %r differs from the entry id %r' % (where, named, entry['ids'][0]))
+        if not isinstance(config.get('job_id'), str) or not config['job_id']:
+            raise DocumentError('%s.config.job_id: required (the job the datafeed feeds)' % where)
+        return declared_datafeed_config(config), recreate
+    named = config.get('job_id')
+    if named is not None and named != entry['ids'][0]:
+        raise DocumentError('%s.config.job_id: %r differs from the entry id %r' % (where, named, entry['ids'][0]))
+    if 'datafeed_config' in config:
+        raise DocumentError('%s.config.datafeed_config: declare the datafeed as a datafeeds entry with its config'
+                            % where)
+    return declared_job_config(config), recreate
+
+
 def normalize(document):
     """Check the whole document; return ``{'entries': {kind: [entry]}, 'policy': {kind: policy}, 'ml_upgrade_mode':
     bool or None}``. Every entry: ``ids`` (tokens), ``state``, ``force``, ``force_failed``, ``timeout`` (seconds),
@@ -155,6 +219,7 @@ def normalize(document):
             for key in ('start', 'end'):
                 if entry[key] is not None and not isinstance(entry[key], str):
                     entry[key] = str(entry[key])
+            entry['config'], entry['recreate'] = _config(kind, index, raw, entry)
             if (entry['start'] is not None or entry['end'] is not None) and entry['state'] != 'started':
                 problems.append('%s %s: start/end only go with state started' % (kind, entry['selector']))
             entries[kind].append(entry)
@@ -197,7 +262,8 @@ def ml_entries_asked_one_by_one(normalized):
     of every job's config and stats with the expansion here: when that costs no more requests (at most two entries)
     and nothing needs every job (no unmentioned policy, no datafeed entries)."""
     return (0 < len(normalized['entries']['ml_jobs']) <= 2 and normalized['policy']['ml_jobs'] == 'ignore'
-            and not normalized['entries']['datafeeds'] and normalized['policy']['datafeeds'] == 'ignore')
+            and not normalized['entries']['datafeeds'] and normalized['policy']['datafeeds'] == 'ignore'
+            and not any(entry['config'] is not None for entry in normalized['entries']['ml_jobs']))
 
 
 # -- selection: Elasticsearch's rules over one read of every object --------------------------------------------
@@ -293,7 +359,14 @@ def plan(snapshot, document):
     errors = []
     entries = OrderedDict((kind, [dict(entry) for entry in normalized['entries'][kind]]) for kind in KINDS)
     policy = normalized['policy']
-    objects_of = dict((kind, snapshot.get(kind) or {}) for kind in KINDS)   # a kind not read holds nothing
+    objects_of = dict((kind, dict(snapshot.get(kind) or {})) for kind in KINDS)   # a kind not read holds nothing
+    upgrade_now = snapshot.get('upgrade_mode')
+    upgrade_during = False if normalized['ml_upgrade_mode'] is False else upgrade_now
+    configs = dict(ml_jobs=_plan_configs(entries['ml_jobs'], objects_of['ml_jobs'], version, upgrade_during, errors))
+    configs['datafeeds'] = _plan_datafeed_configs(entries['datafeeds'], objects_of, version, upgrade_during, errors,
+                                                  snapshot.get('ml_jobs') is not None)
+    configs['rollup_jobs'], rollup_indices = _plan_rollup_configs(entries['rollup_jobs'], objects_of['rollup_jobs'],
+                                                                  snapshot.get('rollup_indices'), errors)
 
     # Selection of every entry, then the unmentioned objects (policy: a state = one more entry, never forced).
     selected_by = dict((kind, OrderedDict()) for kind in KINDS)   # id -> the first entry that selected it
@@ -306,7 +379,7 @@ def plan(snapshot, document):
             else:
                 ids, missing = select(kind, entry['ids'], objects_of[kind])
             entry['selected'] = ids
-            entry['error'] = None
+            entry['error'] = entry.get('error')   # a refused declared config (_plan_configs) keeps its error
             if missing and entry['state'] != ABSENT:
                 entry['error'] = _missing_error(kind, missing)
                 errors.append(dict(kind=kind, selector=entry['selector'], msg=entry['error']))
@@ -340,8 +413,6 @@ def plan(snapshot, document):
 
     # ML upgrade mode as it will be while the object stages run: off when the plan turns it off first.
     desired_upgrade = normalized['ml_upgrade_mode']
-    upgrade_now = snapshot.get('upgrade_mode')
-    upgrade_during = False if desired_upgrade is False else upgrade_now
 
     rows = []
     steps = []
@@ -369,15 +440,28 @@ def plan(snapshot, document):
             if moving and kind != 'rollup_jobs':
                 ml_moves = True
             for object_id in own:
+                config = configs.get(kind, {}).get(object_id)
+                row_actions = list(actions[object_id])
+                if config is not None and config['action']:
+                    # the configuration stage runs after the closes and before the opens
+                    opens = [i for i, action in enumerate(row_actions) if action in ('open', 'wait', 'start')]
+                    row_actions.insert(opens[0] if opens else len(row_actions), config['action'])
+                    ml_moves = True
                 row = OrderedDict([('kind', kind), ('id', object_id), ('selector', entry['selector']),
-                                   ('desired', entry['state']), ('before', objects_of[kind][object_id]['state']),
-                                   ('planned', planned[object_id]), ('actions', actions[object_id]),
-                                   ('drift', bool(actions[object_id])), ('unmentioned', entry['unmentioned'])])
+                                   ('desired', entry['state']),
+                                   ('before', ABSENT if config is not None and config['action'] == 'create'
+                                    else objects_of[kind][object_id]['state']),
+                                   ('planned', planned[object_id]), ('actions', row_actions),
+                                   ('drift', bool(row_actions)), ('unmentioned', entry['unmentioned'])])
                 if kind == 'datafeeds':
                     row['job_id'] = objects_of[kind][object_id].get('job_id')
+                if config is not None:
+                    row['config'] = config['action']
+                    row['config_changes'] = config['changes']
                 rows.append(row)
             entry['summary'] = OrderedDict([('selector', entry['selector']), ('state', entry['state']),
-                                            ('objects', len(entry['selected'])), ('drift', len(moving)),
+                                            ('objects', len(entry['selected'])),
+                                            ('drift', sum(1 for row in rows[len(rows) - len(own):] if row['drift'])),
                                             ('failed', entry['error'] is not None), ('unmentioned', entry['unmentioned'])])
             if moving:
                 stage_steps = [step for step in planned_steps if step.object_id in moving]
@@ -389,6 +473,12 @@ def plan(snapshot, document):
                     ('options', OrderedDict([('force', entry['force']), ('force_failed', entry['force_failed']),
                                              ('timeout', entry['timeout']), ('start', entry['start']),
                                              ('end', entry['end'])]))]))
+
+    steps.extend(_config_stages(entries['ml_jobs'], configs['ml_jobs'], rows, objects_of, version))
+    steps.extend(_datafeed_config_stages(entries['datafeeds'], configs['datafeeds'], rows))
+    steps.extend(_rollup_config_stages(entries['rollup_jobs'], configs['rollup_jobs'], rows))
+    needs_datafeeds_for_replace = snapshot.get('datafeeds') is None and any(
+        config['action'] == REPLACE for config in configs['ml_jobs'].values())
 
     upgrade = None
     if desired_upgrade is not None:
@@ -410,7 +500,7 @@ def plan(snapshot, document):
                 operations.append(operation)
     drift = sum(1 for row in rows if row['drift']) + (1 if upgrade is not None and upgrade['drift'] else 0)
     job_actions = set(action for row in rows if row['kind'] == 'ml_jobs' for action in row['actions'])
-    needs_datafeeds = snapshot.get('datafeeds') is None and bool(
+    needs_datafeeds = needs_datafeeds_for_replace or snapshot.get('datafeeds') is None and bool(
         (job_actions & set(('close', 'force_close')) and not close_stops_datafeeds(version))
         or (job_actions & set(('delete', 'force_delete')) and not delete_removes_datafeed(version)))
     return OrderedDict([
@@ -426,7 +516,263 @@ def plan(snapshot, document):
         ('drift', drift),
         ('needs_upgrade_mode', upgrade_now is None and (ml_moves or desired_upgrade is not None)),
         ('needs_datafeeds', needs_datafeeds),
+        ('needs_rollup_indices', rollup_indices),
     ])
+
+
+# -- declared configurations ---------------------------------------------------------------------------------
+
+def _plan_configs(entries, jobs, version, upgrade_during, errors):
+    """Each ML job entry with ``config``: ``{job_id: {action (create, update, replace or None), changes, body}}``.
+    A missing job is added to ``jobs`` as it will be once created (closed), so selection and the state plan see it;
+    a replace without ``recreate`` is the entry's error, naming each field."""
+    configs = OrderedDict()
+    for entry in entries:
+        if entry['config'] is None:
+            continue
+        job_id = entry['ids'][0]
+        facts = jobs.get(job_id)
+        if facts is None:
+            # Job ids and group names share one namespace (Job.Builder / JobManager: "job and group names must be
+            # unique"); found here, the refusal comes before any change instead of from the PUT.
+            groups = list(entry['config'].get('groups') or [])
+            clashes = sorted(set([group for group in groups if group in jobs] + (
+                [job_id] if any(job_id in (other.get('groups') or []) for other in jobs.values()) else [])))
+            if clashes or job_id in groups:
+                message = ('ML job %s cannot be created: job and group names must be unique, and %s is already a %s '
+                           '(nothing was changed)' % (job_id, ', '.join(clashes or [job_id]),
+                                                      'job or group' if clashes else 'group of this job'))
+                entry['error'] = message
+                errors.append(dict(kind='ml_jobs', selector=entry['selector'], msg=message))
+                continue
+            jobs[job_id] = dict(state='closed', groups=groups, assigned=False,
+                                assignment_explanation=None, config=None)
+            changes = [OrderedDict([('path', key), ('current', None), ('desired', value), ('change', 'create'),
+                                    ('reason', None)]) for key, value in entry['config'].items()]
+            configs[job_id] = dict(action='create', changes=changes, body=dict(entry['config']))
+        else:
+            closed = facts['state'] == 'closed' or entry['state'] == 'closed'   # the closes run before this stage
+            changes = job_changes(facts.get('config') or {}, entry['config'], version, closed)
+            replaces = replace_fields(changes)
+            action = (REPLACE if replaces else 'update') if changes else None
+            configs[job_id] = dict(action=action, changes=changes,
+                                   body=job_update_body(facts.get('config') or {}, entry['config'], changes)
+                                   if action == 'update' else dict(entry['config']))
+            message = None
+            if replaces and not entry['recreate']:
+                message = ('ML job %s needs a replace, Elasticsearch cannot update %s in place; nothing was changed '
+                           '(set recreate: true to back the job up, delete it and create it again with its state '
+                           'restored, or change config)' % (job_id, ', '.join(
+                               item['path'] if item['reason'] == CANNOT_UPDATE else '%s (%s)' % (item['path'], item['reason'])
+                               for item in replaces)))
+            elif action == REPLACE and facts['state'] not in ('opened', 'closed'):
+                message = ('ML job %s is %s; it is replaced only from opened or closed (nothing was changed)'
+                           % (job_id, facts['state']))
+            if message:
+                entry['error'] = message
+                errors.append(dict(kind='ml_jobs', selector=entry['selector'], msg=message))
+                continue
+        if configs[job_id]['action'] and upgrade_during and refused_in_upgrade_mode(version, 'put'):
+            message = ('ML upgrade mode is enabled: Elasticsearch refuses to %s ML job %s until it is disabled '
+                       '(ml_upgrade_mode: false); nothing was changed' % (configs[job_id]['action'], job_id))
+            entry['error'] = message
+            errors.append(dict(kind='ml_jobs', selector=entry['selector'], msg=message))
+    return configs
+
+
+def _plan_datafeed_configs(entries, objects_of, version, upgrade_during, errors, jobs_read):
+    """Each datafeed entry with ``config``: ``{datafeed_id: {action, changes, body}}``, as ``_plan_configs`` does for
+    jobs; a missing datafeed is added to the datafeeds as it will be once created (stopped)."""
+    configs = OrderedDict()
+    feeds = objects_of['datafeeds']
+    for entry in entries:
+        if entry['config'] is None:
+            continue
+        df_id = entry['ids'][0]
+        facts = feeds.get(df_id)
+        message = None
+        job_id = entry['config']['job_id']
+        if jobs_read and job_id not in objects_of['ml_jobs']:
+            message = ('datafeed %s: its job %s does not exist and is not declared with a config (nothing was changed)'
+                       % (df_id, job_id))
+        elif facts is None:
+            others = [other for other, feed in sorted(feeds.items()) if feed.get('job_id') == job_id]
+            if others:
+                message = ('datafeed %s cannot be created: job %s already has datafeed %s (nothing was changed)'
+                           % (df_id, job_id, others[0]))
+            feeds[df_id] = dict(state='stopped', job_id=job_id, config=None)
+            changes = [OrderedDict([('path', key), ('current', None), ('desired', value), ('change', 'create'),
+                                    ('reason', None)]) for key, value in entry['config'].items()]
+            configs[df_id] = dict(action='create', changes=changes, body=dict(entry['config']))
+        else:
+            changes = datafeed_changes(facts.get('config') or {}, entry['config'], version)
+            replaces = replace_fields(changes)
+            action = (REPLACE if replaces else 'update') if changes else None
+            configs[df_id] = dict(action=action, changes=changes,
+                                  body=datafeed_update_body(facts.get('config') or {}, entry['config'], changes)
+                                  if action == 'update' else dict(entry['config']))
+            if replaces and not entry['recreate']:
+                message = ('datafeed %s needs a replace, Elasticsearch cannot update %s in place; nothing was changed '
+                           '(set recreate: true to delete it and create it again, or change config)' % (df_id, ', '.join(
+                               item['path'] if item['reason'] == CANNOT_UPDATE else '%s (%s)' % (item['path'], item['reason'])
+                               for item in replaces)))
+        if message is None and df_id in configs and configs[df_id]['action'] and upgrade_during \
+                and refused_in_upgrade_mode(version, 'put'):
+            message = ('ML upgrade mode is enabled: Elasticsearch refuses to %s datafeed %s until it is disabled '
+                       '(ml_upgrade_mode: false); nothing was changed' % (configs[df_id]['action'], df_id))
+        if message:
+            entry['error'] = message
+            errors.append(dict(kind='datafeeds', selector=entry['selector'], msg=message))
+    return configs
+
+
+def _datafeed_config_stages(entries, configs, rows):
+    """One ``datafeeds_config`` stage per datafeed whose configuration changes: a running one (still started after
+    the stops of the plan) is stopped first and started again after."""
+    row_of = dict(((row['kind'], row['id']), row) for row in rows)
+    stages = []
+    for entry in entries:
+        config = configs.get(entry['ids'][0]) if entry.get('config') is not None else None
+        if config is None or not config['action'] or entry['error'] is not None:
+            continue
+        df_id = entry['ids'][0]
+        row = row_of[('datafeeds', df_id)]
+        running = config['action'] != 'create' and row['before'] == 'started' and entry['state'] == 'started'
+        middle = ['delete', 'create'] if config['action'] == REPLACE else [config['action']]
+        actions = (['stop'] if running else []) + middle + (['start'] if running else [])
+        _expand(row, config['action'], actions)
+        row['restarted'] = running
+        stages.append(OrderedDict([
+            ('stage', 'datafeeds_config'), ('kind', 'datafeeds'), ('state', entry['state']),
+            ('selector', entry['selector']), ('ids', [df_id]), ('actions', OrderedDict([(df_id, actions)])),
+            ('operations', unique_items([op for action in actions for op in DATAFEED_CONFIG_OPERATIONS[action]])),
+            ('options', OrderedDict([('timeout', entry['timeout']), ('config_action', config['action']),
+                                     ('body', config['body']), ('restart', running),
+                                     ('changes', config['changes'])]))]))
+    return stages
+
+
+def _plan_rollup_configs(entries, jobs, indices, errors):
+    """Each rollup job entry with ``config``: ``{job_id: {action (create, replace or None), changes, body}}`` (a rollup
+    job cannot be updated: every difference is a replace, refused without ``recreate``), and the rollup indices a
+    create writes to that ``indices`` (``snapshot['rollup_indices']``: ``{index: {exists, readable, is_rollup,
+    job_ids}}``, from ``_rollup_config.read_index_meta``) does not describe yet: the caller reads them and plans again.
+    Elasticsearch refuses to create a job again into an index that recorded it (409 "existing metadata") or into an
+    index without rollup data, so a replace needs a new ``rollup_index``, as a restore does."""
+    configs = OrderedDict()
+    needed = []
+    for entry in entries:
+        if entry['config'] is None:
+            continue
+        job_id = entry['ids'][0]
+        facts = jobs.get(job_id)
+        message = None
+        if facts is None:
+            jobs[job_id] = dict(state='stopped', config=None)
+            changes = [OrderedDict([('path', key), ('current', None), ('desired', value), ('change', 'create'),
+                                    ('reason', None)]) for key, value in entry['config'].items()]
+            action = 'create'
+        else:
+            changes = [OrderedDict([('path', item['path']), ('current', item['current']), ('desired', item['desired']),
+                                    ('change', REPLACE), ('reason', 'Elasticsearch cannot update a rollup job')])
+                       for item in differences(facts.get('config') or {}, entry['config'])]
+            action = REPLACE if changes else None
+            if changes and not entry['recreate']:
+                message = ('rollup job %s needs a replace, Elasticsearch cannot update %s; nothing was changed (set '
+                           'recreate: true to back it up, delete it and create it again into a new rollup_index, or '
+                           'change config)' % (job_id, ', '.join(item['path'] for item in changes)))
+        configs[job_id] = dict(action=action, changes=changes, body=dict(entry['config']))
+        index = entry['config']['rollup_index']
+        if message is None and action is not None:
+            meta = (indices or {}).get(index)
+            if meta is None:
+                needed.append(index)
+            elif meta.get('exists') and meta.get('readable') and not meta.get('is_rollup'):
+                message = ('rollup job %s: rollup index %s exists and holds no rollup data: Elasticsearch refuses to '
+                           'add rollups to it; nothing was changed. Choose another config.rollup_index' % (job_id, index))
+            elif job_id in (meta.get('job_ids') or []) and facts is not None:
+                message = ('rollup job %s cannot be created again into %s: that index recorded it, and Elasticsearch '
+                           'refuses it (HTTP 409 "... previously created (existing metadata)"); nothing was changed. '
+                           'Declare a new config.rollup_index (the old rollups stay searchable in %s)'
+                           % (job_id, index, index))
+            elif job_id in (meta.get('job_ids') or []):
+                message = existing_metadata_message(job_id, index)
+        if message:
+            entry['error'] = message
+            errors.append(dict(kind='rollup_jobs', selector=entry['selector'], msg=message))
+    return configs, unique_items(needed)
+
+
+def _rollup_config_stages(entries, configs, rows):
+    """One ``rollup_jobs_config`` stage per rollup job created or replaced; a job still started then (declared
+    started) is stopped first and started again after; one declared stopped was stopped by an earlier stage."""
+    row_of = dict(((row['kind'], row['id']), row) for row in rows)
+    stages = []
+    for entry in entries:
+        config = configs.get(entry['ids'][0]) if entry.get('config') is not None else None
+        if config is None or not config['action'] or entry['error'] is not None:
+            continue
+        job_id = entry['ids'][0]
+        row = row_of[('rollup_jobs', job_id)]
+        running = config['action'] == REPLACE and row['before'] != 'stopped' and entry['state'] == 'started'
+        middle = ['delete', 'create'] if config['action'] == REPLACE else ['create']
+        actions = (['stop'] if running else []) + middle + (['start'] if running else [])
+        _expand(row, config['action'], actions)
+        stages.append(OrderedDict([
+            ('stage', 'rollup_jobs_config'), ('kind', 'rollup_jobs'), ('state', entry['state']),
+            ('selector', entry['selector']), ('ids', [job_id]), ('actions', OrderedDict([(job_id, actions)])),
+            ('operations', unique_items([op for action in actions for op in ROLLUP_CONFIG_OPERATIONS[action]])),
+            ('options', OrderedDict([('timeout', entry['timeout']), ('config_action', config['action']),
+                                     ('body', config['body']), ('restart', running),
+                                     ('changes', config['changes'])]))]))
+    return stages
+
+
+def _expand(row, action, steps):
+    """The row's actions show each request of its configuration stage (a stop before an update, ...)."""
+    row['config_steps'] = steps
+    index = row['actions'].index(action)
+    row['actions'] = row['actions'][:index] + list(steps) + row['actions'][index + 1:]
+
+
+def _config_stages(entries, configs, rows, objects_of, version):
+    """One ``ml_jobs_config`` stage per job whose configuration changes. A replace lists every request it sends,
+    from the states the job and its datafeed will be in when the stage runs (after the stops, closes and deletes)."""
+    row_of = dict(((row['kind'], row['id']), row) for row in rows)
+    stages = []
+    for entry in entries:
+        config = configs.get(entry['ids'][0]) if entry.get('config') is not None else None
+        if config is None or not config['action'] or entry['error'] is not None:
+            continue
+        job_id = entry['ids'][0]
+        row = row_of[('ml_jobs', job_id)]
+        actions = [config['action']]
+        datafeed_id = None
+        if config['action'] == REPLACE:
+            job_state = 'closed' if entry['state'] == 'closed' else row['before']
+            feed_state = None
+            for df_id, facts in sorted(objects_of['datafeeds'].items()):
+                if facts.get('job_id') == job_id:
+                    feed_row = row_of.get(('datafeeds', df_id))
+                    feed_state = feed_row['planned'] if feed_row and feed_row['planned'] in ('stopped', ABSENT) \
+                        else facts['state']
+                    datafeed_id = df_id if feed_state != ABSENT else None
+            # a datafeed runs only while its job is opened: a job the plan closes first has stopped it (the engine on
+            # 7.13 and before, Elasticsearch's close from 7.14)
+            running = datafeed_id is not None and feed_state != 'stopped' and job_state == 'opened'
+            actions = (['stop_datafeed'] if running else []) + (['close'] if job_state == 'opened' else []) + \
+                (['delete_datafeed'] if datafeed_id else []) + ['delete', 'create'] + \
+                (['put_datafeed'] if datafeed_id else []) + (['open'] if job_state == 'opened' else []) + \
+                (['start_datafeed'] if running else [])
+            _expand(row, config['action'], actions)
+        operations = unique_items([op for action in actions for op in CONFIG_OPERATIONS[action]])
+        stages.append(OrderedDict([
+            ('stage', 'ml_jobs_config'), ('kind', 'ml_jobs'), ('state', entry['state']), ('selector', entry['selector']),
+            ('ids', [job_id]), ('actions', OrderedDict([(job_id, actions)])), ('operations', operations),
+            ('options', OrderedDict([('timeout', entry['timeout']), ('config_action', config['action']),
+                                     ('body', config['body']), ('datafeed_id', datafeed_id),
+                                     ('changes', config['changes'])]))]))
+    return stages
 
 
 def unique_items(items):

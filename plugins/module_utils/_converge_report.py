@@ -61,7 +61,8 @@ def report_markdown(report):
                 row['kind'], row['id'], row['before'], row['planned'] if plan else row.get('after'),
                 ', '.join(row['actions']), row['selector'], row['desired']))
         lines.append('')
-        deletes = [row for row in changes if row['planned'] == 'absent']
+        lines.extend(_config_lines(changes, plan))
+        deletes = [row for row in changes if row['planned'] == 'absent' or row.get('config') == 'replace']
         if deletes and report.get('backups'):
             lines.append('Backed up before deleting: %s' % ', '.join('`%s`' % path for path in report['backups']))
             lines.append('')
@@ -84,6 +85,35 @@ def report_markdown(report):
                      for row in report['unmanaged'])
         lines.extend(['', '</details>'])
     return '\n'.join(lines) + '\n'
+
+
+def _value(value):
+    text = 'missing' if value is None else json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
+    return '`%s`' % text.replace('|', '\\|').replace('`', "'")
+
+
+def _config_lines(changes, plan):
+    """The declared configurations that differ, field by field, and what is done about them."""
+    rows = [row for row in changes if row.get('config_changes') and row.get('config')]
+    if not rows:
+        return []
+    lines = ['**Configurations%s**' % (' to change' if plan else ''), '',
+             '| kind | id | field | current | declared | change |', '|---|---|---|---|---|---|']
+    for row in rows:
+        for item in row['config_changes']:
+            lines.append('| %s | `%s` | `%s` | %s | %s | %s |' % (
+                row['kind'], row['id'], item['path'], _value(item['current']), _value(item['desired']), item['change']))
+    lines.append('')
+    notes = []
+    for row in rows:
+        if row['config'] == 'replace':
+            notes.append('- %s `%s` is replaced (%s): %s.' % (row['kind'], row['id'], 'recreate: true', ', '.join(row.get('config_steps') or [])))
+        if row.get('restarted'):
+            notes.append('- datafeed `%s` is running: %s stopped, updated and started again.' % (
+                row['id'], 'it is' if plan else 'it was'))
+    if notes:
+        lines.extend(notes + [''])
+    return lines
 
 
 def document_problems(spec, document):

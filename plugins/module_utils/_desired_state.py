@@ -19,17 +19,19 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.esops.jobs.plugins.module_utils._backup import ML_KIND, ROLLUP_KIND, backup_file_name, backup_record
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import ABSENT, Converger
+from ansible_collections.esops.jobs.plugins.module_utils._ml_definitions import REPLACE
 from ansible_collections.esops.jobs.plugins.module_utils._converge_plan import (
     KINDS, kinds_to_read, ml_entries_asked_one_by_one, normalize, plan)
 from ansible_collections.esops.jobs.plugins.module_utils._errors import NotFound
 from ansible_collections.esops.jobs.plugins.module_utils._ml import MlApi
+from ansible_collections.esops.jobs.plugins.module_utils._ml_config import datafeed_put_config
 from ansible_collections.esops.jobs.plugins.module_utils._ml_datafeed import MlDatafeedAdapter
 from ansible_collections.esops.jobs.plugins.module_utils._ml_info import gather_jobs
 from ansible_collections.esops.jobs.plugins.module_utils._ml_job import MlJobAdapter
 from ansible_collections.esops.jobs.plugins.module_utils._ml_upgrade import UpgradeMode, UpgradeModeError
 from ansible_collections.esops.jobs.plugins.module_utils._privileges import check_privileges
 from ansible_collections.esops.jobs.plugins.module_utils._rollup import RollupApi
-from ansible_collections.esops.jobs.plugins.module_utils._rollup_config import rollup_put_config
+from ansible_collections.esops.jobs.plugins.module_utils._rollup_config import read_index_meta, rollup_put_config
 from ansible_collections.esops.jobs.plugins.module_utils._rollup_job import RollupJobAdapter, RollupJobReader, job_facts
 
 REPORT_FORMAT = 1
@@ -40,9 +42,9 @@ MONITOR_HINT = ('GET / was refused, so the cluster_uuid is unknown: the credenti
 JOB_FIELDS = ('job_id', 'state', 'node.id', 'assignment_explanation')
 
 
-def _job_facts(entry, groups=()):
+def _job_facts(entry, groups=(), config=None):
     return dict(state=entry.get('state', 'closed'), groups=list(groups), assigned=bool(entry.get('node')),
-                assignment_explanation=entry.get('assignment_explanation'))
+                assignment_explanation=entry.get('assignment_explanation'), config=config)
 
 
 def read_jobs_one_by_one(ml, entries):
@@ -62,15 +64,20 @@ def read_jobs_one_by_one(ml, entries):
 
 
 def read_jobs(ml):
-    groups = dict((job['job_id'], job.get('groups') or []) for job in ml.get_jobs('_all', allow_no_match=True))
-    return OrderedDict((entry['job_id'], _job_facts(entry, groups.get(entry['job_id'], [])))
+    """Every job's state and configuration (its groups select it; a declared config is compared with it)."""
+    configs = dict((job['job_id'], job) for job in ml.get_jobs('_all', allow_no_match=True))
+    return OrderedDict((entry['job_id'], _job_facts(entry, (configs.get(entry['job_id']) or {}).get('groups') or [],
+                                                    configs.get(entry['job_id'])))
                        for entry in ml.job_stats('_all', allow_no_match=True, fields=JOB_FIELDS))
 
 
 def read_datafeeds(ml):
-    job_of = dict((feed['datafeed_id'], feed.get('job_id')) for feed in ml.get_datafeeds('_all', allow_no_match=True))
+    """Every datafeed's state and configuration (its job; a declared config is compared with it)."""
+    configs = dict((feed['datafeed_id'], feed) for feed in ml.get_datafeeds('_all', allow_no_match=True))
     return OrderedDict(
-        (entry['datafeed_id'], dict(state=entry.get('state', 'stopped'), job_id=job_of.get(entry['datafeed_id'])))
+        (entry['datafeed_id'], dict(state=entry.get('state', 'stopped'),
+                                    job_id=(configs.get(entry['datafeed_id']) or {}).get('job_id'),
+                                    config=configs.get(entry['datafeed_id'])))
         for entry in ml.datafeed_stats('_all', allow_no_match=True))
 
 
@@ -95,7 +102,7 @@ def read_snapshot(client, normalized, kinds=None):
         for wrapper in RollupApi(client).get_jobs('_all'):
             job_id, facts = job_facts(wrapper)
             if job_id is not None:
-                jobs[job_id] = dict(state=facts['state'])
+                jobs[job_id] = dict(state=facts['state'], config=facts['config'])
         snapshot['rollup_jobs'] = jobs
     return snapshot
 
@@ -107,7 +114,7 @@ def planned_deletes(the_plan):
     """{kind: [ids]} of the ML and rollup jobs the plan deletes (what the retire roles back up)."""
     deletes = OrderedDict((kind, []) for kind in BACKED_UP_KINDS)
     for row in the_plan['objects']:
-        if row['kind'] in deletes and row['drift'] and row['planned'] == ABSENT:
+        if row['kind'] in deletes and row['drift'] and (row['planned'] == ABSENT or row.get('config') == 'replace'):
             deletes[row['kind']].append(row['id'])
     return deletes
 
@@ -187,6 +194,10 @@ class DesiredState(object):
             if the_plan['needs_datafeeds']:
                 snapshot['datafeeds'] = read_datafeeds(MlApi(client))
                 the_plan = plan(snapshot, self.document)
+            if the_plan['needs_rollup_indices']:
+                snapshot['rollup_indices'] = dict((index, vars(read_index_meta(client, index)))
+                                                  for index in the_plan['needs_rollup_indices'])
+                the_plan = plan(snapshot, self.document)
             if the_plan['needs_upgrade_mode']:
                 snapshot['upgrade_mode'] = MlApi(client).upgrade_mode()
                 the_plan = plan(snapshot, self.document)
@@ -261,6 +272,15 @@ class DesiredState(object):
                                 errors=[dict(kind='apply', selector=stage['selector'],
                                              msg='%s: %s' % (stage['stage'], getattr(exc, 'message', None) or to_native(exc)))])
                 continue
+            if stage['stage'] in ('ml_jobs_config', 'datafeeds_config', 'rollup_jobs_config'):
+                apply_config = dict(ml_jobs=self._apply_config, datafeeds=self._apply_datafeed_config,
+                                    rollup_jobs=self._apply_rollup_config)[stage['kind']]
+                error = apply_config(client, stage, after, moved)
+                if error:
+                    return dict(after=after, moved=moved, upgrade_after=upgrade_after,
+                                errors=[dict(kind='apply', selector=stage['selector'],
+                                             msg='%s %s: %s' % (stage['stage'], stage['selector'], error))])
+                continue
             adapter = _adapter(client, stage)
             failed, result = Converger(self.module, adapter).execute(wait=True, timeout=timeout)
             for item in result.get(adapter.result_key, []):
@@ -273,6 +293,132 @@ class DesiredState(object):
                             errors=[dict(kind='apply', selector=stage['selector'],
                                          msg='%s %s: %s' % (stage['stage'], stage['selector'], result.get('msg')))])
         return dict(after=after, moved=moved, upgrade_after=upgrade_after, errors=[])
+
+    def _apply_config(self, client, stage, after, moved):
+        """Create, update or replace one ML job as planned; the error text, or None.
+
+        A replace: the job's datafeed stopped (when running), the job closed (when opened), the datafeed and the job
+        deleted (the backup was written first), the job created from the document, the datafeed created again from
+        its configuration read just before, then the job and the datafeed brought back to the states they had."""
+        options = stage['options']
+        job_id = stage['ids'][0]
+        key = ('ml_jobs', job_id)
+        api = MlApi(client)
+        timeout = options['timeout']
+        try:
+            if options['config_action'] == 'create':
+                api.put_job(job_id, options['body'])
+                after[key] = 'closed'
+                moved.add(key)
+                return None
+            if options['config_action'] == 'update':
+                api.update_job(job_id, options['body'])
+                moved.add(key)
+                return None
+            state = (api.job_stats(job_id, fields=('job_id', 'state')) or [{}])[0].get('state', 'closed')
+            datafeed_id = options['datafeed_id']
+            feed = feed_state = None
+            if datafeed_id is not None:
+                feed = datafeed_put_config((api.get_datafeeds(datafeed_id) or [None])[0])
+                feed_state = (api.datafeed_stats(datafeed_id) or [{}])[0].get('state', 'stopped')
+                feed.pop('datafeed_id', None)
+            for kind, desired, ids, when in (('datafeeds', 'stopped', [datafeed_id], feed_state == 'started'),
+                                             ('ml_jobs', 'closed', [job_id], state == 'opened')):
+                if when:
+                    error = self._converge(client, kind, desired, ids, timeout)
+                    if error:
+                        return error
+            if datafeed_id is not None:
+                api.delete_datafeed(datafeed_id)
+            api.delete_job(job_id, timeout=timeout)
+            moved.add(key)
+            after[key] = ABSENT
+            api.put_job(job_id, options['body'])
+            after[key] = 'closed'
+            if datafeed_id is not None:
+                api.put_datafeed(datafeed_id, feed)
+            for kind, desired, ids, when in (('ml_jobs', 'opened', [job_id], state == 'opened'),
+                                             ('datafeeds', 'started', [datafeed_id], feed_state == 'started')):
+                if when:
+                    error = self._converge(client, kind, desired, ids, timeout)
+                    if error:
+                        return 'replaced, but its state was not restored: %s' % error
+            after[key] = state
+        except ElasticsearchError as exc:
+            return '%s ML job %s: %s' % (options['config_action'], job_id, to_native(exc))
+        return None
+
+    def _apply_datafeed_config(self, client, stage, after, moved):
+        """Create, update or replace one datafeed as planned; a running one is stopped first and started again
+        after (Elasticsearch updates only stopped datafeeds). The error text, or None."""
+        options = stage['options']
+        df_id = stage['ids'][0]
+        key = ('datafeeds', df_id)
+        api = MlApi(client)
+        timeout = options['timeout']
+        action = options['config_action']
+        try:
+            if action == 'create':
+                api.put_datafeed(df_id, options['body'])
+                after[key] = 'stopped'
+                moved.add(key)
+                return None
+            state = (api.datafeed_stats(df_id) or [{}])[0].get('state', 'stopped')
+            if state != 'stopped':
+                error = self._converge(client, 'datafeeds', 'stopped', [df_id], timeout)
+                if error:
+                    return error
+                after[key] = 'stopped'
+            if action == 'update':
+                api.update_datafeed(df_id, options['body'])
+            else:
+                api.delete_datafeed(df_id)
+                after[key] = ABSENT
+                api.put_datafeed(df_id, options['body'])
+                after[key] = 'stopped'
+            moved.add(key)
+            if state == 'started':
+                error = self._converge(client, 'datafeeds', 'started', [df_id], timeout)
+                if error:
+                    return '%sd, but not started again: %s' % (action, error)
+                after[key] = 'started'
+        except ElasticsearchError as exc:
+            return '%s datafeed %s: %s' % (action, df_id, to_native(exc))
+        return None
+
+    def _apply_rollup_config(self, client, stage, after, moved):
+        """Create or replace one rollup job as planned (a replace: stopped when started, deleted - the backup was
+        written first -, created into its new rollup index, started again). The error text, or None."""
+        options = stage['options']
+        job_id = stage['ids'][0]
+        key = ('rollup_jobs', job_id)
+        api = RollupApi(client)
+        timeout = options['timeout']
+        try:
+            if options['config_action'] == REPLACE:
+                for desired in (('stopped', 'absent') if options['restart'] else ('absent',)):
+                    error = self._converge(client, 'rollup_jobs', desired, [job_id], timeout)
+                    if error:
+                        return error
+                    after[key] = desired
+                moved.add(key)
+            api.put_job(job_id, options['body'])
+            after[key] = 'stopped'
+            moved.add(key)
+            if options['restart']:
+                error = self._converge(client, 'rollup_jobs', 'started', [job_id], timeout)
+                if error:
+                    return 'replaced, but not started again: %s' % error
+                after[key] = 'started'
+        except ElasticsearchError as exc:
+            return '%s rollup job %s: %s' % (options['config_action'], job_id, to_native(exc))
+        return None
+
+    def _converge(self, client, kind, desired, ids, timeout):
+        stage = dict(kind=kind, state=desired, ids=ids,
+                     options=dict(force=False, force_failed=False, start=None, end=None, timeout=timeout))
+        failed, result = Converger(self.module, _adapter(client, stage)).execute(wait=True, timeout=timeout)
+        return result.get('msg') if failed else None
 
     def _result(self, the_plan, errors, applied):
         check_mode = bool(self.module.check_mode)
@@ -361,8 +507,17 @@ def diff_of(report):
     for row in report['objects']:
         if row['drift']:
             key = '%s/%s' % (row['kind'], row['id'])
-            before[key] = row['before']
             reached = row.get('after', row['planned'])
+            changes = row.get('config_changes') or []
+            if changes:
+                # the declared configuration field by field, beside the state
+                if row['before'] != ABSENT:
+                    before[key] = OrderedDict([('state', row['before']), ('config', OrderedDict(
+                        (item['path'], item['current']) for item in changes))])
+                after[key] = OrderedDict([('state', reached), ('config', OrderedDict(
+                    (item['path'], item['desired']) for item in changes))])
+                continue
+            before[key] = row['before']
             if reached != ABSENT:
                 after[key] = reached
     return dict(before=before, after=after)

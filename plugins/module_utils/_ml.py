@@ -234,7 +234,22 @@ class MlApi(object):
             params['timeout'] = format_duration(timeout)
         return self.client.request('DELETE', path, params=params, server_timeout=timeout).body
 
+    def put_job(self, job_id, body):
+        """Create a job (``PUT anomaly_detectors/<id>``) from its configuration without ``job_id``."""
+        return self.client.request('PUT', self.base + quote_path('anomaly_detectors', job_id), body=body).body
+
+    def update_job(self, job_id, body):
+        """``POST anomaly_detectors/<id>/_update`` (JobUpdate: only the fields Elasticsearch updates in place)."""
+        return self.client.request('POST', self.base + quote_path('anomaly_detectors', job_id, '_update'), body=body).body
+
     # -- datafeeds ----------------------------------------------------------------------------------
+
+    def put_datafeed(self, datafeed_id, body):
+        return self.client.request('PUT', self.base + quote_path('datafeeds', datafeed_id), body=body).body
+
+    def update_datafeed(self, datafeed_id, body):
+        """``POST datafeeds/<id>/_update``; Elasticsearch refuses it while the datafeed runs (409)."""
+        return self.client.request('POST', self.base + quote_path('datafeeds', datafeed_id, '_update'), body=body).body
 
     def datafeed_stats(self, expression='_all', allow_no_match=None):
         path = self.base + quote_path('datafeeds', expression, '_stats')

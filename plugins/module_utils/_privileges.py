@@ -18,10 +18,12 @@ from ansible_collections.esops.jobs.plugins.module_utils._client import Elastics
 # they are what a 403 names). Asking for the action, not for manage_ml, accepts any role that grants it.
 OPERATIONS = {
     'put_job': 'cluster:admin/xpack/ml/job/put',
+    'update_job': 'cluster:admin/xpack/ml/job/update',
     'open_job': 'cluster:admin/xpack/ml/job/open',
     'close_job': 'cluster:admin/xpack/ml/job/close',
     'delete_job': 'cluster:admin/xpack/ml/job/delete',
     'put_datafeed': 'cluster:admin/xpack/ml/datafeeds/put',
+    'update_datafeed': 'cluster:admin/xpack/ml/datafeeds/update',
     'start_datafeed': 'cluster:admin/xpack/ml/datafeed/start',
     'stop_datafeed': 'cluster:admin/xpack/ml/datafeed/stop',
     'delete_datafeed': 'cluster:admin/xpack/ml/datafeeds/delete',

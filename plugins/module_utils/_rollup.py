@@ -82,5 +82,9 @@ class RollupApi(object):
         ``monitor_rollup``."""
         return self.client.request('GET', self.base + quote_path('data', index_pattern)).body or {}
 
+    def put_job(self, job_id, body):
+        """Create a rollup job (``PUT <base>/job/<id>``) from its configuration without ``id``."""
+        return self.client.request('PUT', self.base + quote_path('job', job_id), body=body).body
+
     def delete_job(self, job_id):
         return self.client.request('DELETE', self.base + quote_path('job', job_id)).body

@@ -34,6 +34,14 @@ description:
   - Applies the stages in this order - upgrade mode off, datafeed stops, rollup stops, job closes, datafeed deletes,
     job deletes, rollup deletes, job opens, datafeed starts, rollup starts, upgrade mode on - each with the engine of
     its kind, and stops at the first failure (the report says what moved; a re-run resumes).
+  - "Definitions: an ML job, datafeed or rollup job entry with one exact id may carry C(config) (as the create API takes it). A
+    missing object is created; a field Elasticsearch updates in place is updated (a running datafeed is stopped first
+    and started again after); any other difference is a replace, refused in the plan naming each field unless the
+    entry says C(recreate: true) - then an ML job is backed up like a delete, deleted with its datafeed, created again
+    and both brought back to their states. A rollup job cannot be updated: any difference is a replace, into a new
+    C(rollup_index) (the plan reads the rollup index of each job it creates and refuses one that recorded the job).
+    Keys left out are not compared; fields Elasticsearch sets never count. These stages run after the deletes and
+    before the opens."
   - Deletes (V(absent), C(unmentioned) V(absent)) of ML jobs and rollup jobs are backed up first, in the retire
     roles' format, when O(backup_dir) is set; a datafeed deleted on its own is not (its job keeps running). The plan
     lists each delete.
@@ -177,7 +185,11 @@ operations:
   elements: str
   sample: [open_job, start_datafeed]
 diff:
-  description: Per object that differs (C(kind/id)), its state before and planned (or reached); deleted objects are left out of C(after).
+  description:
+    - Per object that differs (C(kind/id)), its state before and planned (or reached); deleted objects are left out of
+      C(after).
+    - An object with a declared C(config) that differs is C({state, config}), C(config) holding each differing field
+      (its path) with its current value (before) and its declared value (after); a created object has no C(before).
   returned: when diff mode is on
   type: dict
 report_markdown:

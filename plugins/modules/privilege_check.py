@@ -31,9 +31,9 @@ options:
       - The operations the run will perform. Each maps to one Elasticsearch cluster action.
     type: list
     elements: str
-    choices: [put_job, open_job, close_job, delete_job, put_datafeed, start_datafeed, stop_datafeed, delete_datafeed,
-              set_upgrade_mode, put_calendar, update_calendar_jobs, post_calendar_events, delete_calendar_event,
-              delete_calendar, put_rollup, start_rollup, stop_rollup, delete_rollup]
+    choices: [put_job, update_job, open_job, close_job, delete_job, put_datafeed, update_datafeed, start_datafeed,
+              stop_datafeed, delete_datafeed, set_upgrade_mode, put_calendar, update_calendar_jobs, post_calendar_events,
+              delete_calendar_event, delete_calendar, put_rollup, start_rollup, stop_rollup, delete_rollup]
     default: []
   delete_indices:
     description:

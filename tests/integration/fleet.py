@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """A fleet of emulated Elasticsearch clusters for the converge scenario and the fleet benchmark.
 
-    fleet.py start --dir DIR [--versions 6.8.23,7.13.4,...] [--unreachable NAME] [--failed-job NAME] [--fixture converge]
+    fleet.py start --dir DIR [--versions 6.8.23,7.13.4,...] [--unreachable NAME] [--failed-job NAME]
+                   [--fixture converge|bench|definitions|none]
         Start one emulator per version (in the background, their own session), create the fixture of
         each cluster with real Elasticsearch APIs, and write DIR/fleet.json and DIR/inventory.yml
         (group `fleet`; each host has es_url, es_version, es_emulated and ansible_connection local).
@@ -117,7 +118,17 @@ def bench_fixture(es, failed_job=False):  # pylint: disable=unused-argument
             'data_description': {'time_field': 'timestamp'}})
 
 
-FIXTURES = {'converge': converge_fixture, 'bench': bench_fixture, 'none': lambda es, failed_job=False: None}
+def definitions_fixture(es, failed_job=False):  # pylint: disable=unused-argument
+    """Only the source index the converge_definitions scenario's declared job, datafeed and rollup job read (the
+    scenario's document creates them), and on 8.15+ the rollup usage a rollup PUT needs (as converge_fixture)."""
+    mapping = {'properties': {'timestamp': {'type': 'date'}, 'value': {'type': 'double'}, 'status': {'type': 'integer'}}}
+    es.call('PUT', '/defs-source', {'mappings': {'_doc': mapping} if es.version < (7, 0, 0) else mapping})
+    if es.version >= (8, 15, 0):
+        es.call('PUT', '/dummy-rollup-index', {'mappings': {'_meta': {'_rollup': {'dummy': {}}}}})
+
+
+FIXTURES = {'converge': converge_fixture, 'bench': bench_fixture, 'definitions': definitions_fixture,
+            'none': lambda es, failed_job=False: None}
 
 
 def emulator_supports(option):

@@ -54,3 +54,23 @@ def test_a_bad_document_is_one_line():
     assert 'unknown key' in problem and 'sate' in problem and 'value of state must be one of' in problem
     assert document_problems(spec, {'ml_jobs': [{'id': 'a', 'state': 'opened'}]}) is None
     assert 'must be a mapping' in document_problems(spec, ['x'])
+
+
+def test_config_changes_are_listed_field_by_field():
+    objects = [
+        {'kind': 'ml_jobs', 'id': 'web', 'selector': 'web', 'desired': 'opened', 'before': 'opened', 'planned': 'opened',
+         'actions': ['stop_datafeed', 'close', 'delete_datafeed', 'delete', 'create', 'put_datafeed', 'open',
+                     'start_datafeed'], 'drift': True, 'unmentioned': False, 'config': 'replace',
+         'config_steps': ['close', 'delete', 'create', 'open'],
+         'config_changes': [{'path': 'analysis_config.bucket_span', 'current': '15m', 'desired': '1h',
+                             'change': 'replace', 'reason': 'Elasticsearch cannot update it'}]},
+        {'kind': 'datafeeds', 'id': 'datafeed-web', 'selector': 'datafeed-web', 'desired': 'started', 'before': 'started',
+         'planned': 'started', 'actions': ['stop', 'update', 'start'], 'drift': True, 'unmentioned': False,
+         'config': 'update', 'restarted': True, 'config_changes': [
+             {'path': 'query.term', 'current': None, 'desired': {'status': 500}, 'change': 'update', 'reason': None}]}]
+    text = report_markdown(dict(REPORT, objects=objects, unmanaged=[]))
+    assert '| ml_jobs | `web` | `analysis_config.bucket_span` | `15m` | `1h` | replace |' in text
+    assert '| datafeeds | `datafeed-web` | `query.term` | `missing` | `{"status": 500}` | update |' in text
+    assert '- ml_jobs `web` is replaced (recreate: true): close, delete, create, open.' in text
+    assert '- datafeed `datafeed-web` is running: it is stopped, updated and started again.' in text
+    assert '1 object(s) would be deleted without a backup' in text

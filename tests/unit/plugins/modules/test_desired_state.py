@@ -257,3 +257,278 @@ def test_a_backup_name_is_a_safe_encoding_of_the_id_never_a_path(es, run):
     [item] = result['backups']
     assert item['id'] == 'x/../../escaped' and item['record']['job_id'] == 'x/../../escaped'
     assert item['name'].startswith('rollup-job-x%2F%2E%2E%2F%2E%2E%2Fescaped-') and '/' not in item['name']
+
+
+# -- declared configurations (issue 21 part 2) -------------------------------------------------------------------
+
+CONFIG_VERSIONS = ('6.8.23', '7.17.28', '9.1.5')
+JOB_CONFIG = {'description': 'web traffic', 'groups': ['frontend'],
+              'analysis_config': {'bucket_span': '15m', 'detectors': [{'function': 'count', 'detector_description': 'requests'}]},
+              'analysis_limits': {'model_memory_limit': '64mb'},
+              'data_description': {'time_field': 'timestamp'}}
+
+
+def job_config(es, job_id):
+    return es.ok('GET', es.ml_path('anomaly_detectors', job_id))['jobs'][0]
+
+
+def states(es, job_id, datafeed_id):
+    job = es.ok('GET', es.ml_path('anomaly_detectors', job_id, '_stats'))['jobs'][0]['state']
+    feed = es.ok('GET', es.ml_path('datafeeds', datafeed_id, '_stats'))['datafeeds'][0]['state']
+    return job, feed
+
+
+def with_config(state='opened', recreate=None, **fields):
+    entry = {'id': 'web', 'state': state, 'config': dict(JOB_CONFIG, **fields)}
+    if recreate is not None:
+        entry['recreate'] = recreate
+    return {'ml_jobs': [entry]}
+
+
+@pytest.mark.parametrize('es', CONFIG_VERSIONS, indirect=True)
+def test_a_declared_job_is_created_then_a_no_op(es, run):
+    failed, plan = run({'document': with_config()}, check_mode=True, diff=True)
+    assert not failed, plan['msg']
+    assert es.mutating_requests() == []
+    row = rows(plan)['ml_jobs/web']
+    assert row['before'] == 'absent' and row['actions'] == ['create', 'open'] and row['config'] == 'create'
+    assert [stage['stage'] for stage in plan['steps']] == ['ml_jobs_config', 'ml_jobs_opened']
+    assert plan['operations'] == ['put_job', 'open_job']
+    assert plan['diff']['after']['ml_jobs/web']['config']['description'] == 'web traffic'
+    assert 'ml_jobs/web' not in plan['diff']['before']
+
+    failed, applied = run({'document': with_config()})
+    assert not failed, applied['msg']
+    assert rows(applied)['ml_jobs/web']['after'] == 'opened' and applied['changed']
+    config = job_config(es, 'web')
+    assert config['description'] == 'web traffic' and config['groups'] == ['frontend']
+
+    es.clear_requests()
+    failed, again = run({'document': with_config()})
+    assert not failed and not again['changed'] and again['report']['status'] == 'in_sync'
+    assert es.mutating_requests() == []
+
+
+@pytest.mark.parametrize('es', CONFIG_VERSIONS, indirect=True)
+def test_updatable_fields_are_updated_in_place(es, run):
+    es.add_job('web', 'opened', **JOB_CONFIG)
+    es.clear_requests()
+    document = with_config(description='web traffic, per host', groups=['frontend', 'edge'],
+                           analysis_config={'bucket_span': '15m',
+                                            'detectors': [{'function': 'count', 'detector_description': 'all requests'}]})
+    failed, plan = run({'document': document}, check_mode=True, diff=True)
+    assert not failed, plan['msg']
+    assert es.mutating_requests() == []
+    row = rows(plan)['ml_jobs/web']
+    assert row['config'] == 'update' and row['actions'] == ['update'] and row['planned'] == 'opened'
+    assert sorted(item['path'] for item in row['config_changes']) == [
+        'analysis_config.detectors[0].detector_description', 'description', 'groups']
+    assert plan['operations'] == ['update_job']
+    assert plan['diff']['before']['ml_jobs/web']['config']['description'] == 'web traffic'
+
+    failed, applied = run({'document': document})
+    assert not failed, applied['msg']
+    [update] = es.mutating_requests()
+    assert update['method'] == 'POST' and update['path'].endswith('/anomaly_detectors/web/_update')
+    config = job_config(es, 'web')
+    assert config['description'] == 'web traffic, per host' and sorted(config['groups']) == ['edge', 'frontend']
+    assert config['analysis_config']['detectors'][0]['detector_description'] == 'all requests'
+    es.clear_requests()
+    failed, again = run({'document': document})
+    assert not failed and not again['changed'] and es.mutating_requests() == []
+
+
+@pytest.mark.parametrize('es', CONFIG_VERSIONS, indirect=True)
+def test_model_memory_limit_is_updated_only_while_closed(es, run):
+    es.add_job('web', 'opened', **JOB_CONFIG)
+    es.clear_requests()
+    failed, plan = run({'document': with_config(analysis_limits={'model_memory_limit': '128mb'})}, check_mode=True)
+    assert failed and 'analysis_limits.model_memory_limit (Elasticsearch updates it only while the job is closed)' in plan['msg']
+    assert 'recreate: true' in plan['msg'] and es.mutating_requests() == []
+    # declared closed: closed first, then updated
+    failed, applied = run({'document': with_config('closed', analysis_limits={'model_memory_limit': '128mb'})})
+    assert not failed, applied['msg']
+    assert rows(applied)['ml_jobs/web']['actions'] == ['close', 'update']
+    assert job_config(es, 'web')['analysis_limits']['model_memory_limit'] == '128mb'
+
+
+@pytest.mark.parametrize('es', CONFIG_VERSIONS, indirect=True)
+def test_a_replace_is_refused_without_recreate_and_done_with_it(es, run):
+    es.add_job('web', 'opened', datafeed_state='started', **JOB_CONFIG)
+    es.clear_requests()
+    document = with_config(analysis_config={'bucket_span': '30m', 'detectors': [{'function': 'count'}]})
+    failed, plan = run({'document': document}, check_mode=True)
+    assert failed and 'ML job web needs a replace' in plan['msg'] and 'analysis_config.bucket_span' in plan['msg']
+    assert es.mutating_requests() == []
+    failed, plan = run({'document': document})
+    assert failed and es.mutating_requests() == []
+
+    document = with_config(recreate=True, analysis_config={'bucket_span': '30m', 'detectors': [{'function': 'count'}]})
+    failed, plan = run({'document': document}, check_mode=True)
+    assert not failed, plan['msg']
+    assert es.mutating_requests() == []
+    assert plan['steps'][0]['actions']['web'] == ['stop_datafeed', 'close', 'delete_datafeed', 'delete', 'create',
+                                                  'put_datafeed', 'open', 'start_datafeed']
+    assert set(plan['operations']) >= {'put_job', 'delete_job', 'put_datafeed', 'start_datafeed'}
+    # the backup first (the action plugin writes it), then the replace
+    failed, first = run({'document': document, 'backup': True})
+    assert not failed and [item['id'] for item in first['backups']] == ['web'] and es.mutating_requests() == []
+    record = first['backups'][0]['record']
+    assert record['job']['analysis_config']['bucket_span'] == '15m' and record['datafeed']['job_id'] == 'web'
+    failed, applied = run({'document': document, 'backed_up': {'ml_jobs': ['web']}})
+    assert not failed, applied['msg']
+    assert job_config(es, 'web')['analysis_config']['bucket_span'] == '30m'
+    assert states(es, 'web', 'datafeed-web') == ('opened', 'started')
+    row = rows(applied)['ml_jobs/web']
+    assert row['moved'] and row['after'] == 'opened'
+    es.clear_requests()
+    failed, again = run({'document': document})
+    assert not failed and not again['changed'] and es.mutating_requests() == []
+
+
+def feed_document(query, state='started', recreate=None, job_id='web'):
+    entry = {'id': 'datafeed-web', 'state': state,
+             'config': {'job_id': job_id, 'indices': ['data'], 'query': query}}
+    if recreate is not None:
+        entry['recreate'] = recreate
+    return {'ml_jobs': [{'id': 'web', 'state': 'opened', 'config': dict(JOB_CONFIG)}], 'datafeeds': [entry]}
+
+
+@pytest.mark.parametrize('es', CONFIG_VERSIONS, indirect=True)
+def test_a_declared_datafeed_is_created_then_its_query_updated_while_running(es, run):
+    es.put_index('data', {'properties': {'timestamp': {'type': 'date'}, 'status': {'type': 'integer'}}})
+    es.clear_requests()
+    first = feed_document({'match_all': {}})
+    failed, applied = run({'document': first})
+    assert not failed, applied['msg']
+    assert [stage['stage'] for stage in applied['steps']] == [
+        'ml_jobs_config', 'datafeeds_config', 'ml_jobs_opened', 'datafeeds_started']
+    assert states(es, 'web', 'datafeed-web') == ('opened', 'started')
+
+    second = feed_document({'term': {'status': 500}})
+    es.clear_requests()
+    failed, plan = run({'document': second}, check_mode=True, diff=True)
+    assert not failed, plan['msg']
+    assert es.mutating_requests() == []
+    row = rows(plan)['datafeeds/datafeed-web']
+    assert row['actions'] == ['stop', 'update', 'start'] and row['restarted'] is True
+    assert plan['operations'] == ['stop_datafeed', 'update_datafeed', 'start_datafeed']
+    assert plan['diff']['after']['datafeeds/datafeed-web']['config'] == {'query': {'term': {'status': 500}}}
+    assert plan['diff']['before']['datafeeds/datafeed-web']['config'] == {'query': {'match_all': {}}}
+
+    failed, applied = run({'document': second})
+    assert not failed, applied['msg']
+    sent = [(r['method'], r['path'].split('/datafeeds/')[-1]) for r in es.mutating_requests()]
+    assert sent == [('POST', 'datafeed-web/_stop'), ('POST', 'datafeed-web/_update'), ('POST', 'datafeed-web/_start')]
+    feed = es.ok('GET', es.ml_path('datafeeds', 'datafeed-web'))['datafeeds'][0]
+    assert feed['query'] == {'term': {'status': 500}}
+    assert states(es, 'web', 'datafeed-web') == ('opened', 'started')
+    assert rows(applied)['datafeeds/datafeed-web']['after'] == 'started'
+
+    es.clear_requests()
+    failed, again = run({'document': second})
+    assert not failed and not again['changed'] and es.mutating_requests() == []
+
+
+@pytest.mark.parametrize('es', CONFIG_VERSIONS, indirect=True)
+def test_a_datafeed_moved_to_another_job_needs_recreate(es, run):
+    es.add_job('web', 'opened', datafeed_state='stopped', **JOB_CONFIG)
+    es.add_job('other', 'closed')
+    es.clear_requests()
+    document = {'datafeeds': [{'id': 'datafeed-web', 'state': 'stopped', 'config': {'job_id': 'other', 'indices': ['data']}}]}
+    failed, plan = run({'document': document})
+    assert failed and 'datafeed datafeed-web needs a replace' in plan['msg'] and 'job_id' in plan['msg']
+    assert es.mutating_requests() == []
+    document['datafeeds'][0]['recreate'] = True
+    failed, applied = run({'document': document})
+    assert not failed, applied['msg']
+    assert es.ok('GET', es.ml_path('datafeeds', 'datafeed-web'))['datafeeds'][0]['job_id'] == 'other'
+    es.clear_requests()
+    failed, again = run({'document': document})
+    assert not failed and not again['changed'] and es.mutating_requests() == []
+
+
+def rollup_config(es, **fields):
+    config = {'index_pattern': 'sensor-*', 'rollup_index': 'sensor_rollup', 'cron': '0 0 0 1 1 ? 2099', 'page_size': 1000,
+              'groups': {'date_histogram': {'field': 'timestamp', es._interval_key(): '1h'}},
+              'metrics': [{'field': 'temperature', 'metrics': ['max']}]}
+    config.update(fields)
+    return config
+
+
+def rollup_state(es, job_id):
+    return es.ok('GET', es.rollup_path('job', job_id))['jobs'][0]['status']['job_state']
+
+
+@pytest.mark.parametrize('es', CONFIG_VERSIONS, indirect=True)
+def test_a_declared_rollup_job_is_created_replaced_only_with_recreate(es, run):
+    es.put_index('sensor-1', {'properties': {'timestamp': {'type': 'date'}, 'temperature': {'type': 'double'}}})
+    es.ensure_rollup_usage()     # 8.15+ create rollup jobs only in clusters that already use rollups
+    es.clear_requests()
+    document = {'rollup_jobs': [{'id': 'hourly', 'state': 'started', 'config': rollup_config(es)}]}
+    failed, plan = run({'document': document}, check_mode=True)
+    assert not failed, plan['msg']
+    assert es.mutating_requests() == []
+    assert rows(plan)['rollup_jobs/hourly']['actions'] == ['create', 'start']
+    failed, applied = run({'document': document})
+    assert not failed, applied['msg']
+    assert rollup_state(es, 'hourly') == 'started'
+    es.clear_requests()
+    failed, again = run({'document': document})
+    assert not failed and not again['changed'] and es.mutating_requests() == []
+
+    changed = {'rollup_jobs': [{'id': 'hourly', 'state': 'started', 'config': rollup_config(
+        es, rollup_index='sensor_rollup_v2', metrics=[{'field': 'temperature', 'metrics': ['max', 'min']}])}]}
+    failed, refused = run({'document': changed})
+    assert failed and 'rollup job hourly needs a replace' in refused['msg'] and 'metrics' in refused['msg']
+    assert es.mutating_requests() == []
+    # the same rollup index cannot take the job again: refused in the plan, not by a 409 halfway
+    same_index = {'rollup_jobs': [{'id': 'hourly', 'state': 'started', 'recreate': True,
+                                   'config': rollup_config(es, page_size=500)}]}
+    failed, refused = run({'document': same_index})
+    assert failed and 'cannot be created again into sensor_rollup' in refused['msg'] and es.mutating_requests() == []
+
+    changed['rollup_jobs'][0]['recreate'] = True
+    failed, first = run({'document': changed, 'backup': True})
+    assert not failed and [item['id'] for item in first['backups']] == ['hourly'] and es.mutating_requests() == []
+    failed, applied = run({'document': changed, 'backed_up': {'rollup_jobs': ['hourly']}})
+    assert not failed, applied['msg']
+    assert rows(applied)['rollup_jobs/hourly']['actions'] == ['stop', 'delete', 'create', 'start']
+    job = es.ok('GET', es.rollup_path('job', 'hourly'))['jobs'][0]
+    assert job['config']['rollup_index'] == 'sensor_rollup_v2' and job['status']['job_state'] == 'started'
+    es.clear_requests()
+    failed, again = run({'document': changed})
+    assert not failed and not again['changed'] and es.mutating_requests() == []
+
+
+@pytest.mark.parametrize('es', [dict(version='8.19.3', security=True)], indirect=True)
+def test_config_changes_ask_for_their_own_privileges(es, run):
+    es.add_job('web', 'closed', datafeed_state='stopped', **JOB_CONFIG)
+    es.clear_requests()
+    document = {'ml_jobs': [{'id': 'web', 'state': 'closed', 'config': dict(JOB_CONFIG, description='changed')}],
+                'datafeeds': [{'id': 'datafeed-web', 'state': 'stopped', 'config': {'job_id': 'web', 'scroll_size': 500}}]}
+    failed, plan = run(es.params(document=document), check_mode=True)
+    assert not failed, plan['msg']
+    assert plan['operations'] == ['update_job', 'update_datafeed']
+    failed, result = run(es.params(document=document, username='ml_viewer', password='changeme'))
+    assert failed
+    [error] = result['report']['errors']
+    assert error['kind'] == 'privileges'
+    assert 'cluster:admin/xpack/ml/job/update' in error['msg'] and 'cluster:admin/xpack/ml/datafeeds/update' in error['msg']
+    assert es.mutating_requests() == []
+
+
+@pytest.mark.parametrize('es', CONFIG_VERSIONS, indirect=True)
+def test_a_no_op_with_every_kind_declared_costs_the_same_six_reads(es, run):
+    es.put_index('sensor-1', {'properties': {'timestamp': {'type': 'date'}, 'temperature': {'type': 'double'}}})
+    es.put_index('data', {'properties': {'timestamp': {'type': 'date'}}})
+    es.ensure_rollup_usage()
+    document = feed_document({'match_all': {}})
+    document['rollup_jobs'] = [{'id': 'hourly', 'state': 'started', 'config': rollup_config(es)}]
+    failed, applied = run({'document': document})
+    assert not failed, applied['msg']
+    es.clear_requests()
+    failed, again = run({'document': document})
+    assert not failed and again['report']['status'] == 'in_sync'
+    # GET /, job configs and stats, datafeed configs and stats, rollup jobs: the configs are compared from those reads
+    assert len(es.requests()) == 6 and es.mutating_requests() == []
