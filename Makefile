@@ -304,13 +304,31 @@ integration-docker: build-tree
 	  $(MAKE) --no-print-directory es-docker-down ES_DOCKER_VERSION=$$v; [ $$rc -eq 0 ] || exit $$rc; \
 	done
 
-# Every scenario under extensions/molecule/ (shared settings in extensions/molecule/config.yml),
-# with an emulator (DEMO_ES_VERSION) or ES_URL exported as ES_URL.
+# Every scenario under extensions/molecule/ (shared settings in extensions/molecule/config.yml), with an emulator
+# (DEMO_ES_VERSION) exported as ES_URL, or your cluster's ES_URL. Against emulators the scenarios run in
+# MOLECULE_JOBS groups at once (alternating in name order), each group in sequence with an emulator of its own: one
+# molecule run keeps one core busy, and two keep both (CI's wall time); each group's output is printed when it ends.
+# Against one real cluster (ES_URL set) or with MOLECULE_JOBS=1 they run one after another; MOLECULE_SCENARIOS='a b'
+# runs only those.
+MOLECULE_JOBS ?= $(if $(ES_URL),1,2)
+MOLECULE_SCENARIOS ?= $(sort $(notdir $(patsubst %/molecule.yml,%,$(wildcard extensions/molecule/*/molecule.yml))))
 molecule: build-tree
-	@if [ -z "$$(find extensions/molecule -mindepth 2 -name molecule.yml 2>/dev/null)" ]; then \
-	  echo "molecule: no scenarios under extensions/molecule/" >&2; exit 1; fi; \
-	ANSIBLE_ACTION_PLUGINS=$(CURDIR)/tests/integration/targets/setup_es/action_plugins \
-	  $(RUNNER) with-es --es-version $(DEMO_ES_VERSION) -- $(VENV)/bin/molecule test --all
+	@test -n "$(MOLECULE_SCENARIOS)" || { echo "molecule: no scenarios under extensions/molecule/" >&2; exit 1; }
+	@set -- $(MOLECULE_SCENARIOS); jobs=$(MOLECULE_JOBS); [ $$# -ge $$jobs ] || jobs=$$#; \
+	export ANSIBLE_ACTION_PLUGINS=$(CURDIR)/tests/integration/targets/setup_es/action_plugins; \
+	run_group() { for s in "$$@"; do echo "=== molecule scenario $$s"; $(VENV)/bin/molecule test -s "$$s" || { echo "molecule: scenario $$s FAILED" >&2; return 1; }; done; }; \
+	export -f run_group; \
+	if [ -n "$(ES_URL)" ]; then run_group "$$@"; exit; fi; \
+	if [ $$jobs -le 1 ]; then exec $(RUNNER) with-es --es-version $(DEMO_ES_VERSION) -- bash -c 'run_group "$$@"' _ "$$@"; fi; \
+	pids=; i=0; while [ $$i -lt $$jobs ]; do \
+	  group=; n=0; for s in "$$@"; do [ $$((n % jobs)) -eq $$i ] && group="$$group $$s"; n=$$((n + 1)); done; \
+	  echo "=== molecule group $$i:$$group (log $(BUILD)/molecule-$$i.log)"; \
+	  $(RUNNER) with-es --es-version $(DEMO_ES_VERSION) --log $(BUILD)/emulator-molecule-$$i.log -- \
+	    bash -c 'run_group "$$@"' _ $$group >$(BUILD)/molecule-$$i.log 2>&1 & \
+	  pids="$$pids $$!"; i=$$((i + 1)); done; \
+	failed=; i=0; for pid in $$pids; do wait $$pid || failed="$$failed $$i"; cat $(BUILD)/molecule-$$i.log; i=$$((i + 1)); done; \
+	grep -h "^molecule: scenario .* FAILED" $(BUILD)/molecule-*.log >&2 || true; \
+	[ -z "$$failed" ] || { echo "molecule: group(s)$$failed FAILED" >&2; exit 1; }
 
 # Timing targets: on a quiet machine only (writes benchmarks/RESULTS.md).
 bench: build-tree
@@ -326,8 +344,9 @@ bench-smoke: build-tree
 # The smoke playbook: playbooks/demo.yml (modules and roles) against an emulator, with the
 # ansible-playbook of $(SMOKE_VENV) (default .venv).
 SMOKE_VENV ?= $(VENV)
+SMOKE_LOG ?= $(BUILD)/emulator-smoke.log
 smoke: build-tree
-	$(RUNNER) with-es --es-version $(DEMO_ES_VERSION) -- \
+	$(RUNNER) with-es --es-version $(DEMO_ES_VERSION) --log $(SMOKE_LOG) -- \
 	  bash -c 'exec $(SMOKE_VENV)/bin/ansible-playbook playbooks/demo.yml -e es_url="$$ES_URL"'
 
 # One venv per ansible-core (rebuilt only when its pins change): ansible-core and pytest, installed by .venv's
@@ -339,16 +358,22 @@ $(CORE_VENVS)/%/.stamp: requirements-dev.txt | venv
 	touch $@
 
 # Units (plain pytest over the build tree: the tests import ansible_collections.esops.jobs... from
-# .build) and the smoke playbook on every CORE_VERSIONS ansible-core; then the smoke playbook on
-# .venv's (its units run in `make units`, sanity in `make sanity`).
+# .build) and the smoke playbook on every CORE_VERSIONS ansible-core, CORE_JOBS versions at once (each with its own
+# emulator; one version's output is printed when it ends); the smoke playbook of .venv's runs in make molecule's and
+# make integration's roles and modules (its units in `make units`, sanity in `make sanity`).
+CORE_JOBS ?= 2
 core-matrix: build-tree $(foreach v,$(CORE_VERSIONS),$(CORE_VENVS)/$(v)/.stamp)
-	@for v in $(CORE_VERSIONS); do \
-	  echo "=== ansible-core $$v: units"; \
-	  ( cd $(COLLECTION) && PYTHONPATH=$(BUILD) $(CORE_VENVS)/$$v/bin/python -m pytest -q -p no:cacheprovider \
-	      tests/unit $(PYTEST_ARGS) ) || { echo "core-matrix: units FAILED on ansible-core $$v" >&2; exit 1; }; \
-	  echo "=== ansible-core $$v: smoke playbook"; \
-	  $(MAKE) --no-print-directory smoke SMOKE_VENV=$(CORE_VENVS)/$$v || { echo "core-matrix: smoke FAILED on ansible-core $$v" >&2; exit 1; }; \
-	done
+	@run_core() { \
+	  echo "=== ansible-core $$1: units"; \
+	  ( cd $(COLLECTION) && PYTHONPATH=$(BUILD) $(CORE_VENVS)/$$1/bin/python -m pytest -q -p no:cacheprovider \
+	      tests/unit $(PYTEST_ARGS) ) || { echo "core-matrix: units FAILED on ansible-core $$1"; return 1; }; \
+	  echo "=== ansible-core $$1: smoke playbook"; \
+	  $(MAKE) --no-print-directory smoke SMOKE_VENV=$(CORE_VENVS)/$$1 SMOKE_LOG=$(BUILD)/emulator-smoke-$$1.log \
+	    || { echo "core-matrix: smoke FAILED on ansible-core $$1"; return 1; }; }; \
+	export -f run_core; \
+	printf '%s\n' $(CORE_VERSIONS) | xargs -P $(CORE_JOBS) -I{} bash -c \
+	  'run_core {} >$(BUILD)/core-matrix-{}.log 2>&1; rc=$$?; cat $(BUILD)/core-matrix-{}.log; exit $$rc' \
+	  || { grep -h "^core-matrix: .* FAILED" $(BUILD)/core-matrix-*.log >&2; exit 1; }
 	@echo "=== ansible-core of .venv: its units ran in make units; every role and module runs on it in make molecule and make integration"
 
 demo: build-tree

@@ -296,8 +296,8 @@ def cmd_with_es(args):
         say('using ES_URL=%s' % os.environ['ES_URL'])
         return subprocess.call(command)
     build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(args.collection))))
-    with Emulator(args.es_version, os.path.join(build, 'emulator-%s.log' % args.es_version), args.pid_file,
-                  args.cluster_name) as emu:
+    log_path = args.log or os.path.join(build, 'emulator-%s.log' % args.es_version)
+    with Emulator(args.es_version, log_path, args.pid_file, args.cluster_name) as emu:
         say('emulator %s at %s (pid %d)' % (args.es_version, emu.url, emu.proc.pid))
         env = dict(os.environ, ES_URL=emu.url)
         return subprocess.call(command, env=env)
@@ -331,6 +331,7 @@ def main():
     with_es = sub.add_parser('with-es')
     with_es.add_argument('--es-version', default='8.19.3')
     with_es.add_argument('--pid-file')
+    with_es.add_argument('--log', help='the emulator log (default: <build>/emulator-<version>.log; two at once need two)')
     with_es.add_argument('--cluster-name', help="the emulator's cluster.name (default: $EMULATOR_CLUSTER_NAME or elasticsearch)")
     with_es.add_argument('command', nargs=argparse.REMAINDER)
     with_fleet = sub.add_parser('with-fleet')
