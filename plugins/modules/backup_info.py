@@ -19,6 +19,8 @@ description:
     example two retire runs of one job, or the backups of two clusters; which one to restore is the operator's choice.
   - Works with backups of earlier releases (file names from plain job ids); the job id comes from the record, not
     from the file name.
+  - With O(fail_on_refusal=false) these refusals are answers (RV(refused)) instead of failures, so that a role stops
+    with its own message and no failed task.
   - Does not talk to Elasticsearch and takes no connection options.
 author:
   - esops.jobs contributors (@esops)
@@ -38,6 +40,12 @@ options:
         O(paths) holds are ignored (one mapping can serve every cluster of a fleet).
     type: dict
     default: {}
+  fail_on_refusal:
+    description:
+      - V(false) returns a refusal (a file that cannot be read or is not an esops backup, two backups of one job, a bad
+        O(rollup_index)) in RV(refused), with empty RV(backups), instead of failing.
+    type: bool
+    default: true
 attributes:
   check_mode:
     description: Reads only; the same in check mode.
@@ -94,11 +102,18 @@ rollup_jobs:
   type: list
   elements: dict
   returned: success
+refused:
+  description:
+    - Why the files cannot be restored together (the message the module fails with by default), or null. Nothing was
+      read into RV(backups) when it is set.
+  type: str
+  returned: success
+  sample: 'more than one backup of the same job: ML job web in /b/ml-job-web-1.json, /b/ml-job-web-2.json; give one file per job'
 duplicates:
   description: When two files back up one job, each such job with its files.
   type: list
   elements: dict
-  returned: failure because of duplicates
+  returned: when two files back up one job
   sample: [{kind: ml_anomaly_detection_job, job_id: web, paths: [/b/ml-job-web-1.json, /b/ml-job-web-2.json]}]
 '''
 
@@ -110,36 +125,54 @@ from ansible_collections.esops.jobs.plugins.module_utils._backup import (
 from ansible_collections.esops.jobs.plugins.module_utils._module import unsupported_python
 
 
-def main():
-    module = AnsibleModule(argument_spec=dict(paths=dict(type='list', elements='path', required=True),
-                                              rollup_index=dict(type='dict', default={})),
-                           supports_check_mode=True)
-    if unsupported_python():
-        module.fail_json(msg=unsupported_python())
+class Refused(Exception):
+    """A reason the files cannot be restored together, with the result keys that explain it."""
+
+    def __init__(self, msg, **details):
+        super(Refused, self).__init__(msg)
+        self.details = details
+
+
+def read_backups(paths, rollup_index):
+    """Every record of ``paths`` in their order, ``path`` added; Refused when they cannot be restored together."""
     records = []
-    for path in module.params['paths']:
+    for path in paths:
         try:
             with open(path, 'rb') as handle:
                 text = handle.read().decode('utf-8')
         except (IOError, OSError) as exc:
-            module.fail_json(msg='cannot read backup file %s: %s' % (path, to_native(exc.strerror or exc)))
+            raise Refused('cannot read backup file %s: %s' % (path, to_native(exc.strerror or exc)))
         except UnicodeError:
-            module.fail_json(msg='%s is not an esops backup file (not UTF-8 text)' % path)
+            raise Refused('%s is not an esops backup file (not UTF-8 text)' % path)
         try:
             records.append((path, parse_backup(path, text)))
         except ValueError as exc:
-            module.fail_json(msg=to_native(exc))
+            raise Refused(to_native(exc))
     duplicates = duplicate_jobs(records)
     if duplicates:
-        module.fail_json(msg='more than one backup of the same job: %s; give one file per job'
-                         % describe_duplicates(duplicates),
-                         duplicates=[dict(kind=kind, job_id=job_id, paths=paths) for kind, job_id, paths in duplicates])
-    backups = [dict(record, path=path) for path, record in records]
+        raise Refused('more than one backup of the same job: %s; give one file per job' % describe_duplicates(duplicates),
+                      duplicates=[dict(kind=kind, job_id=job_id, paths=paths) for kind, job_id, paths in duplicates])
     try:
-        backups = with_rollup_index(backups, module.params['rollup_index'])
+        return with_rollup_index([dict(record, path=path) for path, record in records], rollup_index)
     except ValueError as exc:
-        module.fail_json(msg=to_native(exc))
-    module.exit_json(changed=False, backups=backups,
+        raise Refused(to_native(exc))
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(paths=dict(type='list', elements='path', required=True),
+                                              rollup_index=dict(type='dict', default={}),
+                                              fail_on_refusal=dict(type='bool', default=True)),
+                           supports_check_mode=True)
+    if unsupported_python():
+        module.fail_json(msg=unsupported_python())
+    try:
+        backups = read_backups(module.params['paths'], module.params['rollup_index'])
+    except Refused as refusal:
+        if module.params['fail_on_refusal']:
+            module.fail_json(msg=to_native(refusal), **refusal.details)
+        module.exit_json(changed=False, refused=to_native(refusal), backups=[], ml_jobs=[], rollup_jobs=[],
+                         **refusal.details)
+    module.exit_json(changed=False, refused=None, backups=backups,
                      ml_jobs=[record for record in backups if record['kind'] == ML_KIND],
                      rollup_jobs=[record for record in backups if record['kind'] == ROLLUP_KIND])
 

@@ -17,7 +17,8 @@ description:
     maintenance window's state file and the converge reports with it, on the controller (C(delegate_to=localhost));
     a loop of M(ansible.builtin.copy) costs two module runs per file.
   - With O(overwrite=false) nothing is written when any target already exists; the module fails and lists them
-    (a backup is never replaced).
+    (a backup is never replaced), or, with O(fail_on_refusal=false), returns them in RV(existing) and RV(refused)
+    without failing, so that a role stops with its own message and no failed task.
   - A file whose content and mode are already as asked is left alone (not C(changed)).
   - With O(backups), the module writes the esops backup files of the jobs an info module read, one per job, named
     from the job id by a safe, reversible encoding (never a path, whatever the id holds).
@@ -99,6 +100,13 @@ options:
       - V(false) refuses, before writing anything, when any of the files exists.
     type: bool
     default: true
+  fail_on_refusal:
+    description:
+      - V(false) returns the refusal of O(overwrite=false) (a target that exists) in RV(refused) and RV(existing),
+        with nothing written and not C(changed), instead of failing. Bad input and a file that cannot be written
+        still fail.
+    type: bool
+    default: true
 attributes:
   check_mode:
     description: Reports what would be written (RV(written)); writes and creates nothing.
@@ -164,6 +172,17 @@ unchanged:
   elements: str
   returned: always
   sample: []
+existing:
+  description: With O(overwrite=false), the targets that already exist (nothing was written when it is not empty).
+  type: list
+  elements: str
+  returned: when O(overwrite=false)
+  sample: []
+refused:
+  description: Why nothing was written (the message the module fails with by default), or null.
+  type: str
+  returned: when O(fail_on_refusal=false)
+  sample: 'write_files: refusing to overwrite /var/backups/es/ml-job-web-20260101T000000Z.json; nothing was written'
 '''
 
 import json
@@ -248,6 +267,7 @@ def main():
                 mode=dict(type='str', default='0640'),
             )),
             overwrite=dict(type='bool', default=True),
+            fail_on_refusal=dict(type='bool', default=True),
         ),
         mutually_exclusive=[('files', 'backups')],
         required_one_of=[('files', 'backups')],
@@ -285,11 +305,16 @@ def main():
             content = json.dumps(entry['json'], indent=2, sort_keys=True, separators=(',', ': '))
         content = content if content.endswith('\n') else content + '\n'
         planned.append((path, to_bytes(content, errors='surrogate_or_strict'), mode))
+    if not module.params['fail_on_refusal']:
+        extra['refused'] = None
     if not module.params['overwrite']:
-        existing = [path for path, _data, _mode in planned if os.path.lexists(path)]
-        if existing:
-            module.fail_json(msg='write_files: refusing to overwrite %s; nothing was written' % ', '.join(existing),
-                             existing=existing, **extra)
+        extra['existing'] = [path for path, _data, _mode in planned if os.path.lexists(path)]
+        if extra['existing']:
+            refused = 'write_files: refusing to overwrite %s; nothing was written' % ', '.join(extra['existing'])
+            if module.params['fail_on_refusal']:
+                module.fail_json(msg=refused, **extra)
+            extra['refused'] = refused
+            module.exit_json(changed=False, written=[], unchanged=[], **extra)
 
     written, unchanged = [], []
     for path, data, mode in planned:

@@ -64,3 +64,23 @@ def test_rollup_index_overrides_by_id_integer_keys_as_strings(run_module, tmp_pa
     assert not failed and result['rollup_jobs'][0]['config']['rollup_index'] == 'old'
     failed, result = run_module(backup_info.main, dict(paths=[numeric], rollup_index={'123': ''}))
     assert failed and result['msg'] == "rollup_index: give the rollup index of 123 as a non-empty string, not ''"
+
+
+def test_fail_on_refusal_false_returns_every_refusal_as_an_answer(run_module, tmp_path):
+    first = backup(tmp_path, 'ml-job-web-1.json', job_id='web')
+    second = backup(tmp_path, 'ml-job-web-2.json', job_id='web')
+    missing = str(tmp_path / 'missing.json')
+    rollup = backup(tmp_path, 'rollup-job-r-1.json', kind='rollup_job', job_id='r', config={'rollup_index': 'old'})
+    for args, refused in [
+            (dict(paths=[first, second]),
+             'more than one backup of the same job: ML job web in %s, %s; give one file per job' % (first, second)),
+            (dict(paths=[missing]), 'cannot read backup file %s: No such file or directory' % missing),
+            (dict(paths=[rollup], rollup_index={'r': ''}),
+             "rollup_index: give the rollup index of r as a non-empty string, not ''")]:
+        failed, result = run_module(backup_info.main, dict(args, fail_on_refusal=False))
+        assert not failed and result['changed'] is False and result['refused'] == refused, result
+        assert result['backups'] == result['ml_jobs'] == result['rollup_jobs'] == []
+    failed, result = run_module(backup_info.main, dict(paths=[first, second], fail_on_refusal=False))
+    assert result['duplicates'] == [{'kind': 'ml_anomaly_detection_job', 'job_id': 'web', 'paths': [first, second]}]
+    failed, result = run_module(backup_info.main, dict(paths=[first], fail_on_refusal=False))
+    assert not failed and result['refused'] is None and [r['job_id'] for r in result['ml_jobs']] == ['web']

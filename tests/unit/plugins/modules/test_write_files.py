@@ -48,6 +48,19 @@ def test_overwrite_false_refuses_before_writing_anything(run_module, tmp_path):
     assert result['existing'] == [old] and listing(tmp_path) == ['old.json'] and open(old).read() == 'kept\n'
 
 
+def test_fail_on_refusal_false_returns_the_existing_files_and_writes_nothing(run_module, tmp_path):
+    old, new = str(tmp_path / 'old.json'), str(tmp_path / 'new.json')
+    run(run_module, [dict(path=old, content='kept')])
+    for check_mode in (True, False):
+        failed, result = run(run_module, [dict(path=new, content='x'), dict(path=old, content='y')], check_mode=check_mode,
+                             overwrite=False, fail_on_refusal=False)
+        assert not failed and result['changed'] is False and result['written'] == [] and result['existing'] == [old]
+        assert result['refused'] == 'write_files: refusing to overwrite %s; nothing was written' % old
+        assert listing(tmp_path) == ['old.json'] and open(old).read() == 'kept\n'
+    failed, result = run(run_module, [dict(path=new, content='x')], overwrite=False, fail_on_refusal=False)
+    assert not failed and result['refused'] is None and result['existing'] == [] and result['written'] == [new]
+
+
 def test_check_mode_predicts_and_writes_nothing(run_module, tmp_path):
     path = str(tmp_path / 'sub' / 'r.md')
     failed, result = run(run_module, [dict(path=path, content='r')], check_mode=True)
