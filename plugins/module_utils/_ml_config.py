@@ -21,7 +21,7 @@ from collections import OrderedDict
 
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError, quote_path
+from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._errors import NotFound
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import ABSENT, Adapter, PlanError, Step
 from ansible_collections.esops.jobs.plugins.module_utils._ml import MlApi, is_pattern, validate_ml_ids
@@ -205,9 +205,8 @@ class MlJobConfigAdapter(Adapter):
 
     def read(self):
         api = self.api
-        path = api.base + quote_path('anomaly_detectors', self.job_id)
         try:
-            jobs = (api.client.request('GET', path).body or {}).get('jobs', [])
+            jobs = api.get_jobs(self.job_id)
         except NotFound:
             jobs = []
         mine = [job for job in jobs if job.get('job_id') == self.job_id]
@@ -265,11 +264,10 @@ class MlJobConfigAdapter(Adapter):
         api = self.api
         for step in steps:
             if step.action == 'create_job':
-                self.client.request('PUT', api.base + quote_path('anomaly_detectors', self.job_id), body=self.config)
+                api.put_job(self.job_id, self.config)
             else:
                 try:
-                    self.client.request('PUT', api.base + quote_path('datafeeds', self.datafeed_id),
-                                        body=self.datafeed_config)
+                    api.put_datafeed(self.datafeed_id, self.datafeed_config)
                 except ElasticsearchError as exc:
                     if any(s.action == 'create_job' for s in steps):
                         exc.message = ('ML job %s was created, its datafeed %s was not: %s; run the task again once '
