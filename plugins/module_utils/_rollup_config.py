@@ -27,7 +27,7 @@ from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
 from ansible_collections.esops.jobs.plugins.module_utils._errors import (
     Forbidden, NotFound, RollupIndexHasJobMetadata, Unauthenticated)
 from ansible_collections.esops.jobs.plugins.module_utils._indices import IndicesApi
-from ansible_collections.esops.jobs.plugins.module_utils._ml_config import describe_differences, differences
+from ansible_collections.esops.jobs.plugins.module_utils._config_compare import describe_differences, differences
 from ansible_collections.esops.jobs.plugins.module_utils._privileges import check_privileges
 from ansible_collections.esops.jobs.plugins.module_utils._rollup import RollupApi
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
