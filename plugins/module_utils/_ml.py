@@ -115,7 +115,8 @@ def validate_ml_ids(tokens, option):
 
 
 class MlApi(object):
-    """Thin, version-aware wrappers around the ML REST endpoints. Every method is one request.
+    """Thin, version-aware wrappers around the ML REST endpoints: the only code that builds ML requests. Every method
+    is one request, except ``job_stats_of``/``datafeed_stats_of`` (one per request line of a long id list).
 
     A failed request raises its typed exception from ``_errors`` (NotFound, ServerWaitTimedOut, ...). Nothing is
     sent until the first call: the cluster version is read when a version rule first needs it.

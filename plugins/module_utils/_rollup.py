@@ -15,7 +15,8 @@ ROLLUP_STATES = ('started', 'indexing', 'stopping', 'stopped', 'aborting')
 
 
 class RollupApi(object):
-    """Thin, version-aware wrappers around the rollup REST endpoints. Every method is one request.
+    """Thin, version-aware wrappers around the rollup REST endpoints: the only code that builds rollup requests.
+    Every method is one request (``version`` may probe the routes once, for a user without ``monitor``).
 
     A failed request raises its typed exception from ``_errors``. Nothing is sent until the first call.
     """
