@@ -31,7 +31,7 @@ from ansible_collections.esops.jobs.plugins.module_utils._ml_definitions import 
     CANNOT_UPDATE, REPLACE, datafeed_changes, datafeed_update_body, declared_datafeed_config, declared_job_config,
     job_changes, job_update_body, replace_fields)
 from ansible_collections.esops.jobs.plugins.module_utils._ml_job import MlJobAdapter
-from ansible_collections.esops.jobs.plugins.module_utils._ml_config import differences
+from ansible_collections.esops.jobs.plugins.module_utils._config_compare import differences
 from ansible_collections.esops.jobs.plugins.module_utils._rollup_config import existing_metadata_message
 from ansible_collections.esops.jobs.plugins.module_utils._rollup_job import (
     RollupJobAdapter, missing_message, resolve_selector, validate_rollup_ids)

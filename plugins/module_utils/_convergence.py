@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One convergence engine for every job kind: read state -> plan -> apply -> wait.
 
-Adapters (``_ml.py``, ``_rollup.py``) know the APIs; this module knows the lifecycle that all
+Adapters (``_ml_job.py``, ``_ml_datafeed.py``, ``_rollup_job.py``, ...) call the API classes; this module knows the
+lifecycle that all
 of them share: check mode makes no mutating request, ``changed`` means a transition really
 happened, waits are bounded by one deadline, and failures carry the last known states.
 """

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Elasticsearch errors, classified once (like amazon.aws ``module_utils/errors.py``).
 
-The API layer (``_ml.py``, ``_rollup.py``) passes every failed request through :func:`classify`, so the
+The API classes (``MlApi``, ``RollupApi``, ``MlCalendarApi``, ``MlFilterApi``, ``IndicesApi``, ``SecurityApi``) send
+every request through :class:`ClassifyingClient`, which passes every failure through :func:`classify`, so the
 adapters catch a typed exception (``except NotFound``) and never look at statuses or message texts. Every
 class is an ``ElasticsearchError``, so code that catches that still catches everything.
 
@@ -78,6 +79,34 @@ class AlreadyExists(ElasticsearchError):
     already exists", TransportPutCalendarAction)."""
 
 
+class RollupIndexHasJobMetadata(Conflict):
+    """409: a rollup job PUT into a rollup index that still records a job of that id in ``_meta._rollup`` ("Cannot
+    create rollup job [<id>] because job was previously created (existing metadata).", TransportPutRollupJobAction,
+    6.8 to 9.x). A ``Conflict``, so code that catches that still catches it."""
+
+
+class Unauthenticated(ElasticsearchError):
+    """401: Elasticsearch did not accept the credentials (``security_exception`` "unable to authenticate user",
+    "missing authentication credentials")."""
+
+
+class Forbidden(ElasticsearchError):
+    """403: the credentials are valid but lack the privilege (``security_exception`` "action [..] is unauthorized
+    for user [..]")."""
+
+
+class NoHandler(ElasticsearchError):
+    """The path has no REST handler on this cluster (RestController: 400 "no handler found for uri [..] and method
+    [..]"; 405 "Incorrect HTTP method for uri [..]" when it has one for other methods): an API this version, or this
+    configuration (security disabled), does not serve."""
+
+
+class SecurityNotEnabled(ElasticsearchError):
+    """500: a security API called on a cluster that does not enforce security (6.8/7.x basic license: "Security must
+    be explicitly enabled when using a [basic] license", SecurityBaseRestHandler; 7.16+: "Security is not enabled but a
+    security rest handler is registered")."""
+
+
 class ServerError(ElasticsearchError):
     """Any other 5xx, for example a job that failed while closing (500 "Exception closing autodetect process",
     AutodetectProcessManager.closeJob) or opening (500 "Unexpected job state [failed] ... while waiting for job to be
@@ -95,8 +124,13 @@ _BUSY_TEXT = 'Previous request is still being processed'
 _TIMEOUT_TYPES = ('elasticsearch_timeout_exception', 'receive_timeout_transport_exception')
 _EXISTS_TYPE = 'resource_already_exists_exception'
 _CALENDAR_EXISTS_RE = re.compile(r'Cannot create calendar with id \[[^\]]*\] as it already exists')
+_EXISTING_METADATA_TEXT = 'existing metadata'
+_NO_HANDLER_TEXT = 'no handler found for uri'
+_SECURITY_NOT_ENABLED_TEXTS = ('Security must be explicitly enabled',
+                               'Security is not enabled but a security rest handler')
 
-_ALL = (NotFound, AlreadyInState, ServerWaitTimedOut, UpgradeModeOn, Busy, Conflict, AlreadyExists, ServerError)
+_ALL = (NotFound, AlreadyInState, ServerWaitTimedOut, UpgradeModeOn, Busy, Conflict, RollupIndexHasJobMetadata,
+        AlreadyExists, Unauthenticated, Forbidden, NoHandler, SecurityNotEnabled, ServerError)
 
 
 def _state_named(text):
@@ -117,6 +151,12 @@ def error_class(status, error_type, text):
     """The class for one failed answer (``text``: reason and message). Pure, so it is tested on its own."""
     if status is None:
         return None                       # connection/TLS failure: no answer to classify
+    if status == 405 or (status in (400, 404) and _NO_HANDLER_TEXT in text):
+        return NoHandler
+    if status == 401:
+        return Unauthenticated
+    if status == 403:
+        return Forbidden
     if status == 404:
         return NotFound
     if status == 408 or error_type in _TIMEOUT_TYPES or _SERVER_WAIT_TEXT in text:
@@ -129,6 +169,10 @@ def error_class(status, error_type, text):
         return UpgradeModeOn
     if status == 400 and (error_type == _EXISTS_TYPE or _CALENDAR_EXISTS_RE.search(text)):
         return AlreadyExists
+    if status == 409 and _EXISTING_METADATA_TEXT in text:
+        return RollupIndexHasJobMetadata
+    if status == 500 and any(marker in text for marker in _SECURITY_NOT_ENABLED_TEXTS):
+        return SecurityNotEnabled
     if status == 409 or (status == 500 and 'indexer state is [' in text):
         # Rollup delete of a running job: 500 with task_failures "indexer state is [STARTED]"
         # (TransportDeleteRollupJobAction): a conflict in all but status.
@@ -166,11 +210,20 @@ def worth_retrying(exc):
 class ClassifyingClient(object):
     """Wraps an ElasticsearchClient: every failed request raises its classified exception.
 
-    The API classes (MlApi, RollupApi) send their requests through this, so classification happens once, there.
+    The API classes send their requests through this, so classification happens once, there. Only they call
+    ``request`` (tests/unit/meta/test_layering.py holds every other module_utils file to that).
     """
 
     def __init__(self, client):
         self._client = client
+
+    @property
+    def version(self):
+        """The client's version, read from GET / (or ML info) on first use; a refusal raises classified too."""
+        try:
+            return self._client.version
+        except ElasticsearchError as exc:
+            raise classify(exc)
 
     def request(self, *args, **kwargs):
         kwargs.setdefault('retryable', worth_retrying)

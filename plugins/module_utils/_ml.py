@@ -15,7 +15,6 @@ import re
 from collections import OrderedDict
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import quote_path
-from ansible_collections.esops.jobs.plugins.module_utils._convergence import Adapter, PlanError, StateError, unique
 from ansible_collections.esops.jobs.plugins.module_utils._errors import ClassifyingClient, NotFound
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
@@ -63,6 +62,7 @@ def fits_one_line(ids):
 
 
 # -- version rules: the one place they are written (MlApi, the adapters and the converge planner ask these) -------
+# (This module is the API layer: it imports nothing of the engine; what the ML adapters share is in _ml_adapter.py.)
 
 def close_stops_datafeeds(version):
     """7.14+: closing a job stops its started datafeed itself (elastic/elasticsearch#74257)."""
@@ -79,26 +79,6 @@ def refused_in_upgrade_mode(version, action):
     (x-pack/plugin/ml/.../MlUpgradeModeActionFilter.java, 7.8+); before, only opening a job
     (TransportOpenJobAction "Cannot open jobs when upgrade mode is enabled", 6.7-7.7)."""
     return tuple(version) >= (7, 8, 0) or action == 'open'
-
-
-def refuse_in_upgrade_mode(upgrade_mode, steps, hint, noun, nouns, refuses):
-    """The plan check both ML adapters share: while upgrade mode is on, ES answers 429 to every open, close, delete,
-    start and stop (MlUpgradeModeActionFilter), so a plan that needs one of them is refused before the first request,
-    and check mode predicts that refusal. ``upgrade_mode`` comes from MlApi.upgrade_mode(), read only when something
-    has to move; ``wait`` steps send nothing; ``refuses(action)`` is MlApi.refused_in_upgrade_mode (before 7.8 ES
-    refuses fewer actions)."""
-    mutating = []
-    for step in steps:
-        if step.action != 'wait' and refuses(step.action) and step.object_id not in mutating:
-            mutating.append(step.object_id)
-    if mutating and upgrade_mode:
-        raise PlanError('%s (%s %s would need a request)' % (hint, noun if len(mutating) == 1 else nouns,
-                                                             ', '.join(mutating)), job_ids=mutating)
-
-
-def upgrade_mode_refusal(exc, hint, ids):
-    """The StateError for an UpgradeModeOn answer (upgrade mode was enabled after the plan read it)."""
-    return StateError('%s (Elasticsearch answered: %s)' % (hint, exc.reason or exc.message), job_ids=ids)
 
 
 def validate_ml_ids(tokens, option):
@@ -135,7 +115,8 @@ def validate_ml_ids(tokens, option):
 
 
 class MlApi(object):
-    """Thin, version-aware wrappers around the ML REST endpoints. Every method is one request.
+    """Thin, version-aware wrappers around the ML REST endpoints: the only code that builds ML requests. Every method
+    is one request, except ``job_stats_of``/``datafeed_stats_of`` (one per request line of a long id list).
 
     A failed request raises its typed exception from ``_errors`` (NotFound, ServerWaitTimedOut, ...). Nothing is
     sent until the first call: the cluster version is read when a version rule first needs it.
@@ -210,7 +191,7 @@ class MlApi(object):
     def get_jobs(self, expression='_all', allow_no_match=None):
         path = self.base + quote_path('anomaly_detectors', expression)
         body = self.client.request('GET', path, params=self._allow_no_match('jobs', allow_no_match)).body
-        return body.get('jobs', [])
+        return (body or {}).get('jobs', [])
 
     def open_job(self, job_id, timeout):
         """Open one job (the API takes one id). ES waits up to ``timeout`` for the job to be opened."""
@@ -319,16 +300,3 @@ class MlApi(object):
         return self.client.request('POST', self.base + '/set_upgrade_mode',
                                    params={'enabled': bool(enabled), 'timeout': format_duration(timeout)},
                                    server_timeout=timeout).body
-
-
-class MlAdapter(Adapter):
-    """What the ML job and datafeed adapters share: the API, the user's selection tokens (order kept, duplicates
-    dropped), ``allow_no_match``, and ML upgrade mode (read by the first read() only when something has to move)."""
-
-    def __init__(self, client, desired, tokens, allow_no_match=True, poller=None, api=None):
-        super(MlAdapter, self).__init__(client, desired, poller=poller)
-        self.api = api or MlApi(client)
-        self.tokens = unique(tokens)
-        self.allow_no_match = allow_no_match
-        self.upgrade_mode = None
-        self._first_read = True

@@ -16,12 +16,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import re
 from collections import OrderedDict
 
-from ansible.module_utils.common.text.converters import to_text
-
-from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError, quote_path
+from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
+from ansible_collections.esops.jobs.plugins.module_utils._config_compare import describe_differences, differences
 from ansible_collections.esops.jobs.plugins.module_utils._errors import NotFound
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import ABSENT, Adapter, PlanError, Step
 from ansible_collections.esops.jobs.plugins.module_utils._ml import MlApi, is_pattern, validate_ml_ids
@@ -37,9 +35,6 @@ JOB_GENERATED_FIELDS = ('job_type', 'job_version', 'create_time', 'create_time_s
 DATAFEED_GENERATED_FIELDS = ('authorization', 'headers', 'config_type')
 
 PRESENT = 'present'
-_BYTES_RE = re.compile(r'^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?b?)?\s*$', re.IGNORECASE)
-_BYTE_UNITS = {'': 1, 'b': 1, 'k': 1024, 'kb': 1024, 'm': 1024 ** 2, 'mb': 1024 ** 2, 'g': 1024 ** 3, 'gb': 1024 ** 3,
-               't': 1024 ** 4, 'tb': 1024 ** 4, 'p': 1024 ** 5, 'pb': 1024 ** 5}
 
 
 def job_put_config(config):
@@ -60,79 +55,6 @@ def datafeed_put_config(config):
     for field in DATAFEED_GENERATED_FIELDS:
         put.pop(field, None)
     return put
-
-
-# -- comparison ------------------------------------------------------------------------------------
-
-def _byte_size(value):
-    """``1gb``/``1024mb``/``1024`` (MiB when unitless, as model_memory_limit takes it) in bytes, or None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value * 1024 ** 2
-    match = _BYTES_RE.match(to_text(value))
-    if not match:
-        return None
-    unit = (match.group(2) or 'mb').lower()
-    return float(match.group(1)) * _BYTE_UNITS[unit]
-
-
-def _same(path, current, desired):
-    if current == desired:
-        return True
-    leaf = path.rsplit('.', 1)[-1]
-    if leaf == 'model_memory_limit':
-        # ES stores it normalised to MiB ("1gb" reads back as "1024mb"; AnalysisLimits).
-        return _byte_size(current) is not None and _byte_size(current) == _byte_size(desired)
-    if leaf == 'results_index_name':
-        # Job.Builder.build prefixes a custom name with "custom-" (once).
-        return current == 'custom-%s' % desired
-    if leaf in ('indices', 'indexes') and isinstance(desired, str) and isinstance(current, list):
-        return current == [item.strip() for item in desired.split(',')]
-    return False
-
-
-def differences(current, desired, path=''):
-    """Where ``desired`` differs from ``current``: every key given in ``desired`` must be equal (recursively for
-    objects, and item by item for lists of the same length); keys only in ``current`` are Elasticsearch's
-    defaults (``detector_index``, ``time_zone``, ...) and count as equal.
-
-    Returns a list of ``{'path', 'current', 'desired'}`` (``current`` None when the key is missing).
-    """
-    found = []
-    for key, want in (desired or {}).items():
-        where = '%s.%s' % (path, key) if path else key
-        if key not in (current or {}):
-            if want is not None:
-                found.append({'path': where, 'current': None, 'desired': want})
-            continue
-        found.extend(_value_differences(where, current[key], want))
-    return found
-
-
-def _value_differences(where, have, want):
-    if isinstance(want, dict) and isinstance(have, dict):
-        return differences(have, want, where)
-    if isinstance(want, list) and isinstance(have, list) and len(want) == len(have):
-        found = []
-        for index, (item_have, item_want) in enumerate(zip(have, want)):
-            found.extend(_value_differences('%s[%d]' % (where, index), item_have, item_want))
-        return found
-    if _same(where, have, want):
-        return []
-    return [{'path': where, 'current': have, 'desired': want}]
-
-
-def describe_differences(items, limit=5):
-    shown = '; '.join('%s: %s -> %s' % (d['path'], _short(d['current']), _short(d['desired'])) for d in items[:limit])
-    if len(items) > limit:
-        shown += '; and %d more' % (len(items) - limit)
-    return shown
-
-
-def _short(value, width=60):
-    text = 'missing' if value is None else to_text(value)
-    return text if len(text) <= width else text[:width - 3] + '...'
 
 
 # -- input -----------------------------------------------------------------------------------------
@@ -205,9 +127,8 @@ class MlJobConfigAdapter(Adapter):
 
     def read(self):
         api = self.api
-        path = api.base + quote_path('anomaly_detectors', self.job_id)
         try:
-            jobs = (api.client.request('GET', path).body or {}).get('jobs', [])
+            jobs = api.get_jobs(self.job_id)
         except NotFound:
             jobs = []
         mine = [job for job in jobs if job.get('job_id') == self.job_id]
@@ -265,11 +186,10 @@ class MlJobConfigAdapter(Adapter):
         api = self.api
         for step in steps:
             if step.action == 'create_job':
-                self.client.request('PUT', api.base + quote_path('anomaly_detectors', self.job_id), body=self.config)
+                api.put_job(self.job_id, self.config)
             else:
                 try:
-                    self.client.request('PUT', api.base + quote_path('datafeeds', self.datafeed_id),
-                                        body=self.datafeed_config)
+                    api.put_datafeed(self.datafeed_id, self.datafeed_config)
                 except ElasticsearchError as exc:
                     if any(s.action == 'create_job' for s in steps):
                         exc.message = ('ML job %s was created, its datafeed %s was not: %s; run the task again once '

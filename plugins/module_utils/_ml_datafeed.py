@@ -22,8 +22,9 @@ from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
     ABSENT, PlanError, StateError, Step, WaitTimeout, run_concurrently)
 from ansible_collections.esops.jobs.plugins.module_utils._errors import (
     AlreadyInState, Conflict, NotFound, ServerWaitTimedOut, UpgradeModeOn)
-from ansible_collections.esops.jobs.plugins.module_utils._ml import (
-    MlAdapter, chunk_ids, fits_one_line, refuse_in_upgrade_mode, simple_match, upgrade_mode_refusal)
+from ansible_collections.esops.jobs.plugins.module_utils._ml import chunk_ids, fits_one_line, simple_match
+from ansible_collections.esops.jobs.plugins.module_utils._ml_adapter import (
+    MlAdapter, refuse_in_upgrade_mode, upgrade_mode_refusal)
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
 STOPPED = 'stopped'

@@ -9,7 +9,7 @@ builds that _update's body. The updatable fields and their first versions are Jo
 (x-pack/plugin/core/.../ml/job/config/JobUpdate.java, the 6.x and 7.15+ copies; tests/emulator/README.md, "Fidelity
 matrix: update APIs"): ``analysis_limits`` only while the job is closed (JobManager.validateAnalysisLimitsUpdate),
 detectors only their ``detector_description`` (DetectorUpdate ``description``) and ``custom_rules`` (by ``detector_index``). Keys the document leaves out take
-Elasticsearch's defaults and are not compared (``_ml_config.differences``); fields only Elasticsearch sets never
+Elasticsearch's defaults and are not compared (``_config_compare.differences``); fields only Elasticsearch sets never
 count.
 """
 
@@ -20,8 +20,8 @@ import copy
 import re
 from collections import OrderedDict
 
-from ansible_collections.esops.jobs.plugins.module_utils._ml_config import (
-    DATAFEED_GENERATED_FIELDS, JOB_GENERATED_FIELDS, differences)
+from ansible_collections.esops.jobs.plugins.module_utils._config_compare import differences
+from ansible_collections.esops.jobs.plugins.module_utils._ml_config import DATAFEED_GENERATED_FIELDS, JOB_GENERATED_FIELDS
 
 #: Fields Elasticsearch sets on a job; in a document they are ignored, never compared.
 JOB_SERVER_FIELDS = JOB_GENERATED_FIELDS + ('job_id', 'established_model_memory')

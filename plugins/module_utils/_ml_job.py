@@ -28,8 +28,9 @@ from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
     ABSENT, PlanError, StateError, Step, WaitTimeout, run_concurrently)
 from ansible_collections.esops.jobs.plugins.module_utils._errors import (
     AlreadyInState, Conflict, NotFound, ServerError, ServerWaitTimedOut, UpgradeModeOn)
-from ansible_collections.esops.jobs.plugins.module_utils._ml import (
-    MlAdapter, chunk_ids, is_pattern, refuse_in_upgrade_mode, upgrade_mode_refusal)
+from ansible_collections.esops.jobs.plugins.module_utils._ml import chunk_ids, is_pattern
+from ansible_collections.esops.jobs.plugins.module_utils._ml_adapter import (
+    MlAdapter, refuse_in_upgrade_mode, upgrade_mode_refusal)
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
 CLOSED = 'closed'

@@ -11,7 +11,7 @@ before its first mutating request. Any user and any API key may ask about itself
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
+from ansible_collections.esops.jobs.plugins.module_utils._errors import ClassifyingClient, NoHandler, SecurityNotEnabled
 
 # Operation -> the cluster action Elasticsearch authorises for it (the action NAME constants in
 # x-pack/plugin/core/src/main/java/org/elasticsearch/xpack/core/{ml,rollup}/action/*Action.java, the same 6.8-9.x;
@@ -52,24 +52,29 @@ def _granted_by(action):
     return 'all'
 
 
-def security_disabled(error):
-    """Whether a failed has-privileges answer means the cluster enforces no security, so nothing is to check.
+class SecurityApi(object):
+    """The one security request the collection sends. A failed one raises its typed exception from ``_errors``.
 
-    * 6.8/7.x with security not enabled (the basic-license default): 500 ``exception`` "Security must be explicitly
-      enabled when using a [basic] license ..." (SecurityBaseRestHandler / SecurityActionFilter at 6.8 and 7.x).
-    * 7.16+ defensive check: 500 "Security is not enabled but a security rest handler is registered"
-      (SecurityBaseRestHandler.checkFeatureAvailable).
-    * ``xpack.security.enabled: false``: no security handler is registered at all (Security.java getRestHandlers
-      "if (enabled == false) return emptyList()", 7.x and 8.x), so "no handler found for uri" (400).
+    Security not enforced (``_errors`` classifies it): 6.8/7.x with security not enabled (the basic-license default)
+    answer 500 "Security must be explicitly enabled ..." (SecurityBaseRestHandler / SecurityActionFilter),
+    7.16+ "Security is not enabled but a security rest handler is registered" (SecurityNotEnabled); with
+    ``xpack.security.enabled: false`` no security handler is registered at all (Security.java getRestHandlers
+    "if (enabled == false) return emptyList()", 7.x and 8.x), so "no handler found for uri" (NoHandler).
     """
-    text = '%s %s' % (error.reason or '', error)
-    return ((error.status == 500 and ('Security must be explicitly enabled' in text
-                                      or 'Security is not enabled but a security rest handler' in text))
-            or no_handler(error))
 
+    def __init__(self, client):
+        self.client = ClassifyingClient(client)
 
-def no_handler(error):
-    return error.status in (400, 404, 405) and 'no handler found for uri' in '%s %s' % (error.reason or '', error)
+    def has_privileges(self, body):
+        """``POST _security/user/_has_privileges`` (7.0+), else ``_xpack/security/...`` (6.x): tried in that order,
+        so no version read is needed; NoHandler when neither route exists (security disabled)."""
+        last = None
+        for path in PATHS:
+            try:
+                return self.client.request('POST', path, body=body).body
+            except NoHandler as exc:
+                last = exc   # the other path (6.x) or no security handler at all
+        raise last
 
 
 def build_request(operations, delete_indices):
@@ -125,20 +130,10 @@ def check_privileges(client, operations, delete_indices=()):
     Read-only (has-privileges changes nothing), so it runs the same in check mode.
     """
     body = build_request(list(operations), list(delete_indices))
-    last = None
-    for path in PATHS:
-        try:
-            answer = client.request('POST', path, body=body).body
-        except ElasticsearchError as exc:
-            if no_handler(exc):
-                last = exc
-                continue   # the other path (6.x) or no security handler at all
-            if security_disabled(exc):
-                return dict(security_enabled=False, username=None, missing=[], missing_text='')
-            raise
-        missing = missing_from(body, answer if isinstance(answer, dict) else {})
-        return dict(security_enabled=True, username=answer.get('username'), missing=missing,
-                    missing_text=describe(missing))
-    if last is not None and security_disabled(last):
+    try:
+        answer = SecurityApi(client).has_privileges(body)
+    except (SecurityNotEnabled, NoHandler):
         return dict(security_enabled=False, username=None, missing=[], missing_text='')
-    raise last
+    missing = missing_from(body, answer if isinstance(answer, dict) else {})
+    return dict(security_enabled=True, username=answer.get('username'), missing=missing,
+                missing_text=describe(missing))

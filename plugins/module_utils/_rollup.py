@@ -6,8 +6,8 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError, quote_path
-from ansible_collections.esops.jobs.plugins.module_utils._errors import ClassifyingClient
+from ansible_collections.esops.jobs.plugins.module_utils._client import quote_path
+from ansible_collections.esops.jobs.plugins.module_utils._errors import ClassifyingClient, Forbidden, NoHandler, NotFound
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
 # IndexerState (x-pack core indexing/IndexerState.java), lowercase on the wire.
@@ -15,7 +15,8 @@ ROLLUP_STATES = ('started', 'indexing', 'stopping', 'stopped', 'aborting')
 
 
 class RollupApi(object):
-    """Thin, version-aware wrappers around the rollup REST endpoints. Every method is one request.
+    """Thin, version-aware wrappers around the rollup REST endpoints: the only code that builds rollup requests.
+    Every method is one request (``version`` may probe the routes once, for a user without ``monitor``).
 
     A failed request raises its typed exception from ``_errors``. Nothing is sent until the first call.
     """
@@ -29,9 +30,7 @@ class RollupApi(object):
         if self._version is None:
             try:
                 self._version = self.client.version
-            except ElasticsearchError as exc:
-                if exc.status != 403:   # GET / needs `monitor`; a rollup-only user gets 403 there
-                    raise
+            except Forbidden as exc:   # GET / needs `monitor`; a rollup-only user gets 403 there
                 self._version = self._version_from_routes(exc)
         return self._version
 
@@ -43,8 +42,11 @@ class RollupApi(object):
         a started job is not assumed to be idempotent).
         """
         for path, version in (('/_rollup/job/_all', (7, 0, 0)), ('/_xpack/rollup/job/_all', (6, 8, 0))):
-            response = self.client.request('GET', path, ok_statuses=(400, 403, 404, 405))
-            if response.status == 200 and isinstance(response.body, dict) and 'jobs' in response.body:
+            try:
+                body = self.client.request('GET', path).body
+            except (NoHandler, Forbidden, NotFound):
+                continue
+            if isinstance(body, dict) and 'jobs' in body:
                 return version
         raise forbidden
 
@@ -60,7 +62,7 @@ class RollupApi(object):
     def get_jobs(self, job_id='_all'):
         """All jobs, or one exact id (an unknown id gives an empty list; GET supports no globs)."""
         path = self.base + quote_path('job', job_id)
-        return self.client.request('GET', path).body.get('jobs', [])
+        return (self.client.request('GET', path).body or {}).get('jobs', [])
 
     def start_job(self, job_id):
         return self.client.request('POST', self.base + quote_path('job', job_id, '_start')).body
@@ -83,7 +85,8 @@ class RollupApi(object):
         return self.client.request('GET', self.base + quote_path('data', index_pattern)).body or {}
 
     def put_job(self, job_id, body):
-        """Create a rollup job (``PUT <base>/job/<id>``) from its configuration without ``id``."""
+        """Create a rollup job (``PUT <base>/job/<id>``) from its configuration without ``id``. A rollup index that
+        still records a job of that id raises RollupIndexHasJobMetadata (409)."""
         return self.client.request('PUT', self.base + quote_path('job', job_id), body=body).body
 
     def delete_job(self, job_id):

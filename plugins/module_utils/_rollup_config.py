@@ -21,17 +21,18 @@ from collections import OrderedDict
 
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError, quote_path
+from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import (
     ABSENT, Adapter, PlanError, StateError, Step, WaitTimeout)
-from ansible_collections.esops.jobs.plugins.module_utils._errors import ClassifyingClient, Conflict, NotFound
-from ansible_collections.esops.jobs.plugins.module_utils._ml_config import describe_differences, differences
+from ansible_collections.esops.jobs.plugins.module_utils._errors import (
+    Forbidden, NotFound, RollupIndexHasJobMetadata, Unauthenticated)
+from ansible_collections.esops.jobs.plugins.module_utils._indices import IndicesApi
+from ansible_collections.esops.jobs.plugins.module_utils._config_compare import describe_differences, differences
 from ansible_collections.esops.jobs.plugins.module_utils._privileges import check_privileges
 from ansible_collections.esops.jobs.plugins.module_utils._rollup import RollupApi
 from ansible_collections.esops.jobs.plugins.module_utils._time import format_duration
 
 PRESENT = 'present'
-EXISTING_METADATA_MARKER = 'existing metadata'
 
 
 def rollup_put_config(config):
@@ -64,13 +65,12 @@ def _rollup_meta(mappings):
 
 def read_index_meta(client, index):
     """IndexMeta of one index; 404 is "does not exist", 401/403 is "not readable" (never raised)."""
-    response = client.request('GET', quote_path(index), ok_statuses=(401, 403, 404))
-    if response.status == 404:
+    try:
+        body = IndicesApi(client).get(index)
+    except NotFound:
         return IndexMeta(index, exists=False)
-    if response.status in (401, 403):
-        reason = ((response.body or {}).get('error') or {}).get('reason') if isinstance(response.body, dict) else None
-        return IndexMeta(index, readable=False, error='HTTP %d %s' % (response.status, reason or ''))
-    body = response.body or {}
+    except (Unauthenticated, Forbidden) as exc:
+        return IndexMeta(index, readable=False, error='HTTP %d %s' % (exc.status, exc.reason or ''))
     if index not in body:
         # GET /<alias> answers with the concrete indices behind it.
         return IndexMeta(index, readable=False, error='it is an alias of %s, not an index' % ', '.join(sorted(body)))
@@ -154,11 +154,9 @@ class RollupJobConfigAdapter(Adapter):
 
     def apply(self, steps, deadline):
         try:
-            self.api.client.request('PUT', self.api.base + quote_path('job', self.job_id), body=self.config)
-        except Conflict as exc:
-            if EXISTING_METADATA_MARKER in to_text(exc.reason or exc.message):
-                raise StateError(existing_metadata_message(self.job_id, self.config['rollup_index']), [self.job_id])
-            raise
+            self.api.put_job(self.job_id, self.config)
+        except RollupIndexHasJobMetadata:
+            raise StateError(existing_metadata_message(self.job_id, self.config['rollup_index']), [self.job_id])
         return [self.job_id]
 
     def settled(self, job_id, facts):
@@ -199,7 +197,8 @@ class RollupIndexCleanup(object):
     """
 
     def __init__(self, client, poller, timeout):
-        self.client = ClassifyingClient(client)
+        self.client = client
+        self.indices = IndicesApi(client)
         self.poller = poller
         self.timeout = timeout
         self.entries = OrderedDict()   # index -> {'index', 'job_ids', 'state_before', 'state_after', 'changed'}
@@ -292,7 +291,7 @@ class RollupIndexCleanup(object):
                                                       ', '.join(indices)), late)
         for index in indices:
             try:
-                self.client.request('DELETE', quote_path(index))
+                self.indices.delete(index)
             except NotFound:
                 self.done.add(index)
                 continue

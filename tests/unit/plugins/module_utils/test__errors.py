@@ -11,7 +11,8 @@ import pytest
 
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchConnectionError, ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._errors import (
-    AlreadyExists, AlreadyInState, Busy, ClassifyingClient, Conflict, NotFound, ServerError, ServerWaitTimedOut, UpgradeModeOn,
+    AlreadyExists, AlreadyInState, Busy, ClassifyingClient, Conflict, Forbidden, NoHandler, NotFound,
+    RollupIndexHasJobMetadata, SecurityNotEnabled, ServerError, ServerWaitTimedOut, Unauthenticated, UpgradeModeOn,
     classify, worth_retrying)
 
 CASES = [
@@ -34,6 +35,19 @@ CASES = [
     (400, 'resource_already_exists_exception', 'A filter with id [f] already exists', AlreadyExists, None),
     (400, 'status_exception', 'Cannot create calendar with id [c] as it already exists', AlreadyExists, None),
     (400, 'status_exception', 'Cannot remove [j] as it is not present in calendar [c]', ElasticsearchError, None),
+    # TransportPutRollupJobAction (6.8-9.x): the rollup index still records a job of that id.
+    (409, 'status_exception', 'Cannot create rollup job [r1] because job was previously created (existing metadata).',
+     RollupIndexHasJobMetadata, None),
+    (401, 'security_exception', 'unable to authenticate user [u] for REST request [/]', Unauthenticated, None),
+    (403, 'security_exception', 'action [indices:admin/get] is unauthorized for user [u]', Forbidden, None),
+    # RestController: no route (8.x: an error object; 6.8/7.x: a bare string, so no type).
+    (400, 'illegal_argument_exception', 'no handler found for uri [/_security/user/_has_privileges] and method [POST]',
+     NoHandler, None),
+    (400, None, 'no handler found for uri [/_rollup/job/_all] and method [GET]', NoHandler, None),
+    (405, None, 'Incorrect HTTP method for uri [/_rollup/job/_all] and method [DELETE], allowed: [GET]', NoHandler, None),
+    (500, 'exception', 'Security must be explicitly enabled when using a [basic] license. Enable security by setting '
+     '[xpack.security.enabled] to [true] in the elasticsearch.yml file and restart the node.', SecurityNotEnabled, None),
+    (500, 'exception', 'Security is not enabled but a security rest handler is registered', SecurityNotEnabled, None),
 ]
 
 
@@ -56,6 +70,24 @@ def test_classify(status, error_type, reason, cls, state):
 def test_not_found_names_the_missing_ids(reason, ids):
     error = classify(ElasticsearchError('HTTP 404', status=404, error_type='resource_not_found_exception', reason=reason))
     assert error.__class__ is NotFound and error.ids == ids
+
+
+def test_existing_metadata_is_still_a_conflict():
+    # Code that catches Conflict (the 409 family) keeps catching it.
+    error = classify(ElasticsearchError('HTTP 409', status=409, error_type='status_exception',
+                                        reason='Cannot create rollup job [r1] because job was previously created '
+                                               '(existing metadata).'))
+    assert isinstance(error, Conflict)
+
+
+def test_classifying_client_classifies_a_refused_version_read():
+    class Client(object):
+        @property
+        def version(self):
+            raise ElasticsearchError('GET / failed', status=403, error_type='security_exception', reason='no')
+
+    with pytest.raises(Forbidden):
+        ClassifyingClient(Client()).version
 
 
 def test_unclassified_and_connection_errors_pass_unchanged():

@@ -7,8 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.esops.jobs.plugins.module_utils._ml_config import (
-    datafeed_put_config, differences, job_put_config)
+from ansible_collections.esops.jobs.plugins.module_utils._config_compare import differences
+from ansible_collections.esops.jobs.plugins.module_utils._ml_config import datafeed_put_config, job_put_config
 
 
 def test_job_put_config_drops_exactly_the_generated_fields():
