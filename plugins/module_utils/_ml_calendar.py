@@ -79,6 +79,16 @@ class MlCalendarApi(object):
             if not page or len(events) >= int(body.get('count') or 0):
                 return events
 
+    def all_calendars(self):
+        """Every calendar (``GET calendars`` paged with from/size, sorted by id; ``count`` counts them all)."""
+        return read_paged(self.client, self.ml.base + '/calendars', 'calendars')
+
+    def all_events(self):
+        """The scheduled events of every calendar in one paged read, each naming its ``calendar_id``: ``GET
+        calendars/_all/events`` ("You can get scheduled event information for all calendars by using _all", get
+        calendar events API, 6.2+; GetCalendarEventsAction / TransportGetCalendarEventsAction)."""
+        return read_paged(self.client, self._path('_all', 'events'), 'events')
+
     def put_calendar(self, calendar_id, description, job_ids):
         body = {'job_ids': list(job_ids)}
         if description is not None:
@@ -103,6 +113,17 @@ class MlCalendarApi(object):
 
     def delete_event(self, calendar_id, event_id):
         return self.client.request('DELETE', self._path(calendar_id, 'events', event_id)).body
+
+
+def read_paged(client, path, key):
+    """Every item of a from/size list; stops at ``count`` or at a short page (6.8 GET filters counts only the page)."""
+    items = []
+    while True:
+        body = client.request('GET', path, params={'from': len(items), 'size': EVENTS_PAGE_SIZE}).body or {}
+        page = body.get(key) or []
+        items.extend(page)
+        if len(page) < EVENTS_PAGE_SIZE or len(items) >= int(body.get('count') or 0):
+            return items
 
 
 # -- input ------------------------------------------------------------------------------------------------------------

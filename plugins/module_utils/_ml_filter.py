@@ -17,6 +17,7 @@ __metaclass__ = type
 from ansible_collections.esops.jobs.plugins.module_utils._client import quote_path
 from ansible_collections.esops.jobs.plugins.module_utils._errors import NotFound
 from ansible_collections.esops.jobs.plugins.module_utils._ml import MlApi
+from ansible_collections.esops.jobs.plugins.module_utils._ml_calendar import read_paged
 
 
 class MlFilterApi(object):
@@ -38,6 +39,10 @@ class MlFilterApi(object):
             return None
         filters = (body or {}).get('filters') or []
         return filters[0] if filters else None
+
+    def all_filters(self):
+        """Every filter (``GET filters`` paged with from/size; on 6.8 ``count`` is the page's length)."""
+        return read_paged(self.client, self.ml.base + '/filters', 'filters')
 
     def put_filter(self, filter_id, items, description=None):
         body = {'items': list(items)}
