@@ -159,3 +159,20 @@ def test_unmentioned_calendars_and_filters_are_reported(es, run):
         {'kind': 'ml_filters', 'id': 'safe_domains', 'state': 'present', 'policy': 'report'},
         {'kind': 'ml_calendars', 'id': 'planned-outages', 'state': 'present', 'policy': 'report'}]
     assert not result['changed']
+
+
+@pytest.mark.parametrize('es', [dict(version='8.19.3', security=True)], indirect=True)
+def test_the_privilege_check_asks_for_the_planned_calendar_requests(es, run):
+    # monitor_ml reads calendars and events but may not create one: refused before any change, naming the actions
+    document = {'ml_calendars': DOCUMENT['ml_calendars']}
+    failed, result = run(es.params(document=document, username='ml_viewer', password='changeme'))
+    assert failed and es.mutating_requests() == []
+    errors = result['report']['errors']
+    assert [error['kind'] for error in errors] == ['privileges']
+    assert 'cluster:admin/xpack/ml/calendars/put' in errors[0]['msg']
+    assert 'cluster:admin/xpack/ml/calendars/events/post' in errors[0]['msg']
+    # reading filters is a manage_ml action (GetFiltersAction): a read error, never a plan without them
+    failed, result = run(es.params(document={'ml_filters': DOCUMENT['ml_filters']}, username='ml_viewer',
+                                   password='changeme'))
+    assert failed and [error['kind'] for error in result['report']['errors']] == ['read']
+    assert es.mutating_requests() == []
