@@ -538,7 +538,8 @@ def plan(snapshot, document):
     return OrderedDict([
         ('version', snapshot['version']),
         ('policy', policy),
-        ('entries', OrderedDict((kind, [entry['summary'] for entry in entries[kind]]) for kind in KINDS)),
+        ('entries', OrderedDict([(kind, [entry['summary'] for entry in entries[kind]]) for kind in KINDS]
+                                + list(declared['entries'].items()))),
         ('objects', rows),
         ('ml_upgrade_mode', upgrade),
         ('unmanaged', unmanaged),

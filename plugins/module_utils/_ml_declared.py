@@ -343,7 +343,7 @@ def plan_declared(snapshot, declared, policy, upgrade_during, upgrade_refuses, j
     will be then; ``upgrade_refuses``: whether this version refuses these requests in upgrade mode (7.8+).
     ``jobs_after``: ``{job_id: config}`` of the jobs as they will be after this plan's job changes (a filter one of
     them uses cannot be deleted), or None when the jobs were not read."""
-    out = dict(rows=[], stages=[], errors=[], unmanaged=[])
+    out = dict(rows=[], stages=[], errors=[], unmanaged=[], entries=OrderedDict((kind, []) for kind in DECLARED_KINDS))
     for kind in DECLARED_KINDS:
         objects = snapshot.get(kind) or {}
         for entry in declared[kind]:
@@ -368,7 +368,11 @@ def plan_declared(snapshot, declared, policy, upgrade_during, upgrade_refuses, j
                          '(ml_upgrade_mode: false); nothing was changed' % (action, NOUNS[kind], entry['id']))
             if error:
                 out['errors'].append(dict(kind=kind, selector=entry['id'], msg=error))
-            out['rows'].append(_row(kind, entry, current, action, steps, changes, error))
+            row = _row(kind, entry, current, action, steps, changes, error)
+            out['rows'].append(row)
+            out['entries'][kind].append(OrderedDict([
+                ('selector', entry['id']), ('state', entry['state']), ('objects', 1 if current is not None else 0),
+                ('drift', 1 if row['drift'] else 0), ('failed', error is not None), ('unmentioned', False)]))
             if steps and error is None:
                 out['stages'].append(_stage(kind, entry, action, steps, operations, changes))
         if policy[kind] == 'report':

@@ -94,6 +94,8 @@ def test_a_new_calendar_and_filter_are_created_in_their_stages():
     assert result['operations'] == ['put_filter', 'put_calendar', 'post_calendar_events']
     assert rows(result)['ml_calendars/c']['before'] == 'absent' and rows(result)['ml_calendars/c']['planned'] == 'present'
     assert result['drift'] == 2 and result['needs_upgrade_mode'] is False
+    assert result['entries']['ml_calendars'] == [{'selector': 'c', 'state': 'present', 'objects': 0, 'drift': 1,
+                                                  'failed': False, 'unmentioned': False}]
 
 
 def test_exact_events_add_the_new_before_removing_the_old_and_jobs_as_a_set():
