@@ -18,7 +18,8 @@ description:
   - "Reads once: C(GET /), and per declared kind one list of every object - ML job configurations (for their
     groups) and stats, datafeed configurations (for their jobs) and stats, rollup jobs - plus C(GET _ml/info) only
     when an ML object would move or C(ml_upgrade_mode) is declared. A no-op run of any number of entries costs
-    at most six requests."
+    at most six requests, and at most three more when the document declares (or reports) filters and calendars
+    (filters, calendars, every calendar's events)."
   - Selection follows Elasticsearch's rules on that read (ML jobs by id, group or pattern over ids and groups,
     datafeeds by id or pattern, rollup jobs as M(esops.jobs.rollup_job_state) selects them); a fidelity test proves
     it equal to Elasticsearch's own expansion.

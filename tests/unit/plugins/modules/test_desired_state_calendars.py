@@ -176,3 +176,26 @@ def test_the_privilege_check_asks_for_the_planned_calendar_requests(es, run):
                                    password='changeme'))
     assert failed and [error['kind'] for error in result['report']['errors']] == ['read']
     assert es.mutating_requests() == []
+
+
+@pytest.mark.parametrize('es', ('6.8.23',), indirect=True)
+def test_a_delete_whose_backup_was_not_written_is_refused_and_a_filter_backup_restores_it(es, run):
+    converge(run, DOCUMENT)
+    absent = {'ml_filters': [{'id': 'safe_domains', 'state': 'absent'}], 'ml_calendars': [{'id': 'planned-outages', 'state': 'absent'}]}
+    es.clear_requests()
+    # the action plugin wrote only the filter's backup: the calendar (selected after it) is not deleted
+    failed, result = run({'document': absent, 'backed_up': {'ml_filters': ['safe_domains']}, 'fail_on_error': False})
+    assert not failed and es.mutating_requests() == []
+    assert result['report']['errors'][0]['msg'].startswith('planned-outages would be deleted without a backup')
+    failed, first = run({'document': absent, 'backup': True})
+    assert not failed and sorted(item['kind'] for item in first['backups']) == ['ml_calendars', 'ml_filters']
+    fragments = dict((item['kind'], item['record']) for item in first['backups'])
+    assert fragments['ml_filters'] == {'ml_filters': [{'id': 'safe_domains', 'state': 'present', 'description': 'Domains we trust',
+                                                       'items': ['*.example.org', 'example.com']}]}
+    applied = converge(run, absent)
+    assert [stage['stage'] for stage in applied['steps']] == ['ml_calendars_absent', 'ml_filters_absent']
+    assert es.ok('GET', es.ml_path('calendars'))['count'] == 0
+    # converging the backups brings both back as they were: a no-op against the first document after
+    converge(run, dict(fragments['ml_filters'], **fragments['ml_calendars']))
+    es.clear_requests()
+    assert not converge(run, DOCUMENT)['changed'] and es.mutating_requests() == []
