@@ -35,6 +35,8 @@ from ansible_collections.esops.jobs.plugins.module_utils._time import parse_dura
 
 # GET events pages (PageParams: from/size; 10000 is the search window of the .ml-meta index).
 EVENTS_PAGE_SIZE = 1000
+# GET calendars, GET calendars/_all/events, GET filters (every object of a kind, for the converge plan)
+LIST_PAGE_SIZE = 1000
 _ISO_RE = re.compile(r'^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?'
                      r'(Z|[+-]\d{2}:?\d{2})?$')
 # The operation names of esops.jobs.privilege_check for each step (the run's privilege pre-check is derived from them).
@@ -86,7 +88,8 @@ class MlCalendarApi(object):
     def all_events(self):
         """The scheduled events of every calendar in one paged read, each naming its ``calendar_id``: ``GET
         calendars/_all/events`` ("You can get scheduled event information for all calendars by using _all", get
-        calendar events API, 6.2+; GetCalendarEventsAction / TransportGetCalendarEventsAction)."""
+        calendar events API, 6.2+, https://www.elastic.co/guide/en/elasticsearch/reference/6.8/ml-get-calendar-event.html;
+        GetCalendarEventsAction / TransportGetCalendarEventsAction)."""
         return read_paged(self.client, self._path('_all', 'events'), 'events')
 
     def put_calendar(self, calendar_id, description, job_ids):
@@ -116,13 +119,16 @@ class MlCalendarApi(object):
 
 
 def read_paged(client, path, key):
-    """Every item of a from/size list; stops at ``count`` or at a short page (6.8 GET filters counts only the page)."""
+    """Every item of a from/size list (``LIST_PAGE_SIZE`` a page). 7.x+ ``count`` counts every match; 6.8 GET filters
+    counts only the page (the older TransportGetFiltersAction), so a full page always asks for the next one unless
+    ``count`` says there is no more."""
     items = []
     while True:
-        body = client.request('GET', path, params={'from': len(items), 'size': EVENTS_PAGE_SIZE}).body or {}
+        body = client.request('GET', path, params={'from': len(items), 'size': LIST_PAGE_SIZE}).body or {}
         page = body.get(key) or []
         items.extend(page)
-        if len(page) < EVENTS_PAGE_SIZE or len(items) >= int(body.get('count') or 0):
+        count = int(body.get('count') or 0)
+        if len(page) < LIST_PAGE_SIZE or (count > len(page) and len(items) >= count):
             return items
 
 
