@@ -223,7 +223,7 @@ def _change(path, current, desired, change, reason=None):
 def _filter_plan(entry, current):
     """``(action, changes, body)`` of one filter entry; action None when it is as declared."""
     if entry['state'] == 'absent':
-        return ('delete', [_change('state', 'present', 'absent', 'delete')], None) if current else (None, [], None)
+        return ('delete', [], None) if current else (None, [], None)
     if current is None:
         body = dict(items=entry['items'] or [], description=entry['description'])
         declared = (('description', entry['description']), ('items', entry['items']))
@@ -262,7 +262,7 @@ def _calendar_desired(entry, current, recreate):
 def _calendar_changes(entry, current, steps):
     changes = []
     if entry['state'] == 'absent':
-        return [_change('state', 'present', 'absent', 'delete')]
+        return []   # a delete is a state change (the diff leaves deleted objects out of after), no field differs
     created = any(action == 'create' for action, _payload in steps)
     if entry['description'] is not None and (current is None or entry['description'] != current.get('description')):
         changes.append(_change('description', None if current is None else current.get('description'),

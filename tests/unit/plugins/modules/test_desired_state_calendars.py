@@ -192,8 +192,10 @@ def test_a_delete_whose_backup_was_not_written_is_refused_and_a_filter_backup_re
     fragments = dict((item['kind'], item['record']) for item in first['backups'])
     assert fragments['ml_filters'] == {'ml_filters': [{'id': 'safe_domains', 'state': 'present', 'description': 'Domains we trust',
                                                        'items': ['*.example.org', 'example.com']}]}
-    applied = converge(run, absent)
+    applied = converge(run, absent, diff=True)
     assert [stage['stage'] for stage in applied['steps']] == ['ml_calendars_absent', 'ml_filters_absent']
+    assert applied['diff']['before']['ml_calendars/planned-outages'] == 'present'
+    assert 'ml_calendars/planned-outages' not in applied['diff']['after']
     assert es.ok('GET', es.ml_path('calendars'))['count'] == 0
     # converging the backups brings both back as they were: a no-op against the first document after
     converge(run, dict(fragments['ml_filters'], **fragments['ml_calendars']))
