@@ -157,6 +157,21 @@ EXAMPLES = r'''
           state: started
       ml_upgrade_mode: false
     expected_cluster_uuid: dGhpc2lzYXV1aWQxMjM0
+
+- name: Declare a filter and a calendar with its jobs and scheduled events
+  esops.jobs.desired_state:
+    document:
+      ml_filters:
+        - id: safe_domains
+          items: [example.com, "*.example.org"]
+      ml_calendars:
+        - id: planned-outages
+          description: Planned outages
+          job_ids: [web-jobs]
+          events:
+            - {description: Patch night, start_time: "2026-12-05T22:00:00Z", duration: 4h}
+      unmentioned: {ml_calendars: report}
+    backup_dir: /var/lib/esops/backups/prod-eu
 '''
 
 RETURN = r'''
