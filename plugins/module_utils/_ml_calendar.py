@@ -82,7 +82,8 @@ class MlCalendarApi(object):
                 return events
 
     def all_calendars(self):
-        """Every calendar (``GET calendars`` paged with from/size, sorted by id; ``count`` counts them all)."""
+        """Every calendar (``GET calendars`` paged with from/size, sorted by id; ``count`` counts them all):
+        RestGetCalendarsAction registers ``calendars/`` and reads ``from``/``size`` as URL parameters on 6.x to 9.x."""
         return read_paged(self.client, self.ml.base + '/calendars', 'calendars')
 
     def all_events(self):
