@@ -27,6 +27,10 @@ ML_KIND = 'ml_anomaly_detection_job'
 ROLLUP_KIND = 'rollup_job'
 #: kind -> file name prefix
 PREFIXES = {ML_KIND: 'ml-job', ROLLUP_KIND: 'rollup-job'}
+#: converge backs up a deleted calendar or filter as a desired-state document fragment, not a restore record
+CALENDAR_KIND = 'ml_calendar'
+FILTER_KIND = 'ml_filter'
+FILE_PREFIXES = dict(PREFIXES, **{CALENDAR_KIND: 'ml-calendar', FILTER_KIND: 'ml-filter'})
 #: most file systems allow 255 bytes in one name
 MAX_NAME_BYTES = 255
 
@@ -63,7 +67,7 @@ def decode_id(text):
 
 def backup_file_name(kind, job_id, stamp):
     """``ml-job-<encoded id>-<stamp>.json`` / ``rollup-job-<encoded id>-<stamp>.json``: a name, never a path."""
-    name = '%s-%s-%s.json' % (PREFIXES[kind], encode_id(job_id), stamp)
+    name = '%s-%s-%s.json' % (FILE_PREFIXES[kind], encode_id(job_id), stamp)
     if len(to_bytes(name)) > MAX_NAME_BYTES:
         raise ValueError('job id %r is too long for a backup file name (%d bytes encoded, at most %d)'
                          % (to_text(job_id), len(to_bytes(name)), MAX_NAME_BYTES))

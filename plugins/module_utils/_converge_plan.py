@@ -27,6 +27,8 @@ from ansible_collections.esops.jobs.plugins.module_utils._convergence import ABS
 from ansible_collections.esops.jobs.plugins.module_utils._ml import (
     MlApi, close_stops_datafeeds, delete_removes_datafeed, refused_in_upgrade_mode, simple_match, validate_ml_ids)
 from ansible_collections.esops.jobs.plugins.module_utils._ml_datafeed import MlDatafeedAdapter
+from ansible_collections.esops.jobs.plugins.module_utils._ml_declared import (
+    DECLARED_KINDS, DeclaredError, normalize_entries, normalize_policy, plan_declared)
 from ansible_collections.esops.jobs.plugins.module_utils._ml_definitions import (
     CANNOT_UPDATE, REPLACE, datafeed_changes, datafeed_update_body, declared_datafeed_config, declared_job_config,
     job_changes, job_update_body, replace_fields)
@@ -45,7 +47,7 @@ KINDS = OrderedDict([
     ('rollup_jobs', dict(noun='rollup job', states=('started', 'stopped', 'absent'), default_timeout='30s',
                          options=('id', 'state', 'force', 'timeout', 'config', 'recreate'))),
 ])
-TOP_LEVEL_KEYS = tuple(KINDS) + ('ml_upgrade_mode', 'unmentioned')
+TOP_LEVEL_KEYS = tuple(KINDS) + DECLARED_KINDS + ('ml_upgrade_mode', 'unmentioned')
 POLICIES = ('ignore', 'report')
 UNMENTIONED = '(unmentioned)'
 UPGRADE_MODE_TIMEOUT = 30.0
@@ -71,10 +73,13 @@ ROLLUP_CONFIG_OPERATIONS = OrderedDict([
 
 # The safe order (nothing waits on an object a later stage removes; deletes after stops; starts last), as the role
 # always applied it: ML upgrade mode off first and on last, because Elasticsearch refuses ML changes while it is on.
+# Filters are created and updated before the jobs that may scope a rule on them, and deleted after every job change
+# (a filter a job's rule uses cannot be deleted); calendars are deleted with the other deletes and created or changed
+# after the jobs they name are created and before the opens.
 STAGES = ('upgrade_mode_off', 'datafeeds_stopped', 'rollup_jobs_stopped', 'ml_jobs_closed', 'datafeeds_absent',
-          'ml_jobs_absent', 'rollup_jobs_absent', 'ml_jobs_config', 'datafeeds_config',
-          'rollup_jobs_config', 'ml_jobs_opened', 'datafeeds_started', 'rollup_jobs_started',
-          'upgrade_mode_on')
+          'ml_jobs_absent', 'rollup_jobs_absent', 'ml_calendars_absent', 'ml_filters_config', 'ml_jobs_config',
+          'datafeeds_config', 'rollup_jobs_config', 'ml_calendars_config', 'ml_filters_absent', 'ml_jobs_opened',
+          'datafeeds_started', 'rollup_jobs_started', 'upgrade_mode_on')
 
 
 class DocumentError(Exception):
@@ -237,14 +242,31 @@ def normalize(document):
         raise DocumentError('unmentioned must be a mapping of kind to policy, not %s' % type(raw_policy).__name__)
     policy = OrderedDict()
     for key in raw_policy:
-        if key not in KINDS:
-            raise DocumentError('unmentioned: unknown kind %s; known: %s' % (key, ', '.join(KINDS)))
+        if key not in KINDS and key not in DECLARED_KINDS:
+            raise DocumentError('unmentioned: unknown kind %s; known: %s' % (key, ', '.join(tuple(KINDS) + DECLARED_KINDS)))
     for kind, spec in KINDS.items():
         value = raw_policy.get(kind) or 'ignore'
         if value not in POLICIES + spec['states']:
             raise DocumentError('unmentioned.%s: %r is not one of %s' % (kind, value, ', '.join(POLICIES + spec['states'])))
         policy[kind] = value
-    return dict(entries=entries, policy=policy, ml_upgrade_mode=upgrade)
+    declared = OrderedDict()
+    try:
+        for kind in DECLARED_KINDS:
+            declared[kind] = normalize_entries(kind, document.get(kind))
+            policy[kind] = normalize_policy(kind, raw_policy.get(kind))
+    except DeclaredError as exc:
+        raise DocumentError(str(exc))
+    return dict(entries=entries, policy=policy, ml_upgrade_mode=upgrade, declared=declared)
+
+
+def declared_kinds_to_read(normalized):
+    """The calendars and filters the plan reads: a declared kind, or one whose unmentioned policy is report."""
+    return [kind for kind in DECLARED_KINDS if normalized['declared'][kind] or normalized['policy'][kind] != 'ignore']
+
+
+def deletes_filters(normalized):
+    """A filter declared absent: every job's configuration is read (a filter a job's rule uses cannot be deleted)."""
+    return any(entry['state'] == ABSENT for entry in normalized['declared']['ml_filters'])
 
 
 def kinds_to_read(normalized):
@@ -252,6 +274,8 @@ def kinds_to_read(normalized):
     datafeeds (a datafeed's job decides its start). The datafeeds of ML job entries alone are read only when a job
     step needs them (``needs_datafeeds``)."""
     wanted = [kind for kind in KINDS if normalized['entries'][kind] or normalized['policy'][kind] != 'ignore']
+    if deletes_filters(normalized):
+        wanted.append('ml_jobs')
     if 'datafeeds' in wanted:
         wanted = unique_items(['ml_jobs'] + wanted)
     return [kind for kind in KINDS if kind in wanted]
@@ -263,7 +287,8 @@ def ml_entries_asked_one_by_one(normalized):
     and nothing needs every job (no unmentioned policy, no datafeed entries)."""
     return (0 < len(normalized['entries']['ml_jobs']) <= 2 and normalized['policy']['ml_jobs'] == 'ignore'
             and not normalized['entries']['datafeeds'] and normalized['policy']['datafeeds'] == 'ignore'
-            and not any(entry['config'] is not None for entry in normalized['entries']['ml_jobs']))
+            and not any(entry['config'] is not None for entry in normalized['entries']['ml_jobs'])
+            and not deletes_filters(normalized))
 
 
 # -- selection: Elasticsearch's rules over one read of every object --------------------------------------------
@@ -477,6 +502,13 @@ def plan(snapshot, document):
     steps.extend(_config_stages(entries['ml_jobs'], configs['ml_jobs'], rows, objects_of, version))
     steps.extend(_datafeed_config_stages(entries['datafeeds'], configs['datafeeds'], rows))
     steps.extend(_rollup_config_stages(entries['rollup_jobs'], configs['rollup_jobs'], rows))
+    declared = plan_declared(snapshot, normalized['declared'], policy, upgrade_during, tuple(version) >= (7, 8, 0),
+                             jobs_after_plan(snapshot, entries['ml_jobs'], configs['ml_jobs'], rows))
+    rows.extend(declared['rows'])
+    steps.extend(declared['stages'])
+    errors.extend(declared['errors'])
+    unmanaged.extend(declared['unmanaged'])
+    ml_moves = ml_moves or bool(declared['stages'])
     needs_datafeeds_for_replace = snapshot.get('datafeeds') is None and any(
         config['action'] == REPLACE for config in configs['ml_jobs'].values())
 
@@ -506,7 +538,8 @@ def plan(snapshot, document):
     return OrderedDict([
         ('version', snapshot['version']),
         ('policy', policy),
-        ('entries', OrderedDict((kind, [entry['summary'] for entry in entries[kind]]) for kind in KINDS)),
+        ('entries', OrderedDict([(kind, [entry['summary'] for entry in entries[kind]]) for kind in KINDS]
+                                + list(declared['entries'].items()))),
         ('objects', rows),
         ('ml_upgrade_mode', upgrade),
         ('unmanaged', unmanaged),
@@ -773,6 +806,37 @@ def _config_stages(entries, configs, rows, objects_of, version):
                                      ('body', config['body']), ('datafeed_id', datafeed_id),
                                      ('changes', config['changes'])]))]))
     return stages
+
+
+def jobs_after_plan(snapshot, job_entries, job_configs, rows):
+    """``{job_id: config}`` of the ML jobs as they will be after this plan's job stages (deleted ones left out; a
+    declared config's detector rules replace the current ones), or None when the jobs were not read."""
+    if snapshot.get('ml_jobs') is None:
+        return None
+    deleted = set(row['id'] for row in rows if row['kind'] == 'ml_jobs' and row['planned'] == ABSENT)
+    declared = dict((entry['ids'][0], entry['config']) for entry in job_entries
+                    if entry.get('config') is not None and entry.get('error') is None)
+    jobs = OrderedDict()
+    for job_id, facts in snapshot['ml_jobs'].items():
+        if job_id not in deleted:
+            jobs[job_id] = _rules_after(facts.get('config') or {}, declared.get(job_id))
+    for job_id, config in declared.items():
+        if job_id not in jobs and job_id not in deleted and (job_configs.get(job_id) or {}).get('action') == 'create':
+            jobs[job_id] = config
+    return jobs
+
+
+def _rules_after(current, declared):
+    """The job's configuration with each detector's ``custom_rules`` as declared (kept when left out)."""
+    if not declared or 'analysis_config' not in declared:
+        return current
+    have = (current.get('analysis_config') or {}).get('detectors') or []
+    detectors = []
+    for index, detector in enumerate((declared.get('analysis_config') or {}).get('detectors') or []):
+        rules = detector.get('custom_rules') if 'custom_rules' in detector else \
+            (have[index].get('custom_rules') if index < len(have) else None)
+        detectors.append(dict(detector, custom_rules=rules or []))
+    return dict(current, analysis_config=dict(declared['analysis_config'], detectors=detectors))
 
 
 def unique_items(items):

@@ -69,8 +69,9 @@ def report_markdown(report):
         elif deletes:
             jobs = [row for row in deletes if row['kind'] != 'datafeeds']
             if report.get('backup_dir') and jobs:
-                text = '%d job(s) %s backed up to `%s` before deleting' % (
-                    len(jobs), 'would be' if plan else 'were to be', report['backup_dir'])
+                noun = 'job(s)' if all(row['kind'] in ('ml_jobs', 'rollup_jobs') for row in jobs) else 'object(s)'
+                text = '%d %s %s backed up to `%s` before deleting' % (
+                    len(jobs), noun, 'would be' if plan else 'were to be', report['backup_dir'])
             else:
                 text = '%d object(s) %s deleted without a backup (converge_backup_dir is empty)' % (
                     len(deletes), 'would be' if plan else 'were')

@@ -16,12 +16,17 @@ from collections import OrderedDict
 
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.esops.jobs.plugins.module_utils._backup import ML_KIND, ROLLUP_KIND, backup_file_name, backup_record
+from ansible_collections.esops.jobs.plugins.module_utils._backup import (
+    CALENDAR_KIND, FILTER_KIND, ML_KIND, ROLLUP_KIND, backup_file_name, backup_record)
 from ansible_collections.esops.jobs.plugins.module_utils._client import ElasticsearchError
 from ansible_collections.esops.jobs.plugins.module_utils._convergence import ABSENT, Converger
 from ansible_collections.esops.jobs.plugins.module_utils._ml_definitions import REPLACE
 from ansible_collections.esops.jobs.plugins.module_utils._converge_plan import (
-    KINDS, kinds_to_read, ml_entries_asked_one_by_one, normalize, plan)
+    KINDS, declared_kinds_to_read, kinds_to_read, ml_entries_asked_one_by_one, normalize, plan)
+from ansible_collections.esops.jobs.plugins.module_utils._ml_calendar import MlCalendarApi
+from ansible_collections.esops.jobs.plugins.module_utils._ml_declared import (
+    DECLARED_KINDS, apply_declared_stage, backup_fragment, calendar_snapshot, describe_failure, filter_snapshot)
+from ansible_collections.esops.jobs.plugins.module_utils._ml_filter import MlFilterApi
 from ansible_collections.esops.jobs.plugins.module_utils._errors import NotFound
 from ansible_collections.esops.jobs.plugins.module_utils._ml import MlApi
 from ansible_collections.esops.jobs.plugins.module_utils._ml_config import datafeed_put_config
@@ -104,19 +109,43 @@ def read_snapshot(client, normalized, kinds=None):
             if job_id is not None:
                 jobs[job_id] = dict(state=facts['state'], config=facts['config'])
         snapshot['rollup_jobs'] = jobs
+    read_declared(client, normalized, snapshot)
     return snapshot
 
 
-BACKED_UP_KINDS = ('ml_jobs', 'rollup_jobs')
+def read_declared(client, normalized, snapshot):
+    """Calendars (with every event, one paged read of ``calendars/_all/events``) and filters, only when the document
+    declares them or reports the unmentioned ones: no request otherwise."""
+    kinds = declared_kinds_to_read(normalized)
+    if 'ml_filters' in kinds:
+        snapshot['ml_filters'] = filter_snapshot(MlFilterApi(client).all_filters())
+    if 'ml_calendars' in kinds:
+        api = MlCalendarApi(client)
+        calendars = api.all_calendars()
+        snapshot['ml_calendars'] = calendar_snapshot(calendars, api.all_events() if calendars else [])
+
+
+BACKED_UP_KINDS = ('ml_jobs', 'rollup_jobs') + DECLARED_KINDS
 
 
 def planned_deletes(the_plan):
     """{kind: [ids]} of the ML and rollup jobs the plan deletes (what the retire roles back up)."""
     deletes = OrderedDict((kind, []) for kind in BACKED_UP_KINDS)
     for row in the_plan['objects']:
-        if row['kind'] in deletes and row['drift'] and (row['planned'] == ABSENT or row.get('config') == 'replace'):
+        if row['kind'] in deletes and row['drift'] and (row['planned'] == ABSENT or row.get('config') == REPLACE):
             deletes[row['kind']].append(row['id'])
     return deletes
+
+
+def declared_backup_items(snapshot, deletes, stamp):
+    """The calendars and filters to delete, from the snapshot already read: each the document fragment
+    (``ml_calendars:``/``ml_filters:`` with its one entry, events included) that converging creates again."""
+    items = []
+    for kind, backup_kind in (('ml_calendars', CALENDAR_KIND), ('ml_filters', FILTER_KIND)):
+        for object_id in deletes.get(kind) or []:
+            items.append(dict(name=backup_file_name(backup_kind, object_id, stamp), kind=kind, id=object_id,
+                              record=backup_fragment(kind, object_id, snapshot[kind][object_id])))
+    return items
 
 
 def backup_records(client, deletes, cluster, stamp):
@@ -187,6 +216,7 @@ class DesiredState(object):
         client = self.module.client
         errors = []
         the_plan = None
+        snapshot = None
         try:
             self.identity = client.cluster_identity(read=True)
             snapshot = read_snapshot(client, normalized)
@@ -219,8 +249,9 @@ class DesiredState(object):
                 errors.extend(self._not_backed_up(deletes))
             elif self.backup and any(deletes.values()):
                 try:
-                    self.backups = backup_records(client, deletes, self.identity,
-                                                  time.strftime('%Y%m%dT%H%M%SZ', time.gmtime()))
+                    stamp = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())
+                    self.backups = backup_records(client, deletes, self.identity, stamp) + \
+                        declared_backup_items(snapshot, deletes, stamp)
                 except ElasticsearchError as exc:
                     errors.append(dict(kind='backup', selector='-', msg='cannot read what the plan deletes, to back it '
                                        'up: %s' % to_native(exc)))
@@ -272,6 +303,12 @@ class DesiredState(object):
                                 errors=[dict(kind='apply', selector=stage['selector'],
                                              msg='%s: %s' % (stage['stage'], getattr(exc, 'message', None) or to_native(exc)))])
                 continue
+            if stage['kind'] in DECLARED_KINDS:
+                error = self._apply_declared(client, stage, after, moved)
+                if error:
+                    return dict(after=after, moved=moved, upgrade_after=upgrade_after,
+                                errors=[dict(kind='apply', selector=stage['selector'], msg=error)])
+                continue
             if stage['stage'] in ('ml_jobs_config', 'datafeeds_config', 'rollup_jobs_config'):
                 apply_config = dict(ml_jobs=self._apply_config, datafeeds=self._apply_datafeed_config,
                                     rollup_jobs=self._apply_rollup_config)[stage['kind']]
@@ -293,6 +330,21 @@ class DesiredState(object):
                             errors=[dict(kind='apply', selector=stage['selector'],
                                          msg='%s %s: %s' % (stage['stage'], stage['selector'], result.get('msg')))])
         return dict(after=after, moved=moved, upgrade_after=upgrade_after, errors=[])
+
+    @staticmethod
+    def _apply_declared(client, stage, after, moved):
+        """One calendar or filter stage; the error text, or None."""
+        key = (stage['kind'], stage['ids'][0])
+        done = []
+        try:
+            apply_declared_stage(client, stage, done)
+        except ElasticsearchError as exc:
+            if done:
+                moved.add(key)
+            return describe_failure(stage, done, exc)
+        moved.add(key)
+        after[key] = ABSENT if stage['state'] == ABSENT else 'present'
+        return None
 
     def _apply_config(self, client, stage, after, moved):
         """Create, update or replace one ML job as planned; the error text, or None.

@@ -114,6 +114,10 @@ def validate_ml_ids(tokens, option):
     return result
 
 
+# GET calendars, GET calendars/_all/events, GET filters: every object of a kind, for the converge plan.
+LIST_PAGE_SIZE = 1000
+
+
 class MlApi(object):
     """Thin, version-aware wrappers around the ML REST endpoints: the only code that builds ML requests. Every method
     is one request, except ``job_stats_of``/``datafeed_stats_of`` (one per request line of a long id list).
@@ -285,6 +289,20 @@ class MlApi(object):
         return self.client.request('DELETE', path, params={'force': True} if force else {}).body
 
     # -- cluster-wide -------------------------------------------------------------------------------
+
+    def read_paged(self, path, key):
+        """Every item of a from/size list (``LIST_PAGE_SIZE`` a page: calendars, all calendars' events, filters).
+        7.x+ ``count`` counts every match; 6.8 GET filters counts only the page (the older
+        TransportGetFiltersAction), so a full page always asks for the next one unless ``count`` says there is no
+        more."""
+        items = []
+        while True:
+            body = self.client.request('GET', path, params={'from': len(items), 'size': LIST_PAGE_SIZE}).body or {}
+            page = body.get(key) or []
+            items.extend(page)
+            count = int(body.get('count') or 0)
+            if len(page) < LIST_PAGE_SIZE or (count > len(page) and len(items) >= count):
+                return items
 
     def info(self):
         return self.client.request('GET', self.base + '/info').body

@@ -79,6 +79,18 @@ class MlCalendarApi(object):
             if not page or len(events) >= int(body.get('count') or 0):
                 return events
 
+    def all_calendars(self):
+        """Every calendar (``GET calendars`` paged with from/size, sorted by id; ``count`` counts them all):
+        RestGetCalendarsAction registers ``calendars/`` and reads ``from``/``size`` as URL parameters on 6.x to 9.x."""
+        return self.ml.read_paged(self.ml.base + '/calendars', 'calendars')
+
+    def all_events(self):
+        """The scheduled events of every calendar in one paged read, each naming its ``calendar_id``: ``GET
+        calendars/_all/events`` ("You can get scheduled event information for all calendars by using _all", get
+        calendar events API, 6.2+, https://www.elastic.co/guide/en/elasticsearch/reference/6.8/ml-get-calendar-event.html;
+        GetCalendarEventsAction / TransportGetCalendarEventsAction)."""
+        return self.ml.read_paged(self._path('_all', 'events'), 'events')
+
     def put_calendar(self, calendar_id, description, job_ids):
         body = {'job_ids': list(job_ids)}
         if description is not None:

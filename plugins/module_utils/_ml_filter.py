@@ -39,6 +39,10 @@ class MlFilterApi(object):
         filters = (body or {}).get('filters') or []
         return filters[0] if filters else None
 
+    def all_filters(self):
+        """Every filter (``GET filters`` paged with from/size; on 6.8 ``count`` is the page's length)."""
+        return self.ml.read_paged(self.ml.base + '/filters', 'filters')
+
     def put_filter(self, filter_id, items, description=None):
         body = {'items': list(items)}
         if description is not None:

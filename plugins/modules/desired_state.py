@@ -18,7 +18,8 @@ description:
   - "Reads once: C(GET /), and per declared kind one list of every object - ML job configurations (for their
     groups) and stats, datafeed configurations (for their jobs) and stats, rollup jobs - plus C(GET _ml/info) only
     when an ML object would move or C(ml_upgrade_mode) is declared. A no-op run of any number of entries costs
-    at most six requests."
+    at most six requests, and at most three more when the document declares (or reports) filters and calendars
+    (filters, calendars, every calendar's events)."
   - Selection follows Elasticsearch's rules on that read (ML jobs by id, group or pattern over ids and groups,
     datafeeds by id or pattern, rollup jobs as M(esops.jobs.rollup_job_state) selects them); a fidelity test proves
     it equal to Elasticsearch's own expansion.
@@ -42,6 +43,12 @@ description:
     C(rollup_index) (the plan reads the rollup index of each job it creates and refuses one that recorded the job).
     Keys left out are not compared; fields Elasticsearch sets never count. These stages run after the deletes and
     before the opens."
+  - "Calendars and filters: C(ml_calendars) and C(ml_filters) entries (one exact id each, V(present) or V(absent)) are
+    read only when declared or reported (C(GET filters), C(GET calendars), C(GET calendars/_all/events)), created,
+    updated in place (filter description and items; calendar jobs and events, new events before old ones are removed)
+    or deleted. Filters go before the job configurations and are deleted after every job change (a filter a job's
+    rule still uses is refused in the plan); calendars go after the job configurations. A different calendar
+    description is a replace, refused unless C(recreate: true). From 7.8 ML upgrade mode refuses them all."
   - Deletes (V(absent), C(unmentioned) V(absent)) of ML jobs and rollup jobs are backed up first, in the retire
     roles' format, when O(backup_dir) is set; a datafeed deleted on its own is not (its job keeps running). The plan
     lists each delete.
@@ -94,6 +101,8 @@ options:
         retire roles' format (C(ml-job-<id>-<UTC stamp>.json) with the job's and its datafeed's configuration as
         M(esops.jobs.ml_job_info) C(include_put_config) returns them, C(rollup-job-<id>-<UTC stamp>.json) with the
         rollup configuration and stats; the cluster and the state), restorable with the role P(esops.jobs.job_restore#role).
+        A deleted or replaced calendar or filter is written as a desired-state document fragment
+        (C(ml-calendar-<id>-<UTC stamp>.json), C(ml-filter-<id>-<UTC stamp>.json)) that converging creates again.
         The files are written atomically and never overwritten (an existing one refuses the run, nothing changed).
       - A run that deletes then costs a second module run (the first reads what it backs up and changes nothing).
         Without it, deletes are not backed up, and the report says so.
@@ -107,7 +116,7 @@ options:
   backed_up:
     description:
       - Internal, set by the action plugin for O(backup_dir) - the jobs whose backups were written
-        (C({ml_jobs, rollup_jobs})); no other job is deleted.
+        (C({ml_jobs, rollup_jobs, ml_calendars, ml_filters})); nothing else is deleted.
     type: dict
 notes:
   - O(document_spec), O(report_path), O(report_extra) and O(backup_dir) are handled on the controller by the action plugin of the
@@ -148,6 +157,21 @@ EXAMPLES = r'''
           state: started
       ml_upgrade_mode: false
     expected_cluster_uuid: dGhpc2lzYXV1aWQxMjM0
+
+- name: Declare a filter and a calendar with its jobs and scheduled events
+  esops.jobs.desired_state:
+    document:
+      ml_filters:
+        - id: safe_domains
+          items: [example.com, "*.example.org"]
+      ml_calendars:
+        - id: planned-outages
+          description: Planned outages
+          job_ids: [web-jobs]
+          events:
+            - {description: Patch night, start_time: "2026-12-05T22:00:00Z", duration: 4h}
+      unmentioned: {ml_calendars: report}
+    backup_dir: /var/lib/esops/backups/prod-eu
 '''
 
 RETURN = r'''

@@ -172,7 +172,11 @@ def test_every_stage_in_the_safe_order():
                       {'id': 'f-del', 'state': 'absent'}, {'id': 'f-stop', 'state': 'stopped'}],
         'ml_jobs': [{'id': 'o', 'state': 'opened', 'config': {'description': 'new'}}, {'id': 'd', 'state': 'absent'},
                     {'id': 'c', 'state': 'closed'}],
+        'ml_calendars': [{'id': 'new-cal', 'job_ids': ['o']}, {'id': 'old-cal', 'state': 'absent'}],
+        'ml_filters': [{'id': 'old-filter', 'state': 'absent'}, {'id': 'new-filter', 'items': ['a']}],
     }
+    snap['ml_calendars'] = {'old-cal': {'description': None, 'job_ids': [], 'events': []}}
+    snap['ml_filters'] = {'old-filter': {'description': None, 'items': ['x']}}
     result = plan(snap, document)
     assert result['errors'] == []
     assert stages(result) == list(STAGES[1:])

@@ -8,6 +8,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
+
+import yaml
 
 from ansible_collections.esops.jobs.plugins.module_utils._converge_report import document_problems, report_json, report_markdown
 
@@ -74,3 +77,31 @@ def test_config_changes_are_listed_field_by_field():
     assert '- ml_jobs `web` is replaced (recreate: true): close, delete, create, open.' in text
     assert '- datafeed `datafeed-web` is running: it is stopped, updated and started again.' in text
     assert '1 object(s) would be deleted without a backup' in text
+
+
+def test_a_calendar_is_listed_field_by_field_and_its_replace_explained():
+    objects = [{'kind': 'ml_calendars', 'id': 'outages', 'selector': 'outages', 'desired': 'present', 'before': 'present',
+                'planned': 'present', 'actions': ['delete', 'create', 'add_events'], 'drift': True, 'unmentioned': False,
+                'config': 'replace', 'config_steps': ['delete', 'create', 'add_events'], 'config_changes': [
+                    {'path': 'description', 'current': 'Old', 'desired': 'New', 'change': 'replace', 'reason': 'x'},
+                    {'path': 'events[Patch 2026-12-05T22:00:00Z/2026-12-06T02:00:00Z]', 'current': None,
+                     'desired': 'Patch 2026-12-05T22:00:00Z/2026-12-06T02:00:00Z', 'change': 'add', 'reason': None}]}]
+    text = report_markdown(dict(REPORT, objects=objects, unmanaged=[], backup_dir='/b'))
+    assert '| ml_calendars | `outages` | `description` | `Old` | `New` | replace |' in text
+    assert '| ml_calendars | `outages` | `events[Patch 2026-12-05T22:00:00Z/2026-12-06T02:00:00Z]` | `missing` |' in text
+    assert '- ml_calendars `outages` is replaced (recreate: true): delete, create, add_events.' in text
+    assert '1 object(s) would be backed up to `/b` before deleting' in text
+
+
+def test_the_role_spec_checks_calendars_and_filters():
+    path = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'roles', 'converge', 'meta', 'argument_specs.yml')
+    with open(path) as handle:
+        spec = yaml.safe_load(handle)['argument_specs']['document']['options']
+    good = {'ml_filters': [{'id': 'safe', 'items': ['a.com']}, {'id': 'old', 'state': 'absent'}],
+            'ml_calendars': [{'id': 'outages', 'description': 'Planned', 'job_ids': ['web'], 'recreate': True,
+                              'events': [{'description': 'Patch', 'start_time': '2026-12-05T22:00:00Z', 'duration': '4h'}]}],
+            'unmentioned': {'ml_filters': 'report', 'ml_calendars': 'ignore'}}
+    assert document_problems(spec, good) is None
+    problem = document_problems(spec, {'ml_calendars': [{'id': 'c', 'events_mode': 'sync', 'events': [{'start_time': 1}]}],
+                                       'unmentioned': {'ml_filters': 'absent'}})
+    assert '\n' not in problem and 'events_mode' in problem and 'description' in problem and 'ml_filters' in problem

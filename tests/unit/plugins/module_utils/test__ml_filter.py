@@ -10,6 +10,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.esops.jobs.plugins.module_utils._errors import AlreadyExists
+from ansible_collections.esops.jobs.plugins.module_utils import _ml
 from ansible_collections.esops.jobs.plugins.module_utils._ml_calendar import MlCalendarApi
 from ansible_collections.esops.jobs.plugins.module_utils._ml_filter import MlFilterApi
 
@@ -40,3 +41,18 @@ def test_calendar_created_twice_is_already_exists(es):
     api.put_calendar('c', None, [])
     with pytest.raises(AlreadyExists):
         api.put_calendar('c', None, [])
+
+
+@pytest.mark.parametrize('es', VERSIONS, indirect=True)
+def test_every_filter_calendar_and_event_is_read_page_by_page(es, monkeypatch):
+    # 6.8's GET filters counts only the page: a full page must still ask for the next one
+    monkeypatch.setattr(_ml, 'LIST_PAGE_SIZE', 2)
+    filters = MlFilterApi(es.client())
+    calendars = MlCalendarApi(es.client())
+    for name in ('f1', 'f2', 'f3', 'f4', 'f5'):
+        filters.put_filter(name, [name])
+        calendars.put_calendar('c-' + name, None, [])
+        calendars.post_events('c-' + name, [{'description': name, 'start_time': 1000, 'end_time': 2000}])
+    assert sorted(item['filter_id'] for item in filters.all_filters()) == ['f1', 'f2', 'f3', 'f4', 'f5']
+    assert len(calendars.all_calendars()) == 5
+    assert sorted(event['calendar_id'] for event in calendars.all_events()) == ['c-f1', 'c-f2', 'c-f3', 'c-f4', 'c-f5']
