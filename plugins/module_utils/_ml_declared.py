@@ -327,7 +327,8 @@ def _row(kind, entry, current, action, steps, changes, error):
     planned = ('absent' if entry['state'] == 'absent' else 'present') if moving else ('present' if current else 'absent')
     row = OrderedDict([('kind', kind), ('id', entry['id']), ('selector', entry['id']), ('desired', entry['state']),
                        ('before', 'present' if current is not None else 'absent'), ('planned', planned),
-                       ('actions', [step for step, _payload in steps] if moving else []), ('drift', moving),
+                       # a refused replace is drift too: the object differs from git, as a refused job replace does
+                       ('actions', [step for step, _payload in steps] if moving else []), ('drift', moving or action == REPLACE),
                        ('unmentioned', False), ('config', action), ('config_changes', changes)])
     if kind == 'ml_calendars' and action == REPLACE:
         row['config_steps'] = row['actions']

@@ -122,6 +122,7 @@ def test_a_description_difference_is_a_replace_refused_without_recreate():
     assert refused['steps'] == [] and len(refused['errors']) == 1
     assert refused['errors'][0]['msg'].startswith("ML calendar c needs a replace, Elasticsearch cannot change its "
                                                   "description ('Old', declared 'New'); nothing was changed")
+    assert rows(refused)['ml_calendars/c']['drift'] is True and refused['drift'] == 1
     replaced = plan(snap(calendars=current), {'ml_calendars': [{'id': 'c', 'description': 'New', 'recreate': True}]})
     assert replaced['errors'] == []
     steps = replaced['steps'][0]['options']['steps']
