@@ -33,7 +33,8 @@ options:
     elements: str
     choices: [put_job, update_job, open_job, close_job, delete_job, put_datafeed, update_datafeed, start_datafeed,
               stop_datafeed, delete_datafeed, set_upgrade_mode, put_calendar, update_calendar_jobs, post_calendar_events,
-              delete_calendar_event, delete_calendar, put_rollup, start_rollup, stop_rollup, delete_rollup]
+              delete_calendar_event, delete_calendar, put_rollup, start_rollup, stop_rollup, delete_rollup, get_jobs,
+              get_job_stats, get_datafeeds, get_datafeed_stats, get_rollup_jobs]
     default: []
   delete_indices:
     description:

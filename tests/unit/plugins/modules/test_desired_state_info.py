@@ -1,0 +1,199 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) esops.jobs contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""esops.jobs.desired_state_info on the in-process emulator: the export of a cluster with varied configurations
+(custom rules, model plot, an aggregation datafeed, runtime mappings where Elasticsearch has them, rollups with
+metrics and a histogram group), converged by esops.jobs.desired_state against the same cluster, is a no-op: no step,
+no drift, not changed, no mutating request - on every supported version."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+import pytest
+import yaml
+
+from ansible_collections.esops.jobs.plugins.modules import desired_state, desired_state_info
+from ansible_collections.esops.jobs.tests.emulator.inprocess import SUPPORTED_VERSIONS
+
+SERVER_SET = ('job_id', 'job_type', 'job_version', 'create_time', 'model_snapshot_id', 'datafeed_config', 'deleting',
+              'datafeed_id', 'authorization', 'id')
+
+WEB_JOB = {
+    'description': 'web latency', 'groups': ['web', 'prod'],
+    'analysis_config': {'bucket_span': '15m', 'influencers': ['host'], 'detectors': [{
+        'function': 'mean', 'field_name': 'latency', 'partition_field_name': 'host', 'detector_description': 'latency',
+        'custom_rules': [{'actions': ['skip_result'], 'conditions': [{'applies_to': 'actual', 'operator': 'lt',
+                                                                     'value': 10}]}]}]},
+    'analysis_limits': {'model_memory_limit': '1gb'},     # read back as 1024mb
+    'data_description': {'time_field': 'timestamp'},
+    'model_plot_config': {'enabled': True},
+    'custom_settings': {'created_by': 'ml-module-web', 'team': 'web'},
+    'results_index_name': 'web',                           # read back as custom-web
+}
+AGG_JOB = {
+    'analysis_config': {'bucket_span': '1h', 'summary_count_field_name': 'doc_count',
+                        'detectors': [{'function': 'max', 'field_name': 'latency'}]},
+    'data_description': {'time_field': 'timestamp'},
+}
+AGGS = {'buckets': {'date_histogram': {'field': 'timestamp', 'interval': '3600s'},
+                    'aggregations': {'timestamp': {'max': {'field': 'timestamp'}},
+                                     'latency': {'max': {'field': 'latency'}}}}}
+
+
+def request_lines(es):
+    return ['%s?%s' % (item['path'], item.get('query_string') or '') for item in es.requests()]
+
+
+def major_minor(es):
+    return tuple(int(part) for part in es.version.split('.')[:2])
+
+
+def cluster(es):
+    es.put_index('web-1', {'properties': {'timestamp': {'type': 'date'}, 'latency': {'type': 'double'},
+                                          'host': {'type': 'keyword'}}})
+    es.put_job('web-latency', body=WEB_JOB)
+    feed = {'job_id': 'web-latency', 'indices': ['web-1'], 'query_delay': '93s',
+            'query': {'bool': {'filter': [{'term': {'host': 'a'}}]}}}
+    if major_minor(es) >= (7, 11):
+        feed['runtime_mappings'] = {'slow': {'type': 'boolean', 'script': {'source': "emit(doc['latency'].value > 100)"}}}
+    es.put_datafeed('datafeed-web-latency', 'web-latency', indices=('web-1',), body=feed)
+    es.open_job('web-latency')
+    es.start_datafeed('datafeed-web-latency')
+    es.put_job('web-agg', body=AGG_JOB)
+    es.put_datafeed('datafeed-web-agg', 'web-agg', indices=('web-1',),
+                    body={'job_id': 'web-agg', 'indices': ['web-1'], 'aggs': AGGS})
+    es.add_job('db', 'closed')
+    es.add_rollup_job('sensor-hourly', 'started')
+    es.add_rollup_job('sensor-histogram', 'stopped', rollup_index='sensor_rollup_histogram', groups={
+        'date_histogram': {'field': 'timestamp', es._interval_key(): '1h'},
+        'histogram': {'fields': ['temperature'], 'interval': 5}},
+        metrics=[{'field': 'temperature', 'metrics': ['min', 'max', 'avg']}])
+    es.clear_requests()
+    return es
+
+
+@pytest.fixture
+def export(run_module):
+    return lambda args=None, check_mode=False: run_module(desired_state_info.main, args or {}, check_mode=check_mode)
+
+
+@pytest.fixture
+def converge(run_module):
+    return lambda document, check_mode=False: run_module(desired_state.main, {'document': document},
+                                                         check_mode=check_mode)
+
+
+def test_documented_options_match_the_argspec():
+    doc = yaml.safe_load(desired_state_info.DOCUMENTATION)
+    spec = desired_state_info.argument_spec()
+    for name in ('kinds', 'ml_job_ids', 'datafeed_ids', 'rollup_job_ids'):
+        assert doc['options'][name]['type'] == spec[name]['type'], name
+        assert doc['options'][name]['default'] == spec[name]['default'], name
+    assert set(yaml.safe_load(desired_state_info.RETURN)) == {'document', 'export_warnings', 'counts', 'msg', 'cluster'}
+
+
+@pytest.mark.parametrize('es', SUPPORTED_VERSIONS, indirect=True)
+def test_an_export_converges_as_a_no_op(es, export, converge):
+    cluster(es)
+    failed, result = export(check_mode=True)
+    assert not failed, result['msg']
+    assert es.mutating_requests() == []
+    assert not result['changed'] and result['export_warnings'] == []
+    document = result['document']
+    assert list(document) == ['ml_jobs', 'datafeeds', 'rollup_jobs', 'unmentioned']
+    assert document['unmentioned'] == {'ml_jobs': 'report', 'datafeeds': 'report', 'rollup_jobs': 'report'}
+    assert result['counts'] == {'ml_jobs': 3, 'datafeeds': 2, 'rollup_jobs': 2}
+    assert result['msg'] == '3 ml_jobs, 2 datafeeds, 2 rollup_jobs'
+    by_id = dict(('%s/%s' % (kind, entry['id']), entry) for kind in ('ml_jobs', 'datafeeds', 'rollup_jobs')
+                 for entry in document[kind])
+    assert [entry['id'] for entry in document['ml_jobs']] == ['db', 'web-agg', 'web-latency']
+    assert {key: entry['state'] for key, entry in by_id.items()} == {
+        'ml_jobs/db': 'closed', 'ml_jobs/web-agg': 'closed', 'ml_jobs/web-latency': 'opened',
+        'datafeeds/datafeed-web-agg': 'stopped', 'datafeeds/datafeed-web-latency': 'started',
+        'rollup_jobs/sensor-histogram': 'stopped', 'rollup_jobs/sensor-hourly': 'started'}
+    for key, entry in by_id.items():
+        assert list(entry) == ['id', 'state', 'config'], key
+        assert not set(entry['config']) & set(SERVER_SET) - ({'job_id'} if key.startswith('datafeeds/') else set()), key
+        assert list(entry['config']) == sorted(entry['config']), key
+    web = by_id['ml_jobs/web-latency']['config']
+    assert web['custom_settings'] == {'team': 'web'}       # created_by is generated (exclude_generated drops it)
+    assert web['analysis_config']['detectors'][0]['custom_rules'][0]['actions'] == ['skip_result']
+    assert web['model_plot_config']['enabled'] is True
+    feed = by_id['datafeeds/datafeed-web-latency']['config']
+    assert feed['job_id'] == 'web-latency' and feed['query_delay'] == '93s'
+    assert ('runtime_mappings' in feed) is (major_minor(es) >= (7, 11))
+    agg_feed = by_id['datafeeds/datafeed-web-agg']['config']
+    assert 'aggs' not in agg_feed and agg_feed['aggregations']['buckets']['date_histogram']['field'] == 'timestamp'
+    histogram = by_id['rollup_jobs/sensor-histogram']['config']
+    assert histogram['groups']['histogram'] == {'fields': ['temperature'], 'interval': 5}
+    assert histogram['rollup_index'] == 'sensor_rollup_histogram'
+    # what the playbook writes is plain data (no Ansible-specific types), as YAML and back
+    assert yaml.safe_load(yaml.safe_dump(json.loads(json.dumps(document)))) == document
+
+    es.clear_requests()
+    failed, plan = converge(document, check_mode=True)
+    assert not failed, plan['msg']
+    assert plan['steps'] == [] and not plan['changed'], plan['msg']
+    report = plan['report']
+    assert report['status'] == 'in_sync' and report['counts']['drift'] == 0 and report['counts']['unmanaged'] == 0
+    assert all(row['config'] is None and row['config_changes'] == [] for row in report['objects']
+               if 'config' in row), [row for row in report['objects'] if row.get('config_changes')]
+    failed, applied = converge(document)
+    assert not failed and not applied['changed'] and applied['report']['counts']['moved'] == 0, applied['msg']
+    assert es.mutating_requests() == []
+
+
+@pytest.mark.parametrize('es', ['6.8.23', '8.19.3'], indirect=True)
+def test_states_in_motion_export_their_steady_state_with_a_warning(es, export):
+    es.add_job('broken', 'failed')
+    es.add_rollup_job('busy', 'indexing')
+    es.add_rollup_job('halting', 'stopping')
+    es.add_job('warming', 'opening')      # last: the other set-ups advance the clock, which would finish the open
+    failed, result = export()
+    assert not failed, result['msg']
+    states = dict((entry['id'], entry['state']) for kind in ('ml_jobs', 'rollup_jobs') for entry in result['document'][kind])
+    assert states == {'warming': 'opened', 'broken': 'opened', 'busy': 'started', 'halting': 'stopped'}
+    assert result['export_warnings'] == ['ml_jobs broken has failed; exported as opened (the state it failed in). A plan '
+                                         'refuses it until it is closed with force_failed or opened again',
+                                         'ml_jobs warming was opening; exported as opened',
+                                         'rollup_jobs halting was stopping; exported as stopped']
+    assert set(result['export_warnings']) <= set(result['warnings'])
+
+
+@pytest.mark.parametrize('es', ['7.17.28'], indirect=True)
+def test_kinds_and_ids_are_expanded_by_elasticsearch(es, export):
+    cluster(es)
+    failed, result = export({'kinds': ['ml_jobs'], 'ml_job_ids': ['web']})
+    assert not failed, result['msg']
+    assert list(result['document']) == ['ml_jobs', 'unmentioned'] and result['document']['unmentioned'] == {'ml_jobs': 'report'}
+    assert [entry['id'] for entry in result['document']['ml_jobs']] == ['web-latency']   # the group, as ES expands it
+    assert any(line.startswith('/_ml/anomaly_detectors/web') for line in request_lines(es))
+    failed, result = export({'kinds': ['datafeeds', 'rollup_jobs'], 'datafeed_ids': ['datafeed-web-a*'],
+                             'rollup_job_ids': ['sensor-h*']})
+    assert not failed, result['msg']
+    assert [entry['id'] for entry in result['document']['datafeeds']] == ['datafeed-web-agg']
+    assert [entry['id'] for entry in result['document']['rollup_jobs']] == ['sensor-histogram', 'sensor-hourly']
+
+
+@pytest.mark.parametrize('es', ['7.17.28'], indirect=True)
+def test_a_missing_exact_id_is_one_line(es, export):
+    cluster(es)
+    failed, result = export({'ml_job_ids': ['nope']})
+    assert failed and 'nope' in result['msg'] and '\n' not in result['msg']
+    failed, result = export({'kinds': ['rollup_jobs'], 'rollup_job_ids': ['nope']})
+    assert failed and result['msg'] == 'rollup job not found: nope'
+
+
+@pytest.mark.parametrize('es,exclude_generated', [('6.8.23', False), ('7.13.4', True), ('9.1.5', True)], indirect=['es'])
+def test_exclude_generated_is_asked_where_elasticsearch_takes_it(es, export, exclude_generated):
+    cluster(es)
+    failed, result = export()
+    assert not failed, result['msg']
+    feeds = [line for line in request_lines(es) if 'datafeeds' in line and '_stats' not in line]
+    assert feeds and all(('exclude_generated' in line) is exclude_generated for line in feeds), feeds
+    # the datafeed's computed defaults: left out by Elasticsearch where it can, kept (and equal) where it cannot
+    agg_feed = [entry for entry in result['document']['datafeeds'] if entry['id'] == 'datafeed-web-agg'][0]['config']
+    assert ('chunking_config' in agg_feed) is not exclude_generated
