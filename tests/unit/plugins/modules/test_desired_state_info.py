@@ -197,3 +197,20 @@ def test_exclude_generated_is_asked_where_elasticsearch_takes_it(es, export, exc
     # the datafeed's computed defaults: left out by Elasticsearch where it can, kept (and equal) where it cannot
     agg_feed = [entry for entry in result['document']['datafeeds'] if entry['id'] == 'datafeed-web-agg'][0]['config']
     assert ('chunking_config' in agg_feed) is not exclude_generated
+
+
+@pytest.mark.parametrize('es', [dict(version='6.8.23', security=True), dict(version='8.19.3', security=True)],
+                         indirect=True)
+def test_no_credential_reaches_the_document(es, export, converge):
+    """A datafeed stores the roles it runs with (authorization, from its creator); the export leaves them out -
+    Elasticsearch with exclude_generated (7.11+), the one list of server-set fields before - and still converges as a
+    no-op."""
+    es.add_job('web', 'opened', datafeed_state='started')
+    plain = es.ok('GET', es.ml_path('datafeeds', 'datafeed-web'))['datafeeds'][0]
+    assert ('authorization' in plain) is es.personality.datafeed_authorization   # GET shows it where ES does
+    failed, result = export({'kinds': ['ml_jobs', 'datafeeds']})
+    assert not failed, result['msg']
+    text = json.dumps(result['document'])
+    assert 'authorization' not in text and 'superuser' not in text and 'changeme' not in text
+    failed, plan = converge(result['document'], check_mode=True)
+    assert not failed and plan['steps'] == [] and plan['report']['counts']['drift'] == 0, plan['msg']
