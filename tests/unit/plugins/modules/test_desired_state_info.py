@@ -66,6 +66,23 @@ def cluster(es):
     es.put_datafeed('datafeed-web-agg', 'web-agg', indices=('web-1',),
                     body={'job_id': 'web-agg', 'indices': ['web-1'], 'aggs': AGGS})
     es.add_job('db', 'closed')
+    es.put_index('logs-1', {'properties': {'timestamp': {'type': 'date'}, 'message': {'type': 'text'}}})
+    categorization = {'description': 'log categories', 'results_retention_days': 30, 'background_persist_interval': '2h',
+                      'analysis_config': {'bucket_span': '30m', 'categorization_field_name': 'message',
+                                          'detectors': [{'function': 'count', 'by_field_name': 'mlcategory'}]},
+                      'analysis_limits': {'model_memory_limit': '64mb', 'categorization_examples_limit': 2},
+                      'data_description': {'time_field': 'timestamp', 'time_format': 'epoch'}}
+    es.put_job('logs', body=categorization)
+    logs_feed = {'job_id': 'logs', 'indices': ['logs-1'], 'frequency': '150s', 'scroll_size': 500,
+                 'script_fields': {'len': {'script': {'source': "doc['message'].size()"}}},
+                 'chunking_config': {'mode': 'manual', 'time_span': '3h'},
+                 'delayed_data_check_config': {'enabled': True, 'check_window': '2h'}}
+    if major_minor(es) >= (7, 5):
+        logs_feed['max_empty_searches'] = 10
+    if major_minor(es) >= (7, 7):
+        logs_feed['indices_options'] = {'ignore_unavailable': True, 'expand_wildcards': ['open', 'hidden']} \
+            if major_minor(es) >= (7, 7) else {'ignore_unavailable': True}
+    es.put_datafeed('datafeed-logs', 'logs', indices=('logs-1',), body=logs_feed)
     es.add_rollup_job('sensor-hourly', 'started')
     es.add_rollup_job('sensor-histogram', 'stopped', rollup_index='sensor_rollup_histogram', groups={
         'date_histogram': {'field': 'timestamp', es._interval_key(): '1h'},
@@ -105,13 +122,14 @@ def test_an_export_converges_as_a_no_op(es, export, converge):
     document = result['document']
     assert list(document) == ['ml_jobs', 'datafeeds', 'rollup_jobs', 'unmentioned']
     assert document['unmentioned'] == {'ml_jobs': 'report', 'datafeeds': 'report', 'rollup_jobs': 'report'}
-    assert result['counts'] == {'ml_jobs': 3, 'datafeeds': 2, 'rollup_jobs': 2}
-    assert result['msg'] == '3 ml_jobs, 2 datafeeds, 2 rollup_jobs'
+    assert result['counts'] == {'ml_jobs': 4, 'datafeeds': 3, 'rollup_jobs': 2}
+    assert result['msg'] == '4 ml_jobs, 3 datafeeds, 2 rollup_jobs'
     by_id = dict(('%s/%s' % (kind, entry['id']), entry) for kind in ('ml_jobs', 'datafeeds', 'rollup_jobs')
                  for entry in document[kind])
-    assert [entry['id'] for entry in document['ml_jobs']] == ['db', 'web-agg', 'web-latency']
+    assert [entry['id'] for entry in document['ml_jobs']] == ['db', 'logs', 'web-agg', 'web-latency']
     assert {key: entry['state'] for key, entry in by_id.items()} == {
-        'ml_jobs/db': 'closed', 'ml_jobs/web-agg': 'closed', 'ml_jobs/web-latency': 'opened',
+        'ml_jobs/db': 'closed', 'ml_jobs/logs': 'closed', 'ml_jobs/web-agg': 'closed', 'ml_jobs/web-latency': 'opened',
+        'datafeeds/datafeed-logs': 'stopped',
         'datafeeds/datafeed-web-agg': 'stopped', 'datafeeds/datafeed-web-latency': 'started',
         'rollup_jobs/sensor-histogram': 'stopped', 'rollup_jobs/sensor-hourly': 'started'}
     for key, entry in by_id.items():
@@ -125,6 +143,8 @@ def test_an_export_converges_as_a_no_op(es, export, converge):
     feed = by_id['datafeeds/datafeed-web-latency']['config']
     assert feed['job_id'] == 'web-latency' and feed['query_delay'] == '93s'
     assert ('runtime_mappings' in feed) is (major_minor(es) >= (7, 11))
+    # set on PUT, so exported on every version (exclude_generated leaves out only Elasticsearch's computed defaults)
+    assert by_id['datafeeds/datafeed-logs']['config']['chunking_config'] == {'mode': 'manual', 'time_span': '3h'}
     agg_feed = by_id['datafeeds/datafeed-web-agg']['config']
     assert 'aggs' not in agg_feed and agg_feed['aggregations']['buckets']['date_histogram']['field'] == 'timestamp'
     histogram = by_id['rollup_jobs/sensor-histogram']['config']
