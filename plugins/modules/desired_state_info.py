@@ -27,7 +27,7 @@ description:
     V(failed) job as V(opened). A job or rollup job being deleted (C(deleting), V(aborting)) is skipped, with its
     datafeed. Each such object is named in RV(export_warnings).
   - "Reads once: C(GET /); for ML jobs their configurations and stats, for datafeeds their configurations (with
-    C(exclude_generated) from 7.11) and stats, for rollup jobs one list: at most five requests."
+    C(exclude_generated) from 7.11) and stats, for rollup jobs one list: six requests, whatever the number of objects."
   - Changes nothing; it runs the same way in check mode. Works with Elasticsearch 6.8 and 7.x to 9.x.
 author:
   - esops.jobs contributors (@esops)

@@ -118,6 +118,8 @@ def test_an_export_converges_as_a_no_op(es, export, converge):
     failed, result = export(check_mode=True)
     assert not failed, result['msg']
     assert es.mutating_requests() == []
+    # GET /, job configs and stats, datafeed configs and stats, the rollup jobs: whatever the number of objects
+    assert len(es.requests()) == 6, request_lines(es)
     assert not result['changed'] and result['export_warnings'] == []
     document = result['document']
     assert list(document) == ['ml_jobs', 'datafeeds', 'rollup_jobs', 'unmentioned']
@@ -234,3 +236,13 @@ def test_no_credential_reaches_the_document(es, export, converge):
     assert 'authorization' not in text and 'superuser' not in text and 'changeme' not in text
     failed, plan = converge(result['document'], check_mode=True)
     assert not failed and plan['steps'] == [] and plan['report']['counts']['drift'] == 0, plan['msg']
+
+
+@pytest.mark.parametrize('es', ['6.8.23', '9.1.5'], indirect=True)
+def test_an_empty_cluster_exports_empty_lists_and_converges_as_a_no_op(es, export, converge):
+    failed, result = export()
+    assert not failed, result['msg']
+    assert result['document'] == {'ml_jobs': [], 'datafeeds': [], 'rollup_jobs': [],
+                                  'unmentioned': {'ml_jobs': 'report', 'datafeeds': 'report', 'rollup_jobs': 'report'}}
+    failed, plan = converge(result['document'], check_mode=True)
+    assert not failed and plan['steps'] == [] and not plan['changed'], plan['msg']
