@@ -67,7 +67,9 @@ def _entry(object_id, state, config):
 
 def _steady(kind, object_id, state, states, warnings):
     steady, why = states.get(state, (None, None))
-    if steady is None:
+    if state is None:
+        warnings.append('%s %s: Elasticsearch reports no state for it; skipped' % (kind, object_id))
+    elif steady is None:
         warnings.append('%s %s: state %r is not one an entry can declare; skipped' % (kind, object_id, state))
     elif why:
         warnings.append('%s %s %s' % (kind, object_id, why))
@@ -153,11 +155,12 @@ def read_cluster(client, kinds=EXPORT_KINDS, ids=None):
     snapshot = OrderedDict([('version', client.version_string)])
     if 'ml_jobs' in kinds:
         expression = ','.join(ids.get('ml_jobs') or ['_all'])
-        configs = dict((job['job_id'], job) for job in ml.get_jobs(expression, allow_no_match=True))
-        snapshot['ml_jobs'] = OrderedDict(
-            (entry['job_id'], dict(state=entry.get('state', 'closed'), config=configs.get(entry['job_id'])))
-            for entry in ml.job_stats(expression, allow_no_match=True, fields=('job_id', 'state'))
-            if entry['job_id'] in configs)
+        configs = ml.get_jobs(expression, allow_no_match=True)
+        # A job being deleted has a config (deleting: true) but no stats (elastic/elasticsearch#34645): state None.
+        states = dict((entry['job_id'], entry.get('state', 'closed'))
+                      for entry in ml.job_stats(expression, allow_no_match=True, fields=('job_id', 'state')))
+        snapshot['ml_jobs'] = OrderedDict((job['job_id'], dict(state=states.get(job['job_id']), config=job))
+                                          for job in configs)
     if 'datafeeds' in kinds:
         expression = ','.join(ids.get('datafeeds') or ['_all'])
         configs = dict((feed['datafeed_id'], feed)

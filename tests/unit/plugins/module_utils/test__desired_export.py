@@ -93,7 +93,7 @@ def test_a_rollup_job_exports_without_its_id():
     ('ml_jobs', 'closed', 'closed', False), ('datafeeds', 'starting', 'started', True),
     ('datafeeds', 'stopping', 'stopped', True), ('rollup_jobs', 'stopping', 'stopped', True),
     ('rollup_jobs', 'indexing', 'started', False), ('rollup_jobs', 'aborting', None, True),
-    ('ml_jobs', 'strange', None, True)])
+    ('ml_jobs', 'strange', None, True), ('ml_jobs', None, None, True), ('datafeeds', None, None, True)])
 def test_states_in_motion(kind, state, exported, warned):
     config = {'ml_jobs': JOB_6_8, 'datafeeds': FEED, 'rollup_jobs': ROLLUP}[kind]
     document, warnings = export_document(snapshot(**{{'ml_jobs': 'jobs', 'datafeeds': 'feeds', 'rollup_jobs': 'rollups'}[kind]:

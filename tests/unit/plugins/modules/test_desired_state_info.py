@@ -246,3 +246,18 @@ def test_an_empty_cluster_exports_empty_lists_and_converges_as_a_no_op(es, expor
                                   'unmentioned': {'ml_jobs': 'report', 'datafeeds': 'report', 'rollup_jobs': 'report'}}
     failed, plan = converge(result['document'], check_mode=True)
     assert not failed and plan['steps'] == [] and not plan['changed'], plan['msg']
+
+
+@pytest.mark.parametrize('es', ['7.17.28', '9.1.5'], indirect=True)
+def test_a_job_being_deleted_is_skipped_with_its_datafeed_and_named(es, export):
+    """GET anomaly_detectors says deleting: true while job stats leave the job out (elastic/elasticsearch#34645):
+    the export skips it, and its datafeed, with a warning, instead of losing it silently or writing it."""
+    es.add_job('keep', 'closed')
+    es.add_job('going', 'closed', datafeed_state='stopped')
+    status, _answer = es.call('DELETE', es.ml_path('anomaly_detectors', 'going'),
+                              params={'force': 'true', 'wait_for_completion': 'false'})
+    assert status == 200
+    failed, result = export({'kinds': ['ml_jobs']})
+    assert not failed, result['msg']
+    assert [entry['id'] for entry in result['document']['ml_jobs']] == ['keep']
+    assert result['export_warnings'] == ['ml_jobs going is being deleted; skipped']
