@@ -43,6 +43,9 @@ options:
     description:
       - The ML jobs to export - job ids, group names, patterns with V(*), V(_all) - as Elasticsearch expands them
         (an exact id or group that does not exist is an error).
+      - "With a subset (here or in O(datafeed_ids), O(rollup_job_ids)), the objects left out are reported as
+        unmanaged by a plan of the document (C(unmentioned: report)); set that kind to V(ignore) in the file when the
+        others are managed elsewhere."
     type: list
     elements: str
     default: [_all]
