@@ -163,9 +163,12 @@ def test_an_export_converges_as_a_no_op(es, export, converge):
     assert report['status'] == 'in_sync' and report['counts']['drift'] == 0 and report['counts']['unmanaged'] == 0
     assert all(row['config'] is None and row['config_changes'] == [] for row in report['objects']
                if 'config' in row), [row for row in report['objects'] if row.get('config_changes')]
+    es.clear_requests()
     failed, applied = converge(document)
     assert not failed and not applied['changed'] and applied['report']['counts']['moved'] == 0, applied['msg']
     assert es.mutating_requests() == []
+    # the no-op budget holds for an exported document too: no rollup index, ML info or privilege read
+    assert len(es.requests()) <= 6, request_lines(es)
 
 
 @pytest.mark.parametrize('es', ['6.8.23', '8.19.3'], indirect=True)
