@@ -76,10 +76,13 @@ def _steady(kind, object_id, state, states, warnings):
     return steady
 
 
-def job_being_deleted(config):
-    """A job Elasticsearch is deleting (``deleting: true``; 8.x ``blocked.reason: delete``): not exported."""
+def job_being_deleted(facts):
+    """A job Elasticsearch is deleting: ``deleting: true`` (8.x ``blocked.reason: delete``) where the configuration
+    says so, and in any case no stats - job stats leave such a job out (elastic/elasticsearch#34645), which is what
+    tells it under ``exclude_generated``, as that hides ``deleting`` and ``blocked``. Not exported."""
+    config = facts.get('config') or {}
     blocked = config.get('blocked') if isinstance(config.get('blocked'), dict) else {}
-    return bool(config.get('deleting')) or blocked.get('reason') == 'delete'
+    return facts.get('state') is None or bool(config.get('deleting')) or blocked.get('reason') == 'delete'
 
 
 def export_document(snapshot, kinds=EXPORT_KINDS):
@@ -94,7 +97,7 @@ def export_document(snapshot, kinds=EXPORT_KINDS):
         for job_id in sorted(snapshot.get('ml_jobs') or {}):
             facts = snapshot['ml_jobs'][job_id]
             config = facts.get('config') or {}
-            if job_being_deleted(config):
+            if job_being_deleted(facts):
                 skipped_jobs.add(job_id)
                 warnings.append('ml_jobs %s is being deleted; skipped' % job_id)
                 continue
@@ -146,17 +149,18 @@ def read_cluster(client, kinds=EXPORT_KINDS, ids=None):
     Elasticsearch selects for ``ids[kind]`` (ids, groups, patterns; default ``_all``), and every rollup job (GET
     rollup job takes one id or ``_all``, so rollup ids are picked from that read as ``rollup_job_state`` picks them).
 
-    Datafeeds are read with ``exclude_generated`` where Elasticsearch takes it (7.11+): it leaves out the defaults it
-    computed (a query delay drawn per job, the chunking, the indices options), which git does not need. Jobs are
-    read without it: it hides ``deleting``/``blocked``, which say that a job is being deleted, and what it leaves out
-    of a job is what ``exported_job_config`` leaves out on every version. Raises ExportError for a missing exact id."""
+    Configurations are read with ``exclude_generated`` where Elasticsearch takes it (7.11+, MlApi.exclude_generated):
+    Elasticsearch's own export view, which leaves out what it generated - also fields a later version adds - and a
+    datafeed's computed defaults (a query delay drawn per job, the chunking, the indices options), which git does
+    not need. ``exported_job_config``/``exported_datafeed_config`` leave out the same on every version (the one list
+    of server-set fields). Raises ExportError for a missing exact id."""
     ids = ids or {}
     ml = MlApi(client)
     snapshot = OrderedDict([('version', client.version_string)])
     if 'ml_jobs' in kinds:
         expression = ','.join(ids.get('ml_jobs') or ['_all'])
-        configs = ml.get_jobs(expression, allow_no_match=True)
-        # A job being deleted has a config (deleting: true) but no stats (elastic/elasticsearch#34645): state None.
+        configs = ml.get_jobs(expression, allow_no_match=True, exclude_generated=True)
+        # A job being deleted has a config but no stats (elastic/elasticsearch#34645): state None (job_being_deleted).
         states = dict((entry['job_id'], entry.get('state', 'closed'))
                       for entry in ml.job_stats(expression, allow_no_match=True, fields=('job_id', 'state')))
         snapshot['ml_jobs'] = OrderedDict((job['job_id'], dict(state=states.get(job['job_id']), config=job))

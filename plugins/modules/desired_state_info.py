@@ -24,10 +24,10 @@ description:
     plan. ML upgrade mode is not exported (it is an operator's switch, not a definition)."
   - An object in motion is exported in the steady state it moves to (V(opening) as V(opened), V(closing) as
     V(closed), V(starting) as V(started), V(stopping) as V(stopped), a rollup job V(indexing) as V(started)); a
-    V(failed) job as V(opened). A job or rollup job being deleted (C(deleting), V(aborting)) is skipped, with its
+    V(failed) job as V(opened). A job or rollup job being deleted (C(deleting) or no job stats, V(aborting)) is skipped, with its
     datafeed. Each such object is named in RV(export_warnings).
-  - "Reads once: C(GET /); for ML jobs their configurations and stats, for datafeeds their configurations (with
-    C(exclude_generated) from 7.11) and stats, for rollup jobs one list: six requests, whatever the number of objects."
+  - "Reads once: C(GET /); for ML jobs and datafeeds their configurations (with C(exclude_generated) from 7.11) and
+    stats, for rollup jobs one list: six requests, whatever the number of objects."
   - Changes nothing; it runs the same way in check mode. Works with Elasticsearch 6.8 and 7.x to 9.x.
 author:
   - esops.jobs contributors (@esops)
