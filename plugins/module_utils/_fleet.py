@@ -20,11 +20,13 @@ import re
 
 STATE_FILE = 'state_file'
 BACKUP_DIR = 'backup_dir'
-WRITES = (STATE_FILE, BACKUP_DIR, 'nothing')
+EXPORT_FILE = 'export_file'
+WRITES = (STATE_FILE, BACKUP_DIR, 'nothing', EXPORT_FILE)
 
 DEFAULT_STATE_FILE = 'esops-maintenance-window.json'
 DEFAULT_STATE_DIR = 'esops-maintenance-window'
 DEFAULT_BACKUP_DIR = 'esops-backups'
+DEFAULT_EXPORT_DIR = 'desired'
 
 NOTHING_CHANGED = 'Nothing was changed.'
 UNKNOWN_IDENTITY = (
@@ -95,6 +97,9 @@ def host_paths(host, options, cwd, summary_file):
     return {
         'state_file': state,
         'backup_dir': backup_dir,
+        # export_desired.yml: every host, localhost too, writes <export_dir>/<host>.yml (a converge_desired_file)
+        'export_file': operator_path(os.path.join(options.get('export_dir') or DEFAULT_EXPORT_DIR,
+                                                  file_name(host) + '.yml'), cwd),
         'backup_files': [operator_path(path, cwd) for path in as_list(options.get('backup_files'))],
         'record_file': record,
     }
@@ -106,7 +111,7 @@ def shared_files(paths, writes, summary_file):
     if summary_file:
         owners.setdefault(summary_file, []).append('summary_file')
     for host, host_paths_ in paths.items():
-        if writes in (STATE_FILE, BACKUP_DIR):
+        if writes in (STATE_FILE, BACKUP_DIR, EXPORT_FILE):
             owners.setdefault(host_paths_[writes], []).append(host)
         if host_paths_['record_file']:
             owners.setdefault(host_paths_['record_file'], []).append('%s (its summary entry)' % host)
@@ -158,7 +163,7 @@ def plan(hosts, cwd, writes='nothing', reads_backup_files=False, summary_file=''
     names = [str(host) for host, _options in hosts]
     paths = dict((str(host), host_paths(str(host), options, cwd, summary)) for host, options in hosts)
     for host_paths_ in paths.values():
-        host_paths_['file'] = host_paths_[writes] if writes in (STATE_FILE, BACKUP_DIR) else ''
+        host_paths_['file'] = host_paths_[writes] if writes in (STATE_FILE, BACKUP_DIR, EXPORT_FILE) else ''
     result = {
         'cwd': cwd, 'summary_file': summary, 'records_dir': records_dir(summary),
         'hosts': names, 'paths': paths, 'refused': {},

@@ -192,9 +192,21 @@ class MlApi(object):
                 stats[entry['job_id']] = entry
         return [stats[job_id] for job_id in sorted(stats)]
 
-    def get_jobs(self, expression='_all', allow_no_match=None):
+    @property
+    def exclude_generated(self):
+        # GET anomaly_detectors/datafeeds take exclude_generated from 7.11 (elastic/elasticsearch#63899).
+        return self.version >= (7, 11, 0)
+
+    def _export_params(self, kind, allow_no_match, exclude_generated):
+        params = self._allow_no_match(kind, allow_no_match)
+        if exclude_generated and self.exclude_generated:
+            params = dict(params, exclude_generated=True)
+        return params
+
+    def get_jobs(self, expression='_all', allow_no_match=None, exclude_generated=False):
+        """``exclude_generated``: ask Elasticsearch to leave out what it generated, where it can (7.11+)."""
         path = self.base + quote_path('anomaly_detectors', expression)
-        body = self.client.request('GET', path, params=self._allow_no_match('jobs', allow_no_match)).body
+        body = self.client.request('GET', path, params=self._export_params('jobs', allow_no_match, exclude_generated)).body
         return (body or {}).get('jobs', [])
 
     def open_job(self, job_id, timeout):
@@ -266,9 +278,10 @@ class MlApi(object):
                            error_type='resource_not_found_exception', reason=reason)
         return [selected[df_id] for df_id in sorted(selected)]
 
-    def get_datafeeds(self, expression='_all', allow_no_match=None):
+    def get_datafeeds(self, expression='_all', allow_no_match=None, exclude_generated=False):
         path = self.base + quote_path('datafeeds', expression)
-        body = self.client.request('GET', path, params=self._allow_no_match('datafeeds', allow_no_match)).body
+        body = self.client.request('GET', path, params=self._export_params('datafeeds', allow_no_match,
+                                                                           exclude_generated)).body
         return body.get('datafeeds', [])
 
     def start_datafeed(self, datafeed_id, timeout, start=None, end=None):

@@ -191,7 +191,8 @@ def calendar_entry(calendar_id, facts):
     entry['job_ids'] = sorted(facts.get('job_ids') or [])
     entry['events'] = [OrderedDict([('description', event.get('description')), ('start_time', iso(event['start_time'])),
                                     ('end_time', iso(event['end_time']))])
-                       for event in sorted(facts.get('events') or [], key=event_key)]
+                       # in time order, as a person reads a calendar
+                       for event in sorted(facts.get('events') or [], key=lambda item: (int(item['start_time']), event_key(item)))]
     entry['events_mode'] = 'exact'
     return entry
 

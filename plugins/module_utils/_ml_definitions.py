@@ -192,3 +192,34 @@ def datafeed_update_body(current, desired, changes):
         else:
             body[top] = copy.deepcopy(want[top])
     return body
+
+
+# -- export (module desired_state_info) -------------------------------------------------------------------------
+
+#: ``custom_settings`` keys another Elastic stack process sets (Kibana's wizards and modules write ``created_by``):
+#: ``exclude_generated=true`` leaves them out (elastic/elasticsearch#63899, Job.doXContentBody), and so does an
+#: export from a version without the parameter. A document that leaves them out does not compare them.
+GENERATED_CUSTOM_SETTINGS = ('created_by',)
+
+
+def exported_job_config(config):
+    """A GET anomaly_detectors entry as a document's ``config``: what ``exclude_generated=true`` returns, on every
+    version - the server-set fields (``JOB_SERVER_FIELDS``, also ``job_id`` and the embedded ``datafeed_config``,
+    declared as a datafeeds entry) and the generated ``custom_settings`` keys left out (an emptied
+    ``custom_settings`` with them). The result is what ``declared_job_config`` keeps, so it compares as no drift."""
+    exported = declared_job_config(config)
+    settings = exported.get('custom_settings')
+    if isinstance(settings, dict):
+        settings = OrderedDict((key, value) for key, value in settings.items() if key not in GENERATED_CUSTOM_SETTINGS)
+        if settings:
+            exported['custom_settings'] = settings
+        else:
+            exported.pop('custom_settings')
+    return exported
+
+
+def exported_datafeed_config(config):
+    """A GET datafeeds entry as a document's ``config``: its ``job_id`` kept, the server-set fields
+    (``DATAFEED_SERVER_FIELDS``: ``datafeed_id``, the ``authorization`` it runs with) left out, ``aggregations`` under
+    the name GET reads back (``declared_datafeed_config``), as ``datafeed_changes`` compares it."""
+    return declared_datafeed_config(config)

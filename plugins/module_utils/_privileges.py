@@ -40,9 +40,21 @@ OPERATIONS = {
     'start_rollup': 'cluster:admin/xpack/rollup/start',
     'stop_rollup': 'cluster:admin/xpack/rollup/stop',
     'delete_rollup': 'cluster:admin/xpack/rollup/delete',
+    # reads (an export, esops.jobs.desired_state_info): GetJobsAction, GetJobsStatsAction, GetDatafeedsAction,
+    # GetDatafeedsStatsAction, GetRollupJobsAction
+    'get_jobs': 'cluster:monitor/xpack/ml/job/get',
+    'get_job_stats': 'cluster:monitor/xpack/ml/job/stats/get',
+    'get_datafeeds': 'cluster:monitor/xpack/ml/datafeeds/get',
+    'get_datafeed_stats': 'cluster:monitor/xpack/ml/datafeeds/stats/get',
+    'get_rollup_jobs': 'cluster:monitor/xpack/rollup/get',
+    # GetCalendarsAction, GetCalendarEventsAction; GetFiltersAction is an admin action (manage_ml, not monitor_ml)
+    'get_calendars': 'cluster:monitor/xpack/ml/calendars/get',
+    'get_calendar_events': 'cluster:monitor/xpack/ml/calendars/events/get',
+    'get_filters': 'cluster:admin/xpack/ml/filters/get',
 }
 # The built-in privilege an administrator would grant for each action family (docs security-privileges.html).
-GRANTED_BY = (('cluster:admin/xpack/ml/', 'manage_ml'), ('cluster:admin/xpack/rollup/', 'manage_rollup'))
+GRANTED_BY = (('cluster:admin/xpack/ml/', 'manage_ml'), ('cluster:admin/xpack/rollup/', 'manage_rollup'),
+              ('cluster:monitor/xpack/ml/', 'monitor_ml'), ('cluster:monitor/xpack/rollup/', 'monitor_rollup'))
 # 7.0+ serve /_security; 6.x only /_xpack/security (docs 6.2-6.8 "GET _xpack/security/user/_has_privileges"; 7.x keeps
 # it as a deprecated replaced route, 8.x/9.x drop it). Tried in this order, so no version read is needed.
 PATHS = ('/_security/user/_has_privileges', '/_xpack/security/user/_has_privileges')

@@ -12,10 +12,10 @@ short_description: Plan a fleet runbook on the controller before its first chang
 version_added: 1.0.0
 description:
   - The first step of the collection's fleet runbooks (C(esops.jobs.retire_ml_jobs), C(retire_rollups),
-    C(maintenance_enter), C(maintenance_exit), C(restore_jobs)), run once for all inventory hosts of the play. Runs
+    C(maintenance_enter), C(maintenance_exit), C(restore_jobs), C(export_desired)), run once for all inventory hosts of the play. Runs
     on the controller (an action plugin); sends no request to Elasticsearch and writes nothing.
   - Resolves every path option of each host (C(state_file), C(state_dir), C(backup_dir),
-    C(backup_files) in O(hosts), and O(summary_file)) against the working directory ansible-playbook was started in,
+    C(backup_files), C(export_dir) in O(hosts), and O(summary_file)) against the working directory ansible-playbook was started in,
     never the playbook's directory (which is inside the installed collection when a runbook is run by name).
   - Fails, so that the run changes nothing, when two inventory hosts (or a host and the summary) would write one file,
     or when two inventory hosts reach the same cluster (the same C(cluster_uuid) in their O(probes)).
@@ -31,15 +31,16 @@ options:
       - Inventory host name -> that host's path options as given (relative paths are relative to the working
         directory). C(localhost) keeps the single-cluster paths; any other host gets per-host paths.
       - Keys C(state_file), C(state_dir) (default C(esops-maintenance-window), files C(<state_dir>/<host>.json)),
-        C(backup_dir) (default C(esops-backups), in a fleet C(<backup_dir>/<host>/)) and C(backup_files) (a list
-        or a comma-separated string).
+        C(backup_dir) (default C(esops-backups), in a fleet C(<backup_dir>/<host>/)), C(backup_files) (a list
+        or a comma-separated string) and C(export_dir) (default C(desired), files C(<export_dir>/<host>.yml) for
+        every host, C(localhost) too).
     type: dict
     required: true
   writes:
     description:
       - Which per-host path the runbook writes, checked for being one host's alone.
     type: str
-    choices: [state_file, backup_dir, nothing]
+    choices: [state_file, backup_dir, nothing, export_file]
     default: nothing
   reads_backup_files:
     description:
@@ -117,7 +118,7 @@ plan:
       type: str
       sample: /home/sre/runs/retire.json.d
     paths:
-      description: Host -> C(state_file), C(backup_dir), C(backup_files) and C(record_file), absolute.
+      description: Host -> C(state_file), C(backup_dir), C(backup_files), C(export_file) and C(record_file), absolute.
       type: dict
     refused:
       description: Host -> C(status), C(failure) and C(cluster) for each host refused on its own.

@@ -34,7 +34,8 @@ options:
     choices: [put_job, update_job, open_job, close_job, delete_job, put_datafeed, update_datafeed, start_datafeed,
               stop_datafeed, delete_datafeed, set_upgrade_mode, put_calendar, update_calendar_jobs, post_calendar_events,
               delete_calendar_event, delete_calendar, put_filter, update_filter, delete_filter, put_rollup, start_rollup,
-              stop_rollup, delete_rollup]
+              stop_rollup, delete_rollup, get_jobs, get_job_stats, get_datafeeds, get_datafeed_stats, get_rollup_jobs,
+              get_calendars, get_calendar_events, get_filters]
     default: []
   delete_indices:
     description:

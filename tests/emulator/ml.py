@@ -701,13 +701,27 @@ def _delete_job_async(req, job_id, force):
 
 # ------------------------------------------------------------------ datafeeds
 
+#: The query_delay and chunking_config the emulator stores when a PUT leaves them out. Elasticsearch computes them
+#: (DatafeedConfig.Builder: a query_delay of 60-120 s seeded by the job id, defaultRandomQueryDelay; chunking auto, or
+#: manual for aggregations, defaultChunkingConfig); the emulator's fixed stand-ins play that part.
+DEFAULT_QUERY_DELAY = '60000ms'
+DEFAULT_CHUNKING_CONFIG = {'mode': 'auto'}
+
+
 def _datafeed_view(req, config, exclude_generated=False):
-    """DatafeedConfig.toXContent with exclude_generated leaves out what ES generated: authorization, the computed
-    query_delay and chunking_config (datafeeds_crud.yml "Test get datafeed for export")."""
+    """DatafeedConfig.toXContent with exclude_generated (7.11+, elastic/elasticsearch#63899; datafeeds_crud.yml "Test
+    get datafeed for export") leaves out what ES generated: authorization, and query_delay, chunking_config and
+    indices_options only while they are the defaults ES computed ("Don't include random defaults or unnecessary
+    defaults in export", DatafeedConfig.java 8.x): values a PUT or _update set stay."""
     view = dict(config)
     if exclude_generated:
-        for key in ('authorization', 'query_delay', 'chunking_config'):
-            view.pop(key, None)
+        view.pop('authorization', None)
+        if view.get('query_delay') == DEFAULT_QUERY_DELAY:
+            view.pop('query_delay')
+        if view.get('chunking_config') == DEFAULT_CHUNKING_CONFIG:
+            view.pop('chunking_config')
+        if 'indices_options' in view and view['indices_options'] == ml_config.default_indices_options(req):
+            view.pop('indices_options')
     return view
 
 
@@ -739,9 +753,10 @@ def _datafeed_config(req, df_id, body, prefix=()):
         indices = [indices]
     if not indices:
         raise EsError(400, 'action_request_validation_exception', 'Validation Failed: 1: [indices] cannot be empty;')
-    config = {'datafeed_id': df_id, 'job_id': job_id, 'query_delay': body.get('query_delay', '60000ms'),
+    config = {'datafeed_id': df_id, 'job_id': job_id, 'query_delay': body.get('query_delay', DEFAULT_QUERY_DELAY),
               'indices': indices, 'query': query if query is not None else {'match_all': {'boost': 1.0}},
-              'scroll_size': body.get('scroll_size', 1000), 'chunking_config': body.get('chunking_config', {'mode': 'auto'}),
+              'scroll_size': body.get('scroll_size', 1000),
+              'chunking_config': body.get('chunking_config', dict(DEFAULT_CHUNKING_CONFIG)),
               'delayed_data_check_config': body.get('delayed_data_check_config', {'enabled': True})}
     if 'frequency' in body:
         config['frequency'] = body['frequency']

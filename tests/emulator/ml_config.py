@@ -260,6 +260,16 @@ def warn_ignore_throttled(req):
                  'Consider cold or frozen tiers in place of frozen indices.')
 
 
+#: SearchRequest.DEFAULT_INDICES_OPTIONS as a datafeed's indices_options reads it (before _indices_options_view).
+DEFAULT_INDICES_OPTIONS = {'expand_wildcards': ['open'], 'ignore_unavailable': False, 'allow_no_indices': True,
+                           'ignore_throttled': True}
+
+
+def default_indices_options(req):
+    """The defaults as this version writes them: what DatafeedConfig.toXContent(exclude_generated) leaves out."""
+    return _indices_options_view(req, dict(DEFAULT_INDICES_OPTIONS))
+
+
 def indices_options(req, body_value):
     """IndicesOptions as a datafeed stores it (7.7+). The REST handlers always build IndicesOptions.fromRequest(request,
     SearchRequest.DEFAULT_INDICES_OPTIONS) from the parameters (so a bad parameter fails and `ignore_throttled` warns
@@ -270,7 +280,7 @@ def indices_options(req, body_value):
     RestPutDatafeedAction.java, 8.x). expand_wildcards is written in enum order (IndicesOptions.toXContent writes the
     WildcardStates EnumSet); the parameter `ignore_throttled` is deprecated from 7.16 (IndicesOptions.fromRequest,
     IGNORE_THROTTLED_DEPRECATION_MESSAGE; datafeeds_crud.yml)."""
-    defaults = {'expand_wildcards': ['open'], 'ignore_unavailable': False, 'allow_no_indices': True, 'ignore_throttled': True}
+    defaults = DEFAULT_INDICES_OPTIONS
     from_params = dict(defaults)
     warn_ignore_throttled(req)
     for key in INDICES_OPTION_PARAMS:

@@ -293,6 +293,26 @@ def test_datafeed_put_details(emu_factory, version, warns):
     assert 'chunking_config' in es('GET', '/_ml/datafeeds/d1').body['datafeeds'][0]
 
 
+@pytest.mark.parametrize('version', ('7.13.4', '8.19.0', '9.1.0'))
+def test_datafeed_export_keeps_what_was_set(emu_factory, version):
+    """DatafeedConfig.toXContent, exclude_generated (elastic/elasticsearch#63899): query_delay, chunking_config and
+    indices_options are left out only while they are the defaults ES computed; values given on PUT stay."""
+    es = Client(emu_factory(version))
+    es.put_job('j1')
+    es.put_job('j2')
+    es('PUT', '/data', {})
+    set_here = {'job_id': 'j1', 'indices': ['data'], 'query_delay': '93s', 'chunking_config': {'mode': 'off'},
+                'indices_options': {'ignore_unavailable': True}}
+    assert es('PUT', '/_ml/datafeeds/d1', set_here).status == 200
+    assert es('PUT', '/_ml/datafeeds/d2', {'job_id': 'j2', 'indices': ['data']}).status == 200
+    exported = es('GET', '/_ml/datafeeds/d1?exclude_generated=true').body['datafeeds'][0]
+    assert exported['query_delay'] == '93s' and exported['chunking_config'] == {'mode': 'off'}
+    assert exported['indices_options']['ignore_unavailable'] is True
+    defaults = es('GET', '/_ml/datafeeds/d2?exclude_generated=true').body['datafeeds'][0]
+    assert not set(defaults) & {'query_delay', 'chunking_config', 'indices_options', 'authorization'}
+    assert set(es('GET', '/_ml/datafeeds/d2').body['datafeeds'][0]) >= {'query_delay', 'chunking_config', 'indices_options'}
+
+
 @pytest.mark.parametrize('version,first_line', (('7.13.4', None), ('7.17.0', 'first_non_blank_line'), ('8.19.0', 'first_line_with_letters')))
 def test_categorization_job_gets_the_standard_analyzer(emu_factory, version, first_line):
     """jobs_crud.yml "Test update job": from 7.14 the filters move into the stored standard analyzer."""

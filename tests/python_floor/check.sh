@@ -19,6 +19,7 @@ declare -A args=(
   [backup_info]='{"paths": ["/nonexistent/x.json"]}'
   [ml_calendar]='calendar_id=a'
   [desired_state]='document={"ml_jobs":[{"id":"a","state":"closed"}]}'
+  [desired_state_info]=''
 )
 # Runs on the controller only (an action plugin; its module file is documentation): no managed-node Python.
 controller_only=' fleet_plan '

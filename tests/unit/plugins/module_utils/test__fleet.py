@@ -32,7 +32,7 @@ def test_operator_path_is_relative_to_the_working_directory():
 def test_single_cluster_paths_on_localhost():
     paths = _fleet.host_paths('localhost', {}, CWD, '')
     assert paths == {'state_file': CWD + '/esops-maintenance-window.json', 'backup_dir': CWD + '/esops-backups',
-                     'backup_files': [], 'record_file': ''}
+                     'backup_files': [], 'record_file': '', 'export_file': CWD + '/desired/localhost.yml'}
     paths = _fleet.host_paths('localhost', {'state_dir': 'windows', 'backup_dir': 'b'}, CWD, '')
     assert paths['state_file'] == CWD + '/windows/localhost.json' and paths['backup_dir'] == CWD + '/b'
 
@@ -42,8 +42,17 @@ def test_fleet_paths_are_per_inventory_host():
                                           'backup_files': 'b/prod-eu/one.json, /abs/two.json'}, CWD, CWD + '/s.json')
     assert paths == {'state_file': '/var/w/prod-eu.json', 'backup_dir': CWD + '/b/prod-eu',
                      'backup_files': [CWD + '/b/prod-eu/one.json', '/abs/two.json'],
-                     'record_file': CWD + '/s.json.d/prod-eu.json'}
+                     'record_file': CWD + '/s.json.d/prod-eu.json', 'export_file': CWD + '/desired/prod-eu.yml'}
     assert _fleet.host_paths('prod-eu', {'state_file': 'mine.json'}, CWD, '')['state_file'] == CWD + '/mine.json'
+
+
+def test_an_export_file_per_host_in_export_dir():
+    assert _fleet.host_paths('eu/1', {'export_dir': 'git/desired'}, CWD, '')['export_file'] == CWD + '/git/desired/eu%2F1.yml'
+    error, plan = _fleet.plan([('eu', {'export_dir': '/srv/git'}), ('us', {})], CWD, writes='export_file')
+    assert error is None
+    assert plan['paths']['eu']['file'] == '/srv/git/eu.yml' and plan['paths']['us']['file'] == CWD + '/desired/us.yml'
+    error, _plan = _fleet.plan([('eu', {}), ('us', {})], CWD, writes='export_file', summary_file='desired/eu.yml')
+    assert 'desired/eu.yml (eu, summary_file)' in error or 'desired/eu.yml (summary_file, eu)' in error
 
 
 @pytest.mark.parametrize('host', ['a/../../b', '..', '.hidden', 'x y', 'eu/1', 'é', 'trailing.'])

@@ -65,3 +65,19 @@ def test_nothing_to_check_is_an_error(es, run_module):
     failed, result = run(run_module, es, dict(), username='elastic', password='changeme')
     assert failed and result['msg'] == 'nothing to check: give at least one operation or index'
     assert es.requests() == []
+
+
+EXPORT = ['get_jobs', 'get_job_stats', 'get_datafeeds', 'get_datafeed_stats', 'get_rollup_jobs']
+
+
+@pytest.mark.parametrize('es', SECURED, indirect=True)
+def test_an_export_needs_only_the_monitor_privileges(es, run_module):
+    """playbooks/export_desired.yml asks for the reads desired_state_info sends: monitor_ml grants the ML ones,
+    monitor_rollup the rollup one."""
+    failed, result = run(run_module, es, dict(operations=EXPORT, fail_on_missing=False),
+                         username='ml_viewer', password='changeme')
+    assert not failed
+    assert result['missing'] == [dict(kind='cluster', privilege='cluster:monitor/xpack/rollup/get',
+                                      operations=['get_rollup_jobs'], granted_by='monitor_rollup')]
+    failed, result = run(run_module, es, dict(operations=EXPORT), username='elastic', password='changeme')
+    assert not failed and result['missing'] == [], result['msg']
