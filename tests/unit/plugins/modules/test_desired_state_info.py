@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """esops.jobs.desired_state_info on the in-process emulator: the export of a cluster with varied configurations
 (custom rules, model plot, an aggregation datafeed, runtime mappings where Elasticsearch has them, rollups with
-metrics and a histogram group, a filter a job's rule scope uses, a calendar with events), converged by esops.jobs.desired_state against the same cluster, is a no-op: no step,
-no drift, not changed, no mutating request - on every supported version."""
+metrics and a histogram group, a filter a job's rule scope uses, a calendar with events), converged by
+esops.jobs.desired_state against the same cluster, is a no-op: no step, no drift, not changed, no mutating request -
+on every supported version."""
 
 from __future__ import absolute_import, division, print_function
 
