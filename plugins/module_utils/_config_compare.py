@@ -42,7 +42,9 @@ def _same(path, current, desired):
         # Job.Builder.build prefixes a custom name with "custom-" (once).
         return current == 'custom-%s' % desired
     if leaf in ('indices', 'indexes') and isinstance(desired, str) and isinstance(current, list):
-        return current == [item.strip() for item in desired.split(',')]
+        # a string is a one-item list to Elasticsearch (ObjectParser.ValueType.STRING_ARRAY takes VALUE_STRING), so "a,b"
+        # reads back as ["a,b"]; a document may also mean the list the commas separate
+        return current in ([desired], [item.strip() for item in desired.split(',')])
     return False
 
 

@@ -109,6 +109,14 @@ def test_a_datafeed_in_sync_ignores_server_fields_and_defaults():
     assert datafeed_changes(FEED, desired, (8, 19, 3)) == []
 
 
+@pytest.mark.parametrize('stored', [['web-*,logs-*'], ['web-*', 'logs-*']])
+def test_a_comma_string_of_indices_is_in_sync_as_elasticsearch_stores_it(stored):
+    # PUT {"indices": "web-*,logs-*"} reads back as ["web-*,logs-*"] (a single value of a string array)
+    assert datafeed_changes(dict(FEED, indices=stored), {'job_id': 'web', 'indices': 'web-*,logs-*'}, (8, 19, 3)) == []
+    assert paths(datafeed_changes(dict(FEED, indices=['web-*']), {'job_id': 'web', 'indices': 'web-*,logs-*'},
+                                  (8, 19, 3))) == {'indices': 'update'}
+
+
 def test_datafeed_fields_are_updates_and_job_id_a_replace():
     desired = {'job_id': 'web', 'query': {'term': {'status': 500}}, 'frequency': '150s', 'aggs': {'a': {}},
                'chunking_config': {'time_span': '1h'}}
