@@ -164,3 +164,18 @@ def test_backups_check_mode_writes_nothing_and_bad_jobs_are_one_line(run_module,
     assert failed and result['msg'] == ('write_files: backups: job web has no put_config (read it with '
                                         'include_put_config: true); nothing was written')
     assert listing(tmp_path) == []
+
+
+def test_an_existing_backup_is_refused_with_the_line_the_retire_roles_stop_with(run_module, tmp_path, monkeypatch):
+    """The retire roles let this refusal fail their one backup task (issue 24: no role-side twin of it)."""
+    monkeypatch.setattr(write_files.time, 'strftime', lambda fmt, *when: '20260101T000000Z')
+    existing = tmp_path / 'ml-job-web-20260101T000000Z.json'
+    existing.write_text(u'kept')
+    for fail_on_refusal in (True, False):
+        failed, result = run_module(write_files.main, dict(overwrite=False, fail_on_refusal=fail_on_refusal, backups=dict(
+            dir=str(tmp_path), kind='ml_anomaly_detection_job', jobs=[ml_job('db'), ml_job('web')])))
+        line = ('write_files: backup file(s) already exist: %s; a backup is never replaced, so nothing was written. '
+                'Run again in a second' % existing)
+        assert failed is fail_on_refusal and result['existing'] == [str(existing)]
+        assert result['msg' if fail_on_refusal else 'refused'] == line
+        assert listing(tmp_path) == ['ml-job-web-20260101T000000Z.json'] and existing.read_text() == u'kept'
