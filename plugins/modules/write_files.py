@@ -238,7 +238,12 @@ def write_atomically(module, path, data, mode):
     where a plain os.rename would keep the temporary file's."""
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
-        os.makedirs(directory, 0o750)
+        try:
+            os.makedirs(directory, 0o750)
+        except OSError:
+            # Another run (a fleet's hosts write their entries side by side) made it in the meantime.
+            if not os.path.isdir(directory):
+                raise
     handle, tmp = tempfile.mkstemp(dir=directory, prefix='.' + os.path.basename(path) + '.')
     try:
         with os.fdopen(handle, 'wb') as out:

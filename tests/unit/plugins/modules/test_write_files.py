@@ -179,3 +179,21 @@ def test_an_existing_backup_is_refused_with_the_line_the_retire_roles_stop_with(
         assert failed is fail_on_refusal and result['existing'] == [str(existing)]
         assert result['msg' if fail_on_refusal else 'refused'] == line
         assert listing(tmp_path) == ['ml-job-web-20260101T000000Z.json'] and existing.read_text() == u'kept'
+
+
+def test_a_directory_another_run_makes_meanwhile_is_used(run_module, tmp_path, monkeypatch):
+    """A fleet's hosts write their summary entries into one new directory at once (molecule fleet_runbooks failed
+    with 'File exists' when another host's run made it between the check and makedirs)."""
+    shared = tmp_path / 'summary.json.d'
+    real_isdir, raced = os.path.isdir, []
+
+    def made_meanwhile(path):
+        if path == str(shared) and not raced:
+            raced.append(path)
+            shared.mkdir()           # another host's run wins the race
+            return False
+        return real_isdir(path)
+    monkeypatch.setattr(write_files.os.path, 'isdir', made_meanwhile)
+    failed, result = run(run_module, [dict(path=str(shared / 'host-1.json'), content='x')])
+    assert not failed, result
+    assert raced and listing(tmp_path) == ['summary.json.d/host-1.json']
