@@ -21,7 +21,9 @@ description:
     without failing, so that a role stops with its own message and no failed task.
   - A file whose content and mode are already as asked is left alone (not C(changed)).
   - With O(backups), the module writes the esops backup files of the jobs an info module read, one per job, named
-    from the job id by a safe, reversible encoding (never a path, whatever the id holds).
+    from the job id by a safe, reversible encoding (never a path, whatever the id holds). With O(overwrite=false) an
+    existing backup file is refused with one line naming the files and saying to run again a second later (the names
+    hold the UTC second), which is the message the retire roles stop with.
   - Does not talk to Elasticsearch and takes no connection options.
 author:
   - esops.jobs contributors (@esops)
@@ -236,7 +238,12 @@ def write_atomically(module, path, data, mode):
     where a plain os.rename would keep the temporary file's."""
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
-        os.makedirs(directory, 0o750)
+        try:
+            os.makedirs(directory, 0o750)
+        except OSError:
+            # Another run (a fleet's hosts write their entries side by side) made it in the meantime.
+            if not os.path.isdir(directory):
+                raise
     handle, tmp = tempfile.mkstemp(dir=directory, prefix='.' + os.path.basename(path) + '.')
     try:
         with os.fdopen(handle, 'wb') as out:
@@ -310,7 +317,12 @@ def main():
     if not module.params['overwrite']:
         extra['existing'] = [path for path, _data, _mode in planned if os.path.lexists(path)]
         if extra['existing']:
-            refused = 'write_files: refusing to overwrite %s; nothing was written' % ', '.join(extra['existing'])
+            if module.params['backups'] is not None:
+                # The names hold the UTC second (saved_at): a run a second later writes new files.
+                refused = ('write_files: backup file(s) already exist: %s; a backup is never replaced, so nothing was '
+                           'written. Run again in a second' % ', '.join(extra['existing']))
+            else:
+                refused = 'write_files: refusing to overwrite %s; nothing was written' % ', '.join(extra['existing'])
             if module.params['fail_on_refusal']:
                 module.fail_json(msg=refused, **extra)
             extra['refused'] = refused

@@ -164,3 +164,36 @@ def test_backups_check_mode_writes_nothing_and_bad_jobs_are_one_line(run_module,
     assert failed and result['msg'] == ('write_files: backups: job web has no put_config (read it with '
                                         'include_put_config: true); nothing was written')
     assert listing(tmp_path) == []
+
+
+def test_an_existing_backup_is_refused_with_the_line_the_retire_roles_stop_with(run_module, tmp_path, monkeypatch):
+    """The retire roles let this refusal fail their one backup task (issue 24: no role-side twin of it)."""
+    monkeypatch.setattr(write_files.time, 'strftime', lambda fmt, *when: '20260101T000000Z')
+    existing = tmp_path / 'ml-job-web-20260101T000000Z.json'
+    existing.write_text(u'kept')
+    for fail_on_refusal in (True, False):
+        failed, result = run_module(write_files.main, dict(overwrite=False, fail_on_refusal=fail_on_refusal, backups=dict(
+            dir=str(tmp_path), kind='ml_anomaly_detection_job', jobs=[ml_job('db'), ml_job('web')])))
+        line = ('write_files: backup file(s) already exist: %s; a backup is never replaced, so nothing was written. '
+                'Run again in a second' % existing)
+        assert failed is fail_on_refusal and result['existing'] == [str(existing)]
+        assert result['msg' if fail_on_refusal else 'refused'] == line
+        assert listing(tmp_path) == ['ml-job-web-20260101T000000Z.json'] and existing.read_text() == u'kept'
+
+
+def test_a_directory_another_run_makes_meanwhile_is_used(run_module, tmp_path, monkeypatch):
+    """A fleet's hosts write their summary entries into one new directory at once (molecule fleet_runbooks failed
+    with 'File exists' when another host's run made it between the check and makedirs)."""
+    shared = tmp_path / 'summary.json.d'
+    real_isdir, raced = os.path.isdir, []
+
+    def made_meanwhile(path):
+        if path == str(shared) and not raced:
+            raced.append(path)
+            shared.mkdir()           # another host's run wins the race
+            return False
+        return real_isdir(path)
+    monkeypatch.setattr(write_files.os.path, 'isdir', made_meanwhile)
+    failed, result = run(run_module, [dict(path=str(shared / 'host-1.json'), content='x')])
+    assert not failed, result
+    assert raced and listing(tmp_path) == ['summary.json.d/host-1.json']
