@@ -45,8 +45,8 @@ options:
   state_file:
     description:
       - The JSON state file of the window. The calendar id of a new window names it (the first 8 hex digits of the
-        SHA-1 of the path as given).
-    type: str
+        SHA-1 of the path, C(~) and variables expanded).
+    type: path
     required: true
   ml:
     description:
@@ -237,7 +237,6 @@ from ansible_collections.esops.jobs.plugins.module_utils._module import unsuppor
 
 def read_state_file(path):
     """The state file's text, None when there is none; Refused when it cannot be read."""
-    path = os.path.expanduser(path)
     if not os.path.exists(path):
         return None
     try:
@@ -254,7 +253,7 @@ def main():
     module = AnsibleModule(argument_spec=dict(
         step=dict(type='str', required=True, choices=['read', 'plan', 'verify']),
         action=dict(type='str', required=True, choices=['enter', 'exit']),
-        state_file=dict(type='str', required=True),
+        state_file=dict(type='path', required=True),
         ml=dict(type='bool', default=True),
         ml_mode=dict(type='str', default='upgrade_mode', choices=list(window.ML_MODES)),
         rollups=dict(type='bool', default=True),

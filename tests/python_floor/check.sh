@@ -20,6 +20,7 @@ declare -A args=(
   [ml_calendar]='calendar_id=a'
   [desired_state]='document={"ml_jobs":[{"id":"a","state":"closed"}]}'
   [desired_state_info]=''
+  [maintenance_window_record]='{"step": "read", "action": "enter", "state_file": "/nonexistent/x.json"}'
 )
 # Runs on the controller only (an action plugin; its module file is documentation): no managed-node Python.
 controller_only=' fleet_plan '
