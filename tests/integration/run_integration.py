@@ -6,7 +6,8 @@
     run_integration.py --collection DIR integration [TARGET...]
         Without ES_URL: for each version in ES_VERSIONS start `python -m tests.emulator`, write
         tests/integration/integration_config.yml, run `ansible-test integration [TARGET...]`, stop
-        the emulator. INTEGRATION_JOBS (default 2) versions run at once, each in its own copy of
+        the emulator. The modules run on a Python with only the standard library (see
+        managed_node_python). INTEGRATION_JOBS (default 2) versions run at once, each in its own copy of
         the build tree under .build/integration/<version>/; the first failure stops the others.
         With ES_URL: one run against that cluster (ES_USERNAME, ES_PASSWORD, ES_API_KEY,
         ES_CA_CERT, ES_VALIDATE_CERTS), es_emulated: false.
@@ -127,6 +128,25 @@ def write_config(collection, values):
     return path
 
 
+def managed_node_python(build):
+    """The interpreter the integration targets' modules run on: a venv of this Python's base interpreter with
+    nothing installed (<build>/managed-python, made once). A managed node needs only the standard library;
+    ansible-test's own choice, the controller's .venv, is not one: every module run there also loads its
+    site-packages (setuptools' .pth hook, and cryptography through ansible.module_utils.urls), ~15% of a module
+    run's CPU, ~200 runs per Elasticsearch version. integration_config.yml, a vars file of each target's play,
+    outranks the inventory's ansible_python_interpreter."""
+    venv = os.path.join(build, 'managed-python')
+    python = os.path.join(venv, 'bin', 'python')
+    if not os.path.exists(python):
+        subprocess.check_call([sys.executable, '-m', 'venv', '--without-pip', venv], stdin=subprocess.DEVNULL)
+    return python
+
+
+def build_dir(collection):
+    """<build> of <build>/ansible_collections/<namespace>/<name>."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(collection))))
+
+
 def visible_targets(collection):
     root = os.path.join(collection, 'tests', 'integration', 'targets')
     if not os.path.isdir(root):
@@ -157,6 +177,7 @@ def cmd_integration(args):
             'es_ca_cert': os.environ.get('ES_CA_CERT', ''),
             'es_validate_certs': os.environ.get('ES_VALIDATE_CERTS', 'true').lower() not in ('0', 'false', 'no'),
             'es_emulated': False,
+            'ansible_python_interpreter': managed_node_python(build_dir(args.collection)),
         })
         return ansible_test(args.collection, args.targets)
 
@@ -167,20 +188,21 @@ def cmd_integration(args):
     return run_versions_in_parallel(args, versions, jobs)
 
 
-def emulated_config(url):
+def emulated_config(url, python):
     return {'es_url': url, 'es_username': '', 'es_password': '', 'es_api_key': '',
-            'es_ca_cert': '', 'es_validate_certs': True, 'es_emulated': True}
+            'es_ca_cert': '', 'es_validate_certs': True, 'es_emulated': True, 'ansible_python_interpreter': python}
 
 
 def run_versions_in_sequence(args, versions):
-    build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(args.collection))))
+    build = build_dir(args.collection)
+    python = managed_node_python(build)
     timings = []
     for version in versions:
         started = time.time()
         say('=== Elasticsearch %s (emulator) ===' % version)
         with Emulator(version, os.path.join(build, 'emulator-%s.log' % version)) as emu:
             say('emulator %s at %s' % (version, emu.url))
-            write_config(args.collection, emulated_config(emu.url))
+            write_config(args.collection, emulated_config(emu.url, python))
             rc = ansible_test(args.collection, args.targets)
         timings.append('%s %.0fs' % (version, time.time() - started))
         if rc != 0:
@@ -194,7 +216,8 @@ def run_versions_in_sequence(args, versions):
 def run_versions_in_parallel(args, versions, jobs):
     """Each version gets its own copy of the build tree, emulator and log (ansible-test keeps its
     state in the collection's tests/output, so two runs must not share a tree)."""
-    build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(args.collection))))
+    build = build_dir(args.collection)
+    python = managed_node_python(build)
     sync = load_sync_module()
     ensure_ansible_test_ssh_key()
     stop = threading.Event()
@@ -211,7 +234,7 @@ def run_versions_in_parallel(args, versions, jobs):
         log_path = os.path.join(root, 'ansible-test.log')
         started = time.time()
         with Emulator(version, os.path.join(root, 'emulator.log')) as emu:
-            write_config(collection, emulated_config(emu.url))
+            write_config(collection, emulated_config(emu.url, python))
             say('=== Elasticsearch %s (emulator %s): started, log %s ===' % (version, emu.url, log_path))
             with open(log_path, 'w') as log:
                 proc = ansible_test_process(collection, args.targets, log)
@@ -295,7 +318,7 @@ def cmd_with_es(args):
     if os.environ.get('ES_URL'):
         say('using ES_URL=%s' % os.environ['ES_URL'])
         return subprocess.call(command)
-    build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(args.collection))))
+    build = build_dir(args.collection)
     log_path = args.log or os.path.join(build, 'emulator-%s.log' % args.es_version)
     with Emulator(args.es_version, log_path, args.pid_file, args.cluster_name) as emu:
         say('emulator %s at %s (pid %d)' % (args.es_version, emu.url, emu.proc.pid))
@@ -308,7 +331,7 @@ def cmd_with_fleet(args):
     if not command:
         sys.exit('with-fleet: no command given')
     fleet = os.path.join(REPO_ROOT, 'tests', 'integration', 'fleet.py')
-    build = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(args.collection))))
+    build = build_dir(args.collection)
     fleet_dir = os.path.join(build, 'fleet')
     start = [sys.executable, fleet, 'start', '--dir', fleet_dir, '--versions', args.versions]
     for option in ('unreachable', 'failed_job'):

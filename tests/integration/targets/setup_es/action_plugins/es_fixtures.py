@@ -16,6 +16,10 @@ the facts setup_es records (es_version, es_ml_base, es_rollup_base).
         rollup_jobs: [{id, index_pattern: <id>-source, rollup_index: <id>-rollup, start: false, cron: YEARLY_CRON}]
         open_jobs: [ids]  start_datafeeds: [ids]  start_rollup_jobs: [ids]   # objects that already exist
     - es_fixtures:
+        server: true                      # GET / once the cluster answers (setup_es, before the facts below exist)
+        timeout: 60                       # no connection or a proxy's 502/503/504: again every second until then
+      register: r                         # r.status, r.json
+    - es_fixtures:
         request: {method: GET, path: /_ml/anomaly_detectors/x/_stats, body: ..., status: [200]}
       register: r                         # r.status, r.json (like ansible.builtin.uri's)
                                           # request.url: another cluster's base URL (es_url's credentials)
@@ -55,9 +59,10 @@ class Cluster:
 
     def __init__(self, settings, request_timeout=60):
         self.url = settings['es_url'].rstrip('/')
-        self.version = tuple(int(x) for x in str(settings['es_version']).split('-', maxsplit=1)[0].split('.')[:3])
-        self.ml = settings['es_ml_base']
-        self.rollup = settings['es_rollup_base']
+        version = settings.get('es_version')  # None only for server: true, which reads it
+        self.version = tuple(int(x) for x in str(version).split('-', maxsplit=1)[0].split('.')[:3]) if version else None
+        self.ml = settings.get('es_ml_base')
+        self.rollup = settings.get('es_rollup_base')
         self.kwargs = {'validate_certs': settings['es_validate_certs'], 'timeout': request_timeout,
                        'headers': {'Content-Type': 'application/json'}}
         if settings['es_username']:
@@ -86,6 +91,22 @@ class Cluster:
         if status not in ok:
             raise EsFailure('%s %s: HTTP %s %s' % (method, path, status, text[:500]))
         return status, parsed
+
+    def server_info(self, timeout):
+        """GET / once it answers. No connection, or a proxy's 502/503/504 while the cluster starts, is tried again
+        every second until timeout; any other answer is final (a 401 fails at once)."""
+        deadline = time.time() + timeout
+        while True:
+            try:
+                status, body = self.call('GET', '/', ok=(200, 502, 503, 504))
+                if status == 200:
+                    return status, body
+                last = 'HTTP %s' % status
+            except OSError as e:  # URLError, refused or reset connections, TLS failures
+                last = str(e)
+            if time.time() > deadline:
+                raise EsFailure('GET %s/: no answer within %ss (last: %s)' % (self.url, timeout, last))
+            time.sleep(1)
 
     def wait(self, what, predicate, timeout):
         deadline = time.time() + timeout
@@ -214,12 +235,13 @@ def _truthy(value):
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(('cleanup', 'ml_jobs', 'datafeeds', 'rollup_jobs', 'open_jobs', 'start_datafeeds',
-                             'start_rollup_jobs', 'model_memory_limit', 'request', 'timeout'))
+                             'start_rollup_jobs', 'model_memory_limit', 'request', 'server', 'timeout'))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         args = self._task.args
-        required = ('es_url', 'es_version', 'es_ml_base', 'es_rollup_base')
+        server = _truthy(args.get('server', False))
+        required = ('es_url',) if server else ('es_url', 'es_version', 'es_ml_base', 'es_rollup_base')
         missing = [n for n in required if n not in task_vars]
         if missing:
             raise AnsibleActionFail('es_fixtures needs the setup_es role to have run first (missing %s)' % ', '.join(missing))
@@ -230,6 +252,10 @@ class ActionModule(ActionBase):
         timeout = float(args.get('timeout') or 60)
         cluster = Cluster(settings)
         try:
+            if server:
+                status, body = cluster.server_info(timeout)
+                result.update(status=status, json=body, changed=False)
+                return result
             if args.get('request'):
                 req = args['request']
                 if req.get('url'):
