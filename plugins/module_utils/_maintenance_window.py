@@ -179,10 +179,14 @@ def plan(action, state_file, record, new, now, options, ml_info, rollup_info):
         raise Refused('Elasticsearch did not tell which cluster this is (GET / needs the `monitor` cluster privilege), '
                       'so the window cannot be bound to its cluster; use a credential with `monitor`. Nothing was '
                       'changed.')
-    if record.get('phase') == 'entered' and record['cluster'].get('uuid') != cluster['uuid']:
-        raise Refused('%s records a window open on cluster %s (%s), but this connection reaches cluster %s (%s); '
+    # an open window is bound to its cluster; so is an exit of any window (an exit pointed at another cluster is a
+    # wrong state file or a wrong connection, even when that window was already exited)
+    if (record.get('phase') == 'entered' or action == 'exit') and record.get('cluster') \
+            and record['cluster'].get('uuid') != cluster['uuid']:
+        raise Refused('%s records a window %s on cluster %s (%s), but this connection reaches cluster %s (%s); '
                       'refusing to %s it. Nothing was changed.'
-                      % (state_file, record['cluster'].get('name') or '?', record['cluster'].get('uuid') or '?',
+                      % (state_file, 'open' if record.get('phase') == 'entered' else 'already exited',
+                         record['cluster'].get('name') or '?', record['cluster'].get('uuid') or '?',
                          cluster['name'], cluster['uuid'], action), cluster=cluster)
     if new:
         if options['ml'] and options['ml_mode'] == 'close_jobs' and ml_info.get('upgrade_mode'):

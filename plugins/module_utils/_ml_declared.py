@@ -419,6 +419,11 @@ def apply_declared_stage(client, stage, done):
 
 def describe_failure(stage, done, exc):
     text = to_native(exc)
-    if done:
+    if done and done[0] == 'delete' and stage['options']['config_action'] == REPLACE:
+        # the object is gone: a new run creates it from the document alone, so what it held beyond the document
+        # (jobs, events) is only in the backup written before the delete
+        text += (' (already done: %s; run again to create it from the document - what it held beyond the document is '
+                 'in the backup written before the delete)' % ', '.join(done))
+    elif done:
         text += ' (already done: %s; run again to finish)' % ', '.join(done)
     return '%s %s %s: %s' % (stage['options']['config_action'], NOUNS[stage['kind']], stage['ids'][0], text)

@@ -46,7 +46,8 @@ description:
   - "Calendars and filters: C(ml_calendars) and C(ml_filters) entries (one exact id each, V(present) or V(absent)) are
     read only when declared or reported (C(GET filters), C(GET calendars), C(GET calendars/_all/events)), created,
     updated in place (filter description and items; calendar jobs and events, new events before old ones are removed)
-    or deleted. Filters go before the job configurations and are deleted after every job change (a filter a job's
+    or deleted. Filters go before the job configurations and are deleted after the job deletes and configuration
+    changes, before the opens (a filter a job's
     rule still uses is refused in the plan); calendars go after the job configurations. A different calendar
     description is a replace, refused unless C(recreate: true). From 7.8 ML upgrade mode refuses them all."
   - Deletes (V(absent), C(unmentioned) V(absent)) of ML jobs and rollup jobs are backed up first, in the retire

@@ -200,7 +200,8 @@ restore:
   type: dict
   returned: when O(step=plan)
 exited_at:
-  description: O(step=plan) of V(exit), the exit time (the end of the calendar event); null for an open window.
+  description: O(step=plan) of V(exit), the exit time (the end of the calendar event), or the recorded one for a
+    window already exited; null for V(enter).
   type: str
   returned: when O(step=plan)
 exited_record:

@@ -139,6 +139,11 @@ def test_plan_refuses_an_unknown_or_another_cluster_and_close_jobs_under_upgrade
     assert str(refusal.value) == ('/s.json records a window open on cluster prod (u1), but this connection reaches '
                                   'cluster test (u2); refusing to exit it. Nothing was changed.')
     assert refusal.value.details == {'cluster': other}
+    # an exit is bound to the window's cluster even when that window was already exited: a wrong file or connection
+    with pytest.raises(window.Refused) as refusal:
+        window.plan('exit', '/s.json', entered(phase='exited'), False, 'T', OPTIONS, dict(ML_INFO, cluster=other), SKIPPED)
+    assert str(refusal.value) == ('/s.json records a window already exited on cluster prod (u1), but this connection '
+                                  'reaches cluster test (u2); refusing to exit it. Nothing was changed.')
     # an exited window may be re-entered anywhere: it is a new window
     assert window.plan('enter', '/s.json', entered(phase='exited'), True, 'T', OPTIONS, dict(ML_INFO, cluster=other),
                        SKIPPED)['record']['cluster'] == other

@@ -14,7 +14,7 @@ import pytest
 from ansible_collections.esops.jobs.plugins.module_utils._converge_plan import (
     DocumentError, declared_kinds_to_read, kinds_to_read, ml_entries_asked_one_by_one, normalize, plan)
 from ansible_collections.esops.jobs.plugins.module_utils._ml_declared import (
-    calendar_snapshot, export_calendars_and_filters, filter_snapshot, referenced_filters)
+    calendar_snapshot, describe_failure, export_calendars_and_filters, filter_snapshot, referenced_filters)
 
 PATCH = {'description': 'Patch night', 'start_time': '2026-12-05T22:00:00Z', 'end_time': '2026-12-06T02:00:00Z'}
 PATCH_MS = (1796508000000, 1796522400000)
@@ -204,3 +204,12 @@ def test_an_exported_cluster_plans_as_a_no_op_against_itself():
     cluster = snap(calendars=calendar_snapshot(calendars, all_events), filters=filter_snapshot(filters))
     result = plan(cluster, dict(exported, unmentioned={'ml_filters': 'report', 'ml_calendars': 'report'}))
     assert result['errors'] == [] and result['steps'] == [] and result['drift'] == 0 and result['unmanaged'] == []
+
+
+def test_a_replace_stopped_after_its_delete_says_what_a_new_run_does():
+    stage = {'kind': 'ml_calendars', 'ids': ['c'], 'options': {'config_action': 'replace'}}
+    text = describe_failure(stage, ['delete'], Exception('boom'))
+    assert 'run again to create it from the document' in text and 'in the backup written before the delete' in text
+    assert 'run again to finish' not in text
+    update = {'kind': 'ml_calendars', 'ids': ['c'], 'options': {'config_action': 'update'}}
+    assert describe_failure(update, ['add_jobs'], Exception('boom')).endswith('(already done: add_jobs; run again to finish)')
