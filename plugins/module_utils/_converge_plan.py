@@ -659,30 +659,40 @@ def _plan_datafeed_configs(entries, objects_of, version, upgrade_during, errors,
     return configs
 
 
-def _datafeed_config_stages(entries, configs, rows):
-    """One ``datafeeds_config`` stage per datafeed whose configuration changes: a running one (still started after
-    the stops of the plan) is stopped first and started again after."""
+def _restarting_config_stages(kind, entries, configs, rows, running_during, operations):
+    """One ``<kind>_config`` stage per object whose configuration changes (``configs[id]['action']``: an update,
+    create or replace); an object still running then (``running_during(config, row, entry)``) is stopped first and
+    started again after."""
     row_of = dict(((row['kind'], row['id']), row) for row in rows)
     stages = []
     for entry in entries:
         config = configs.get(entry['ids'][0]) if entry.get('config') is not None else None
         if config is None or not config['action'] or entry['error'] is not None:
             continue
-        df_id = entry['ids'][0]
-        row = row_of[('datafeeds', df_id)]
-        running = config['action'] != 'create' and row['before'] == 'started' and entry['state'] == 'started'
+        object_id = entry['ids'][0]
+        row = row_of[(kind, object_id)]
+        running = running_during(config, row, entry)
         middle = ['delete', 'create'] if config['action'] == REPLACE else [config['action']]
         actions = (['stop'] if running else []) + middle + (['start'] if running else [])
         _expand(row, config['action'], actions)
-        row['restarted'] = running
+        if kind == 'datafeeds':
+            row['restarted'] = running
         stages.append(OrderedDict([
-            ('stage', 'datafeeds_config'), ('kind', 'datafeeds'), ('state', entry['state']),
-            ('selector', entry['selector']), ('ids', [df_id]), ('actions', OrderedDict([(df_id, actions)])),
-            ('operations', unique_items([op for action in actions for op in DATAFEED_CONFIG_OPERATIONS[action]])),
+            ('stage', '%s_config' % kind), ('kind', kind), ('state', entry['state']),
+            ('selector', entry['selector']), ('ids', [object_id]), ('actions', OrderedDict([(object_id, actions)])),
+            ('operations', unique_items([op for action in actions for op in operations[action]])),
             ('options', OrderedDict([('timeout', entry['timeout']), ('config_action', config['action']),
                                      ('body', config['body']), ('restart', running),
                                      ('changes', config['changes'])]))]))
     return stages
+
+
+def _datafeed_config_stages(entries, configs, rows):
+    """A datafeed whose configuration changes: a running one (still started after the stops of the plan, and
+    declared started) is stopped first and started again after."""
+    return _restarting_config_stages('datafeeds', entries, configs, rows, lambda config, row, entry: (
+        config['action'] != 'create' and row['before'] == 'started' and entry['state'] == 'started'),
+        DATAFEED_CONFIG_OPERATIONS)
 
 
 def _plan_rollup_configs(entries, jobs, indices, errors):
@@ -737,28 +747,11 @@ def _plan_rollup_configs(entries, jobs, indices, errors):
 
 
 def _rollup_config_stages(entries, configs, rows):
-    """One ``rollup_jobs_config`` stage per rollup job created or replaced; a job still started then (declared
-    started) is stopped first and started again after; one declared stopped was stopped by an earlier stage."""
-    row_of = dict(((row['kind'], row['id']), row) for row in rows)
-    stages = []
-    for entry in entries:
-        config = configs.get(entry['ids'][0]) if entry.get('config') is not None else None
-        if config is None or not config['action'] or entry['error'] is not None:
-            continue
-        job_id = entry['ids'][0]
-        row = row_of[('rollup_jobs', job_id)]
-        running = config['action'] == REPLACE and row['before'] != 'stopped' and entry['state'] == 'started'
-        middle = ['delete', 'create'] if config['action'] == REPLACE else ['create']
-        actions = (['stop'] if running else []) + middle + (['start'] if running else [])
-        _expand(row, config['action'], actions)
-        stages.append(OrderedDict([
-            ('stage', 'rollup_jobs_config'), ('kind', 'rollup_jobs'), ('state', entry['state']),
-            ('selector', entry['selector']), ('ids', [job_id]), ('actions', OrderedDict([(job_id, actions)])),
-            ('operations', unique_items([op for action in actions for op in ROLLUP_CONFIG_OPERATIONS[action]])),
-            ('options', OrderedDict([('timeout', entry['timeout']), ('config_action', config['action']),
-                                     ('body', config['body']), ('restart', running),
-                                     ('changes', config['changes'])]))]))
-    return stages
+    """A rollup job created or replaced (its action is never an update); one still started then (declared started)
+    is stopped first and started again after; one declared stopped was stopped by an earlier stage."""
+    return _restarting_config_stages('rollup_jobs', entries, configs, rows, lambda config, row, entry: (
+        config['action'] == REPLACE and row['before'] != 'stopped' and entry['state'] == 'started'),
+        ROLLUP_CONFIG_OPERATIONS)
 
 
 def _expand(row, action, steps):
